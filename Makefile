@@ -1,0 +1,46 @@
+# Two commands on a fresh machine: `make demo` and `make test` (see README).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app run
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DEMO_SIZE ?= small
+DEMO_SEED ?= 1
+
+.PHONY: install translations init demo serve test test-sqlite test-postgres lint bench clean
+
+$(BIN)/activate: pyproject.toml constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e ".[dev]"
+	touch $(BIN)/activate
+
+install: $(BIN)/activate translations
+
+translations: $(BIN)/activate
+	$(BIN)/pybabel compile -q -d translations -f
+
+init: install
+	$(FLASK) school init
+
+demo: init
+	$(FLASK) school demo --size $(DEMO_SIZE) --seed $(DEMO_SEED)
+	@echo "Электронный журнал: http://$(HOST):$(PORT)/  (Ctrl+C — остановить)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: install
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The whole suite on SQLite, then on PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it).
+test: install
+	$(BIN)/pytest
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		echo "== PostgreSQL =="; TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest -m "not browser"; \
+	else echo "TEST_POSTGRES_URL is not set: PostgreSQL run skipped (.ci/run sets it)"; fi
+
+lint: install
+	$(BIN)/ruff check app tests config.py run.py
+
+clean:
+	rm -rf $(VENV) instance translations/*/LC_MESSAGES/*.mo

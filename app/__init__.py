@@ -1,0 +1,35 @@
+"""Application factory: database, migrations, AppBuilder, views, APIs and CLI."""
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from app.extensions import db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def create_app(config: object | str = "config.Config", overrides: dict | None = None) -> Flask:
+    """Build the app; `overrides` (tests) win over the config object."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config)
+    if overrides:
+        app.config.update(overrides)
+    if app.config.get("ENV_NAME") == "production" and not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY must be set in production")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    with app.app_context():
+        from app.api import register_apis
+        from app.views import register_views
+        from app.views.home import HomeView
+
+        appbuilder = AppBuilder(indexview=HomeView, base_template="school_base.html")
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+        register_apis(appbuilder)
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

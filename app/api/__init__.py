@@ -1,0 +1,62 @@
+"""REST APIs (JWT from POST /api/v1/security/login), one per entity, all scoped."""
+from app.api.base import make_api
+from app.models import (
+    AcademicYear,
+    BellSlot,
+    ClassUnit,
+    CurriculumItem,
+    Enrolment,
+    Guardian,
+    Holiday,
+    IndividualPlan,
+    ReportingPeriod,
+    School,
+    Staff,
+    Stream,
+    Student,
+    StudentGuardian,
+    StudyGroup,
+    Subject,
+    TeachingAssignment,
+    WorkType,
+)
+from app.security import permissions as p
+from app.services.students import sync_enrolment
+
+PERSON = ["surname", "name", "patronymic"]
+
+API_SPECS = [
+    (School, p.RESOURCE_SCHOOL, "school", ["full_name", "short_name", "address", "director", "study_days_per_week"]),
+    (AcademicYear, p.RESOURCE_ACADEMIC_YEAR, "academicyear", ["school", "name", "start", "end"]),
+    (ReportingPeriod, p.RESOURCE_REPORTING_PERIOD, "reportingperiod",
+     ["school", "year", "kind", "number", "start", "end", "closed"]),
+    (Holiday, p.RESOURCE_HOLIDAY, "holiday", ["school", "year", "name", "start", "end", "grade"]),
+    (BellSlot, p.RESOURCE_BELL_SLOT, "bellslot", ["school", "number", "start_time", "end_time"]),
+    (Subject, p.RESOURCE_SUBJECT, "subject", ["school", "name", "short_name", "pass_fail"]),
+    (WorkType, p.RESOURCE_WORK_TYPE, "worktype", ["school", "name", "weight"]),
+    (Staff, p.RESOURCE_STAFF, "staff", ["school", *PERSON, "position"]),
+    (ClassUnit, p.RESOURCE_CLASS_UNIT, "classunit",
+     ["school", "year", "grade", "letter", "class_teacher", "period_kind"]),
+    (Enrolment, p.RESOURCE_ENROLMENT, "enrolment", ["school", "student", "class_unit", "start", "end"]),
+    (StudyGroup, p.RESOURCE_STUDY_GROUP, "studygroup", ["school", "class_unit", "name", "subject"]),
+    (Stream, p.RESOURCE_STREAM, "stream", ["school", "year", "name"]),
+    (IndividualPlan, p.RESOURCE_INDIVIDUAL_PLAN, "individualplan",
+     ["school", "year", "student", "subject", "reason"]),
+    (Student, p.RESOURCE_STUDENT, "student",
+     ["school", *PERSON, "birth_date", "file_number", "class_unit", "enrolled_on", "left_on"], sync_enrolment),
+    (Guardian, p.RESOURCE_GUARDIAN, "guardian", ["school", *PERSON, "birth_date", "identity_document"]),
+    (StudentGuardian, p.RESOURCE_STUDENT_GUARDIAN, "studentguardian",
+     ["school", "student", "guardian", "relation", "authority_basis"]),
+    (TeachingAssignment, p.RESOURCE_TEACHING_ASSIGNMENT, "teachingassignment",
+     ["school", "year", "teacher", "subject", "class_unit", "group", "stream", "plan", "weekly_hours"]),
+    (CurriculumItem, p.RESOURCE_CURRICULUM, "curriculumitem",
+     ["school", "class_unit", "subject", "period", "weekly_hours", "planned_hours"]),
+]
+
+APIS = [make_api(*spec) for spec in API_SPECS]
+
+
+def register_apis(appbuilder) -> None:
+    """Add every REST API."""
+    for api in APIS:
+        appbuilder.add_api(api)

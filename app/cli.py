@@ -1,0 +1,85 @@
+"""Command line: `flask --app run school ...` (init, demo)."""
+import datetime as dt
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from app.extensions import db
+
+school_cli = AppGroup("school", help="School setup: migrate, roles, demo data.")
+
+
+def fail(message: str) -> None:
+    """Print a clear message to stderr and exit non-zero."""
+    click.echo(f"Ошибка: {message}", err=True)
+    sys.exit(2)
+
+
+def ensure_admin(username: str, password: str) -> bool:
+    """Create the deployment admin if missing; returns whether one was created."""
+    sm = current_app.appbuilder.sm
+    if sm.find_user(username=username):
+        return False
+    user = sm.add_user(username, "Администратор", "Системы", f"{username}@school.local",
+                       sm.find_role("Admin"), password=password)
+    if not user:
+        fail(f"не удалось создать пользователя {username}")
+    return True
+
+
+@school_cli.command("init")
+@click.option("--admin", "admin_name", default="admin", show_default=True, help="Admin login.")
+@click.option("--password", default=None, help="Admin password (default: DEMO_PASSWORD).")
+def init_command(admin_name: str, password: str | None) -> None:
+    """Migrate the database, sync roles and permissions, create the admin. Idempotent."""
+    from app.security.sync import sync_roles
+    from app.views import menu_resources
+
+    upgrade()
+    counts = sync_roles(menu_resources())
+    created = ensure_admin(admin_name, password or current_app.config["DEMO_PASSWORD"])
+    db.session.commit()
+    click.echo("База данных обновлена; роли: " + ", ".join(f"{r} ({n})" for r, n in counts.items()))
+    click.echo(f"Администратор {admin_name}: {'создан' if created else 'уже есть'}")
+
+
+def parse_day(_ctx, _param, value: str | None) -> dt.date | None:
+    """Click callback: YYYY-MM-DD, with a clear error."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"дата должна быть в виде ГГГГ-ММ-ДД, получено «{value}»") from None
+
+
+@school_cli.command("demo")
+@click.option("--size", type=click.Choice(["small", "school"]), default="small", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--today", callback=parse_day, default=None, help="The demo's today, YYYY-MM-DD.")
+def demo_command(size: str, seed: int, today: dt.date | None) -> None:
+    """Load a deterministic demo school and print its logins."""
+    import time
+
+    from app.services.demo import DemoAlreadyLoaded, load_demo
+
+    started = time.perf_counter()
+    try:
+        result = load_demo(size=size, seed=seed, today=today or dt.date.today(),
+                           password=current_app.config["DEMO_PASSWORD"])
+    except DemoAlreadyLoaded as err:
+        click.echo(str(err))
+        return
+    except ValueError as err:
+        db.session.rollback()
+        fail(str(err))
+    click.echo(result.summary())
+    click.echo(f"Загружено за {time.perf_counter() - started:.1f} с")
+
+
+def register_cli(app) -> None:
+    """Attach the command groups to the app."""
+    app.cli.add_command(school_cli)

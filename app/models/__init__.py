@@ -1,0 +1,29 @@
+"""All models, imported so that Alembic and the mappers see every table."""
+from app.models.base import Model, PeriodKind, SchoolOwned
+from app.models.classes import (
+    ClassUnit,
+    Enrolment,
+    IndividualPlan,
+    Stream,
+    StudyGroup,
+    stream_student,
+    study_group_student,
+)
+from app.models.people import Guardian, Staff, Student, StudentGuardian
+from app.models.school import (
+    AcademicYear,
+    BellSlot,
+    Holiday,
+    ReportingPeriod,
+    School,
+    Subject,
+    WorkType,
+)
+from app.models.teaching import CurriculumItem, TeachingAssignment
+
+__all__ = [
+    "Model", "PeriodKind", "SchoolOwned", "ClassUnit", "Enrolment", "IndividualPlan", "Stream",
+    "StudyGroup", "stream_student", "study_group_student", "Guardian", "Staff", "Student",
+    "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "ReportingPeriod", "School",
+    "Subject", "WorkType", "CurriculumItem", "TeachingAssignment",
+]

@@ -1,0 +1,56 @@
+"""Guards every write: the row stays in the user's school, links only to visible rows, obeys the rules.
+
+Base filters hide rows from list/show/edit/delete; add forms and API posts are closed here, the
+same way for the UI and the REST API.
+"""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect
+
+from app.extensions import db
+from app.models import School
+from app.security.scope import Scope, current_scope, is_visible
+from app.services import structure
+from app.services.errors import RuleViolation
+
+
+def _check_links(item, scope: Scope) -> None:
+    for rel in inspect(type(item)).relationships:
+        if rel.direction.name == "ONETOMANY":
+            continue
+        value = getattr(item, rel.key)
+        for obj in value if rel.uselist else [value]:
+            if obj is not None and hasattr(obj, "id") and obj.id is not None and not is_visible(obj, scope):
+                raise RuleViolation(_l("«%(obj)s» is not available to you.", obj=obj), rel.key)
+
+
+def check_write(item, scope: Scope | None = None) -> None:
+    """Raise RuleViolation unless the scope may save this row as it now stands."""
+    scope = scope or current_scope()
+    with db.session.no_autoflush:
+        if isinstance(item, School):
+            if not scope.everything and (item.id is None or item.id != scope.school_id):
+                raise RuleViolation(_l("Only the deployment administrator adds schools."))
+        elif hasattr(item, "school_id"):
+            if getattr(item, "school", None) is not None:
+                item.school_id = item.school.id
+            if not scope.everything:
+                if item.school_id is None:
+                    item.school_id = scope.school_id
+                    item.school = db.session.get(School, scope.school_id)
+                if item.school_id != scope.school_id:
+                    raise RuleViolation(_l("The record belongs to another school."), "school")
+            if item.school_id is None:
+                raise RuleViolation(_l("Choose the school."), "school")
+        _check_links(item, scope)
+        structure.validate(item)
+
+
+def guarded(item, scope: Scope | None = None, then=None) -> None:
+    """check_write (and then `then(item)`), undoing the unsaved changes if either fails."""
+    try:
+        check_write(item, scope)
+        if then is not None:
+            then(item)
+    except RuleViolation:
+        db.session.rollback()
+        raise

@@ -1,0 +1,59 @@
+"""The role table: which role may read or write which resource (synced by `school init`)."""
+from app.security import permissions as p
+
+ROLE_ADMIN = "Admin"
+ROLE_ADMINISTRATION = "Administration"
+ROLE_TEACHER = "Teacher"
+ROLE_CLASS_TEACHER = "ClassTeacher"
+ROLE_REGISTRAR = "Registrar"
+ROLE_AUDITOR = "Auditor"
+ROLE_PUBLIC = "Public"
+
+SCHOOL_RESOURCES = (
+    p.RESOURCE_SCHOOL, p.RESOURCE_ACADEMIC_YEAR, p.RESOURCE_REPORTING_PERIOD,
+    p.RESOURCE_HOLIDAY, p.RESOURCE_BELL_SLOT, p.RESOURCE_SUBJECT, p.RESOURCE_WORK_TYPE,
+    p.RESOURCE_STAFF, p.RESOURCE_CLASS_UNIT, p.RESOURCE_ENROLMENT, p.RESOURCE_STUDY_GROUP,
+    p.RESOURCE_STREAM, p.RESOURCE_INDIVIDUAL_PLAN, p.RESOURCE_STUDENT, p.RESOURCE_GUARDIAN,
+    p.RESOURCE_STUDENT_GUARDIAN, p.RESOURCE_TEACHING_ASSIGNMENT, p.RESOURCE_CURRICULUM,
+)
+# What every teacher reads to do the job (rows are narrowed further by the scope).
+TEACHING_READS = (
+    p.RESOURCE_SCHOOL, p.RESOURCE_ACADEMIC_YEAR, p.RESOURCE_REPORTING_PERIOD, p.RESOURCE_HOLIDAY,
+    p.RESOURCE_BELL_SLOT, p.RESOURCE_SUBJECT, p.RESOURCE_WORK_TYPE, p.RESOURCE_STAFF,
+    p.RESOURCE_CLASS_UNIT, p.RESOURCE_STUDY_GROUP, p.RESOURCE_STREAM, p.RESOURCE_INDIVIDUAL_PLAN,
+    p.RESOURCE_STUDENT, p.RESOURCE_TEACHING_ASSIGNMENT, p.RESOURCE_CURRICULUM,
+)
+REGISTRAR_WRITES = (
+    p.RESOURCE_STUDENT, p.RESOURCE_GUARDIAN, p.RESOURCE_STUDENT_GUARDIAN, p.RESOURCE_ENROLMENT,
+)
+
+
+# What every signed-in user may do for themselves: own profile, password, API description, menu.
+SELF_SERVICE = {
+    ("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
+    ("userinfoedit", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"), ("can_this_form_get", "UserInfoEditView"),
+    ("can_this_form_post", "UserInfoEditView"), ("can_get", "OpenApi"), ("can_show", "SwaggerView"),
+    ("can_get", "MenuApi"),
+}
+
+
+def _grants(action: str, resources) -> set[tuple[str, str]]:
+    return {(f"can_{action}", r) for r in resources}
+
+
+# Role → set of (permission, resource). Admin additionally keeps every FAB permission.
+_ROLE_GRANTS: dict[str, set[tuple[str, str]]] = {
+    ROLE_ADMIN: _grants(p.ACTION_READ, SCHOOL_RESOURCES) | _grants(p.ACTION_WRITE, SCHOOL_RESOURCES),
+    ROLE_ADMINISTRATION: _grants(p.ACTION_READ, SCHOOL_RESOURCES)
+    | _grants(p.ACTION_WRITE, SCHOOL_RESOURCES),
+    ROLE_TEACHER: _grants(p.ACTION_READ, TEACHING_READS),
+    ROLE_CLASS_TEACHER: _grants(p.ACTION_READ, TEACHING_READS)
+    | _grants(p.ACTION_READ, (p.RESOURCE_GUARDIAN, p.RESOURCE_STUDENT_GUARDIAN, p.RESOURCE_ENROLMENT)),
+    ROLE_REGISTRAR: _grants(p.ACTION_READ, SCHOOL_RESOURCES) | _grants(p.ACTION_WRITE, REGISTRAR_WRITES),
+    ROLE_AUDITOR: _grants(p.ACTION_READ, SCHOOL_RESOURCES),
+}
+ROLE_PERMISSIONS = {role: grants | SELF_SERVICE for role, grants in _ROLE_GRANTS.items()} | {ROLE_PUBLIC: set()}
+
+# Roles whose members read the whole school rather than their own classes.
+WHOLE_SCHOOL_ROLES = {ROLE_ADMINISTRATION, ROLE_REGISTRAR, ROLE_AUDITOR}

@@ -1,0 +1,175 @@
+"""Row-level scope: which rows of which school the current user may see.
+
+One rule per model, used by the views' base filters, the add/edit guards, the REST APIs and the
+services, so that a row hidden in one place is hidden everywhere.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import g, has_request_context
+from sqlalchemy import false, or_, select, true
+
+from app.extensions import db
+from app.models import (
+    AcademicYear,
+    BellSlot,
+    ClassUnit,
+    CurriculumItem,
+    Enrolment,
+    Guardian,
+    Holiday,
+    IndividualPlan,
+    ReportingPeriod,
+    School,
+    Staff,
+    Stream,
+    Student,
+    StudentGuardian,
+    StudyGroup,
+    Subject,
+    TeachingAssignment,
+    WorkType,
+    stream_student,
+    study_group_student,
+)
+from app.security.roles import ROLE_ADMIN, WHOLE_SCHOOL_ROLES
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may see; `everything` is the deployment admin."""
+
+    user_id: int | None = None
+    school_id: int | None = None
+    staff_id: int | None = None
+    everything: bool = False
+    whole_school: bool = False
+    class_ids: frozenset[int] = field(default_factory=frozenset)
+    homeroom_ids: frozenset[int] = field(default_factory=frozenset)
+    partial_class_ids: frozenset[int] = field(default_factory=frozenset)
+    group_ids: frozenset[int] = field(default_factory=frozenset)
+    stream_ids: frozenset[int] = field(default_factory=frozenset)
+    plan_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def reads_school(self) -> bool:
+        """Administration, registrar, auditor and the admin read every row of the school."""
+        return self.everything or self.whole_school
+
+
+NOBODY = Scope()
+
+
+def scope_for_user(user) -> Scope:
+    """Build the scope of a login user from their roles, staff record and assignments."""
+    if user is None or not getattr(user, "is_authenticated", True) or not getattr(user, "id", None):
+        return NOBODY
+    roles = {r.name for r in user.roles}
+    staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
+    if ROLE_ADMIN in roles and staff is None:
+        return Scope(user_id=user.id, everything=True)
+    if staff is None:
+        return Scope(user_id=user.id)
+    if roles & WHOLE_SCHOOL_ROLES or ROLE_ADMIN in roles:
+        return Scope(user.id, staff.school_id, staff.id, whole_school=True)
+    rows = db.session.execute(
+        select(
+            TeachingAssignment.class_unit_id, TeachingAssignment.group_id,
+            TeachingAssignment.stream_id, TeachingAssignment.plan_id, StudyGroup.class_unit_id,
+        )
+        .outerjoin(StudyGroup, StudyGroup.id == TeachingAssignment.group_id)
+        .where(TeachingAssignment.teacher_id == staff.id)
+    ).all()
+    homeroom = frozenset(
+        db.session.scalars(select(ClassUnit.id).where(ClassUnit.class_teacher_id == staff.id))
+    )
+    pick = lambda i: frozenset(r[i] for r in rows if r[i] is not None)  # noqa: E731
+    classes = pick(0) | homeroom
+    return Scope(
+        user.id, staff.school_id, staff.id, class_ids=classes, homeroom_ids=homeroom,
+        partial_class_ids=pick(4) - classes, group_ids=pick(1), stream_ids=pick(2), plan_ids=pick(3),
+    )
+
+
+def current_scope() -> Scope:
+    """The scope of the user of this request (cached per request); nobody outside one."""
+    if not has_request_context():
+        return NOBODY
+    if "school_scope" not in g:
+        from flask import current_app
+
+        g.school_scope = scope_for_user(current_app.appbuilder.sm.current_user)
+    return g.school_scope
+
+
+def _in(column, ids):
+    return column.in_(sorted(ids)) if ids else false()
+
+
+def visible_students(scope: Scope):
+    """Condition on Student: enrolled in a full class, or taught in a group, stream or plan."""
+    return or_(
+        Student.id.in_(select(Enrolment.student_id).where(_in(Enrolment.class_unit_id, scope.class_ids))),
+        Student.id.in_(
+            select(study_group_student.c.student_id).where(_in(study_group_student.c.group_id, scope.group_ids))
+        ),
+        Student.id.in_(
+            select(stream_student.c.student_id).where(_in(stream_student.c.stream_id, scope.stream_ids))
+        ),
+        Student.id.in_(select(IndividualPlan.student_id).where(_in(IndividualPlan.id, scope.plan_ids))),
+    )
+
+
+def _homeroom_students(scope: Scope):
+    return Student.id.in_(select(Enrolment.student_id).where(_in(Enrolment.class_unit_id, scope.homeroom_ids)))
+
+
+# Teacher-level narrowing per model; models absent here are school-wide reference data.
+_TEACHER_RULES = {
+    ClassUnit: lambda s: _in(ClassUnit.id, s.class_ids | s.partial_class_ids),
+    StudyGroup: lambda s: or_(_in(StudyGroup.id, s.group_ids), _in(StudyGroup.class_unit_id, s.class_ids)),
+    Stream: lambda s: _in(Stream.id, s.stream_ids),
+    IndividualPlan: lambda s: or_(
+        _in(IndividualPlan.id, s.plan_ids),
+        IndividualPlan.student_id.in_(select(Student.id).where(visible_students(s))),
+    ),
+    Student: visible_students,
+    Enrolment: lambda s: Enrolment.student_id.in_(select(Student.id).where(visible_students(s))),
+    TeachingAssignment: lambda s: or_(
+        TeachingAssignment.teacher_id == s.staff_id, _in(TeachingAssignment.class_unit_id, s.class_ids)
+    ),
+    CurriculumItem: lambda s: _in(CurriculumItem.class_unit_id, s.class_ids | s.partial_class_ids),
+    Guardian: lambda s: Guardian.id.in_(
+        select(StudentGuardian.guardian_id).join(Student).where(_homeroom_students(s))
+    ),
+    StudentGuardian: lambda s: StudentGuardian.student_id.in_(select(Student.id).where(_homeroom_students(s))),
+}
+SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff)
+
+
+def visible_clause(model, scope: Scope):
+    """SQL condition selecting the rows of `model` the scope may see (None: no restriction)."""
+    if scope.everything:
+        return None
+    if model is School:
+        return School.id == scope.school_id if scope.school_id else false()
+    if not hasattr(model, "school_id"):
+        return None
+    if scope.school_id is None:
+        return false()
+    same_school = model.school_id == scope.school_id
+    rule = _TEACHER_RULES.get(model)
+    if scope.reads_school or rule is None:
+        return same_school
+    return same_school & rule(scope)
+
+
+def is_visible(obj, scope: Scope) -> bool:
+    """Whether one loaded row is inside the scope (used by guards on related objects)."""
+    model = type(obj)
+    clause = visible_clause(model, scope)
+    if clause is None:
+        return True
+    found = db.session.scalar(select(true()).select_from(model).where(model.id == obj.id, clause))
+    return bool(found)

@@ -1,0 +1,34 @@
+"""The study calendar: which days are study days for a grade, and what that makes of hours."""
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Holiday
+
+
+def study_days(
+    start: dt.date, end: dt.date, grade: int, holidays: Iterable[Holiday], days_per_week: int = 5
+) -> list[dt.date]:
+    """Days from start to end that are weekdays of the school week and not a holiday of the grade."""
+    free: set[dt.date] = set()
+    for h in holidays:
+        if h.applies_to(grade):
+            free.update(h.start + dt.timedelta(d) for d in range((h.end - h.start).days + 1))
+    days, day = [], start
+    while day <= end:
+        if day.weekday() < days_per_week and day not in free:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def holidays_of_year(year_id: int) -> list[Holiday]:
+    """All holidays of an academic year, school-wide and per grade."""
+    return list(db.session.scalars(select(Holiday).where(Holiday.year_id == year_id)))
+
+
+def planned_hours(weekly_hours: float, days: int, days_per_week: int = 5) -> int:
+    """Hours a weekly load yields over a number of study days, rounded to whole lessons."""
+    return int(round(float(weekly_hours) * days / days_per_week))

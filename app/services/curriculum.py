@@ -1,0 +1,60 @@
+"""Учебный план: planned hours of each class × subject × period from weekly hours and the calendar."""
+from collections import defaultdict
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ClassUnit, CurriculumItem, ReportingPeriod, StudyGroup, TeachingAssignment
+from app.services.calendar import holidays_of_year, planned_hours, study_days
+
+
+def weekly_hours_by_subject(class_unit: ClassUnit) -> dict[int, Decimal]:
+    """Weekly hours per subject: the class's own lessons plus, for parallel subgroups, one group's."""
+    hours: dict[int, Decimal] = defaultdict(Decimal)
+    group_hours: dict[int, Decimal] = defaultdict(Decimal)
+    rows = db.session.execute(
+        select(TeachingAssignment.subject_id, TeachingAssignment.weekly_hours, TeachingAssignment.group_id)
+        .outerjoin(StudyGroup, StudyGroup.id == TeachingAssignment.group_id)
+        .where(
+            (TeachingAssignment.class_unit_id == class_unit.id)
+            | (StudyGroup.class_unit_id == class_unit.id)
+        )
+    ).all()
+    for subject_id, weekly, group_id in rows:
+        if group_id is None:
+            hours[subject_id] += Decimal(weekly)
+        else:
+            group_hours[subject_id] = max(group_hours[subject_id], Decimal(weekly))
+    for subject_id, weekly in group_hours.items():
+        hours[subject_id] += weekly
+    return dict(hours)
+
+
+def fill_curriculum(class_unit: ClassUnit) -> list[CurriculumItem]:
+    """Create or refresh the class's curriculum for every period of its scheme; returns the items."""
+    periods = db.session.scalars(
+        select(ReportingPeriod).where(
+            ReportingPeriod.year_id == class_unit.year_id, ReportingPeriod.kind == class_unit.period_kind
+        )
+    ).all()
+    holidays = holidays_of_year(class_unit.year_id)
+    per_week = class_unit.school.study_days_per_week
+    existing = {
+        (i.subject_id, i.period_id): i
+        for i in db.session.scalars(select(CurriculumItem).where(CurriculumItem.class_unit_id == class_unit.id))
+    }
+    items = []
+    for subject_id, weekly in weekly_hours_by_subject(class_unit).items():
+        for period in periods:
+            days = len(study_days(period.start, period.end, class_unit.grade, holidays, per_week))
+            item = existing.get((subject_id, period.id)) or CurriculumItem(
+                school_id=class_unit.school_id, class_unit_id=class_unit.id,
+                subject_id=subject_id, period_id=period.id,
+            )
+            item.weekly_hours = weekly
+            item.planned_hours = planned_hours(weekly, days, per_week)
+            db.session.add(item)
+            items.append(item)
+    db.session.flush()
+    return items

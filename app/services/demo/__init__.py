@@ -1,0 +1,65 @@
+"""The demo school: `load_demo(size, seed, today)` builds it deterministically from the seed.
+
+Builders run in order and each extends what the previous made (structure now; lessons, marks and
+consents are later builders), all in one transaction.
+"""
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import School
+from app.services.curriculum import fill_curriculum
+from app.services.demo.calendar import build_bells, build_calendar
+from app.services.demo.school import DemoSchool, StructureBuilder
+
+DEMO_SHORT_NAME = "Лицей № 2"
+
+
+class DemoAlreadyLoaded(Exception):
+    """The demo school is in the database already."""
+
+
+@dataclass
+class DemoResult:
+    """What was loaded, for the CLI to print."""
+
+    demo: DemoSchool
+    password: str
+
+    def summary(self) -> str:
+        """Counts and the demo logins, in Russian."""
+        c = self.demo.counts
+        lines = [
+            f"Демо-школа «{self.demo.school.short_name}», {self.demo.year.name} учебный год:",
+            f"  классов {len(self.demo.classes)}, учеников {c['students']}, представителей {c['guardians']}, "
+            f"учителей {c['teachers']}, нагрузок {c['assignments']}, подгрупп {c['groups']}",
+            f"Входы (пароль «{self.password}»):",
+            "  admin — администратор системы",
+        ]
+        lines += [f"  {login} — {who}" for login, who in self.demo.logins]
+        return "\n".join(lines)
+
+
+def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult:
+    """Load the demo school; refuses if it is already there. Commits once at the end."""
+    if size not in ("small", "school"):
+        raise ValueError(f"неизвестный размер «{size}»: small или school")
+    if db.session.scalar(select(School.id).where(School.short_name == DEMO_SHORT_NAME)):
+        raise DemoAlreadyLoaded(f"Демо-школа «{DEMO_SHORT_NAME}» уже загружена.")
+    rng = random.Random(seed)
+    school = School(
+        full_name="Муниципальное бюджетное общеобразовательное учреждение «Лицей № 2»",
+        short_name=DEMO_SHORT_NAME, address="г. Энск, ул. Школьная, д. 2", study_days_per_week=5,
+    )
+    year, periods, holidays = build_calendar(school, today)
+    db.session.add_all([school, year, *periods, *holidays, *build_bells(school)])
+    db.session.flush()
+    demo = StructureBuilder(school, year, size, rng, password).build()
+    db.session.flush()
+    for cls in demo.classes:
+        fill_curriculum(cls)
+    db.session.commit()
+    return DemoResult(demo, password)

@@ -1,0 +1,63 @@
+"""The whole menu in one place: every view with its menu entry and the resource it reads."""
+from flask_babel import lazy_gettext as _l
+
+from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
+from app.views.school import (
+    AcademicYearView,
+    BellSlotView,
+    HolidayView,
+    ReportingPeriodView,
+    SchoolView,
+    SubjectView,
+    WorkTypeView,
+)
+from app.views.teaching import (
+    ClassUnitView,
+    CurriculumItemView,
+    EnrolmentView,
+    IndividualPlanView,
+    StreamView,
+    StudyGroupView,
+    TeachingAssignmentView,
+)
+
+CATEGORIES = {
+    "Classes": (_l("Classes"), "fa-users"),
+    "People": (_l("People"), "fa-user"),
+    "School": (_l("School"), "fa-university"),
+}
+
+# (view, menu name, label, category, icon); the menu name is the stable permission name.
+MENU = [
+    (ClassUnitView, "Classes list", _l("Classes"), "Classes", "fa-users"),
+    (StudyGroupView, "Study groups", _l("Study groups"), "Classes", "fa-object-group"),
+    (StreamView, "Streams", _l("Streams"), "Classes", "fa-random"),
+    (IndividualPlanView, "Individual plans", _l("Individual plans"), "Classes", "fa-user-circle"),
+    (TeachingAssignmentView, "Teaching assignments", _l("Teaching assignments"), "Classes", "fa-book"),
+    (CurriculumItemView, "Curriculum", _l("Curriculum"), "Classes", "fa-list-alt"),
+    (StudentView, "Students", _l("Students"), "People", "fa-child"),
+    (EnrolmentView, "Enrolments", _l("Enrolments"), "People", "fa-exchange"),
+    (GuardianView, "Legal representatives", _l("Legal representatives"), "People", "fa-female"),
+    (StudentGuardianView, "Representation", _l("Representation"), "People", "fa-link"),
+    (StaffView, "Staff", _l("Staff"), "People", "fa-id-badge"),
+    (SchoolView, "Schools", _l("Schools"), "School", "fa-university"),
+    (AcademicYearView, "Academic years", _l("Academic years"), "School", "fa-calendar"),
+    (ReportingPeriodView, "Reporting periods", _l("Reporting periods"), "School", "fa-calendar-o"),
+    (HolidayView, "Holidays", _l("Holidays"), "School", "fa-sun-o"),
+    (BellSlotView, "Bell schedule", _l("Bell schedule"), "School", "fa-bell"),
+    (SubjectView, "Subjects", _l("Subjects"), "School", "fa-book"),
+    (WorkTypeView, "Work types", _l("Work types"), "School", "fa-balance-scale"),
+]
+
+
+def menu_resources() -> list[tuple[str, str, str]]:
+    """(menu name, category, resource) of every entry, for the role sync."""
+    return [(name, category, view.resource) for view, name, _label, category, _icon in MENU]
+
+
+def register_views(appbuilder) -> None:
+    """Add every view to the menu."""
+    for view, name, label, category, icon in MENU:
+        cat_label, cat_icon = CATEGORIES[category]
+        appbuilder.add_view(view, name, label=label, icon=icon, category=category,
+                            category_label=cat_label, category_icon=cat_icon)

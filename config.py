@@ -1,0 +1,70 @@
+"""Settings, all from the environment (SPEC §8)."""
+import os
+from pathlib import Path
+
+from flask_appbuilder.const import AUTH_DB
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _default_database_url() -> str:
+    return "sqlite:///" + str(BASE_DIR / "instance" / "journal.db")
+
+
+class Config:
+    """Development and demo defaults."""
+
+    ENV_NAME = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY", "demo-secret-key-change-me")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
+    PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8090/api/ediary")
+    PORTAL_SECRET = os.environ.get("PORTAL_SECRET", "demo-portal-secret")
+    SMTP_URL = os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025")
+
+    # Journal rules (SPEC §3, §4).
+    MARK_EDIT_DAYS = int(os.environ.get("MARK_EDIT_DAYS", "7"))
+    MIN_MARKS_FOR_FINAL = int(os.environ.get("MIN_MARKS_FOR_FINAL", "3"))
+    FINAL_THRESHOLDS = (4.60, 3.60, 2.60)
+
+    # Flask-AppBuilder: the schema belongs to Alembic, permissions to `flask school init`.
+    APP_NAME = "Электронный журнал"
+    APP_THEME = ""
+    AUTH_TYPE = AUTH_DB
+    FAB_CREATE_DB = False
+    FAB_UPDATE_PERMS = False
+    FAB_ADD_SECURITY_VIEWS = True
+    FAB_API_SWAGGER_UI = True
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    WTF_CSRF_ENABLED = True
+    JWT_ACCESS_TOKEN_EXPIRES = 3600
+
+    # Russian first, English second (Babel; our catalogue in translations/).
+    BABEL_DEFAULT_LOCALE = "ru"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Moscow"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+    LANGUAGES = {
+        "ru": {"flag": "ru", "name": "Русский"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+
+class TestConfig(Config):
+    """Tests: a database URL given by the test harness, CSRF off for form posts."""
+
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+
+
+class ProductionConfig(Config):
+    """Production: SECRET_KEY must be set, no debug."""
+
+    ENV_NAME = "production"
+    DEBUG = False
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SESSION_COOKIE_SECURE = True
