@@ -37,6 +37,7 @@ def database_url():
             result = app.test_cli_runner().invoke(args=["school", "init", "--password", PASSWORD])
             assert result.exit_code == 0, result.output
             db.session.remove()
+            _clear(url)
             db.engine.dispose()
         yield url
 

@@ -55,6 +55,9 @@ def make_api(model, resource: str, name: str, columns: list[str], after_guard=No
         "add_columns": columns,
         "edit_columns": columns,
         "label_columns": {k: v for k, v in LABELS.items() if k in columns},
+        # `_info` lists the choices of related fields: only rows the user may see.
+        "add_query_rel_fields": {c: SCOPE_FILTERS for c in columns if c in relations},
+        "edit_query_rel_fields": {c: SCOPE_FILTERS for c in columns if c in relations},
         "after_guard": staticmethod(after_guard) if after_guard else None,
         "__doc__": f"REST API of {model.__name__}.",
     }

@@ -23,6 +23,15 @@ def _check_links(item, scope: Scope) -> None:
                 raise RuleViolation(_l("«%(obj)s» is not available to you.", obj=obj), rel.key)
 
 
+def _school_of_links(item) -> int | None:
+    """The school of the first related school-owned row (lets the admin skip the school field)."""
+    for rel in inspect(type(item)).relationships:
+        value = getattr(item, rel.key) if not rel.uselist else None
+        if rel.key != "school" and getattr(value, "school_id", None):
+            return value.school_id
+    return None
+
+
 def check_write(item, scope: Scope | None = None) -> None:
     """Raise RuleViolation unless the scope may save this row as it now stands."""
     scope = scope or current_scope()
@@ -33,6 +42,8 @@ def check_write(item, scope: Scope | None = None) -> None:
         elif hasattr(item, "school_id"):
             if getattr(item, "school", None) is not None:
                 item.school_id = item.school.id
+            if item.school_id is None and scope.everything:
+                item.school_id = _school_of_links(item)
             if not scope.everything:
                 if item.school_id is None:
                     item.school_id = scope.school_id

@@ -59,5 +59,6 @@ def register_views(appbuilder) -> None:
     """Add every view to the menu."""
     for view, name, label, category, icon in MENU:
         cat_label, cat_icon = CATEGORIES[category]
+        view.list_title = label
         appbuilder.add_view(view, name, label=label, icon=icon, category=category,
                             category_label=cat_label, category_icon=cat_icon)

@@ -1,13 +1,20 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
 from flask import flash, redirect
 from flask_appbuilder import ModelView
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import SelectField
+from wtforms.validators import DataRequired, Optional
 
+from app.extensions import db
+from app.models import PeriodKind, School
+from app.models.school import PERIOD_KIND_LABELS
 from app.security.filters import SCOPE_FILTERS
 from app.security.guard import guarded
 from app.security.permissions import VIEW_METHOD_ACTIONS
-from app.security.scope import current_scope, is_visible
+from app.security.scope import current_scope, is_visible, visible_clause
 from app.views.labels import LABELS
 
 
@@ -22,16 +29,35 @@ class SchoolModelView(ModelView):
     method_permission_name = VIEW_METHOD_ACTIONS
     base_filters = SCOPE_FILTERS
     page_size = 50
+    add_title = _l("Add a record")
+    edit_title = _l("Edit the record")
+    show_title = _l("Record")
+    formatters_columns = {
+        "kind": lambda v: PERIOD_KIND_LABELS.get(v, v),
+        "period_kind": lambda v: PERIOD_KIND_LABELS.get(v, v),
+    }
 
     def __init__(self, **kwargs):
         self.datamodel = SQLAInterface(self.model)
         self.class_permission_name = self.resource
         self.label_columns = {**LABELS, **(self.label_columns or {})}
         self._scope_related_choices()
+        self._optional_school_field()
         super().__init__(**kwargs)
 
+    def _optional_school_field(self) -> None:
+        """The school defaults to the user's own; only the deployment admin needs to choose."""
+        if "school" not in (self.add_columns or []):
+            return
+        field = QuerySelectField(
+            LABELS["school"], query_func=visible_schools, get_pk_func=lambda s: s.id, allow_blank=True,
+            blank_text=str(_l("— your school —")), validators=[Optional()],
+        )
+        self.add_form_extra_fields = {"school": field, **(self.add_form_extra_fields or {})}
+        self.edit_form_extra_fields = {"school": field, **(self.edit_form_extra_fields or {})}
+
     def _scope_related_choices(self) -> None:
-        """Offer in add/edit forms only the related rows the user may see."""
+        """Offer in add/edit/search forms only the related rows the user may see."""
         for cols, attr in ((self.add_columns or self.edit_columns, "add_form_query_rel_fields"),
                            (self.edit_columns or self.add_columns, "edit_form_query_rel_fields")):
             rel = dict(getattr(self, attr) or {})
@@ -39,6 +65,12 @@ class SchoolModelView(ModelView):
                 if self.datamodel.is_relation(col):
                     rel.setdefault(col, SCOPE_FILTERS)
             setattr(self, attr, rel)
+        # The list's search form offers related rows too (every relation is searchable by default).
+        search = dict(self.search_form_query_rel_fields or {})
+        for col in self.datamodel.get_columns_list():
+            if self.datamodel.is_relation(col):
+                search.setdefault(col, SCOPE_FILTERS)
+        self.search_form_query_rel_fields = search
 
     def pre_add(self, item):
         """Refuse rows outside the user's school, links to hidden rows and rule violations."""
@@ -61,3 +93,17 @@ class SchoolModelView(ModelView):
 
 
 NOT_AVAILABLE = _l("The record is not available to you.")
+
+
+def visible_schools():
+    """Schools the current user may put rows in."""
+    query = select(School).order_by(School.short_name)
+    clause = visible_clause(School, current_scope())
+    return db.session.scalars(query if clause is None else query.where(clause)).all()
+
+
+def period_kind_field(label, with_year: bool = True) -> SelectField:
+    """A select of period schemes with translated names (FAB's enum field shows raw values)."""
+    kinds = [k for k in PeriodKind if with_year or k != PeriodKind.year]
+    return SelectField(label, choices=[(k.value, PERIOD_KIND_LABELS[k]) for k in kinds],
+                       coerce=lambda v: PeriodKind(v) if v else None, validators=[DataRequired()])

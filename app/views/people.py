@@ -4,10 +4,12 @@ from app.security import permissions as p
 from app.security.guard import guarded
 from app.services.students import sync_enrolment
 from app.views.base import SchoolModelView
+from app.views.labels import PERSON_LABELS
 
 
 class StaffView(SchoolModelView):
     model, resource = Staff, p.RESOURCE_STAFF
+    label_columns = PERSON_LABELS
     list_columns = ["surname", "name", "patronymic", "position", "user"]
     add_columns = edit_columns = show_columns = ["school", "surname", "name", "patronymic", "position", "user"]
     search_columns = ["surname", "name", "position"]
@@ -16,6 +18,7 @@ class StaffView(SchoolModelView):
 
 class StudentView(SchoolModelView):
     model, resource = Student, p.RESOURCE_STUDENT
+    label_columns = PERSON_LABELS
     list_columns = ["surname", "name", "patronymic", "class_unit", "birth_date"]
     add_columns = edit_columns = [
         "school", "surname", "name", "patronymic", "birth_date", "file_number", "class_unit",
@@ -34,6 +37,7 @@ class StudentView(SchoolModelView):
 
 class GuardianView(SchoolModelView):
     model, resource = Guardian, p.RESOURCE_GUARDIAN
+    label_columns = PERSON_LABELS
     list_columns = ["surname", "name", "patronymic"]
     add_columns = edit_columns = show_columns = [
         "school", "surname", "name", "patronymic", "birth_date", "identity_document",

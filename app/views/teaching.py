@@ -14,7 +14,8 @@ from app.models import (
 )
 from app.security import permissions as p
 from app.services.curriculum import fill_curriculum
-from app.views.base import SchoolModelView
+from app.views.base import SchoolModelView, period_kind_field
+from app.views.labels import LABELS
 
 
 class ClassUnitView(SchoolModelView):
@@ -24,6 +25,9 @@ class ClassUnitView(SchoolModelView):
         "school", "year", "grade", "letter", "class_teacher", "period_kind",
     ]
     order_columns = ["year"]
+    add_form_extra_fields = edit_form_extra_fields = {
+        "period_kind": period_kind_field(LABELS["period_kind"], with_year=False),
+    }
     base_order = ("grade", "asc")
     method_permission_name = {**SchoolModelView.method_permission_name, "fill_curriculum": p.ACTION_WRITE}
 
