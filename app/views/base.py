@@ -51,7 +51,7 @@ class SchoolModelView(ModelView):
             return
         field = QuerySelectField(
             LABELS["school"], query_func=visible_schools, get_pk_func=lambda s: s.id, allow_blank=True,
-            blank_text=str(_l("— your school —")), validators=[Optional()],
+            blank_text=_l("— your school —"), validators=[Optional()],
         )
         self.add_form_extra_fields = {"school": field, **(self.add_form_extra_fields or {})}
         self.edit_form_extra_fields = {"school": field, **(self.edit_form_extra_fields or {})}
