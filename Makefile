@@ -19,7 +19,7 @@ $(BIN)/activate: pyproject.toml constraints.txt
 install: $(BIN)/activate translations
 
 translations: $(BIN)/activate
-	$(BIN)/pybabel compile -q -d translations -f
+	$(BIN)/pybabel compile -d translations -f --statistics
 
 init: install
 	$(FLASK) school init
