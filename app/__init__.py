@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from app.extensions import db, migrate
+from app.extensions import csrf, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -19,6 +19,8 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
         raise RuntimeError("SECRET_KEY must be set in production")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
+    csrf.init_app(app)
+    from app.services import audit  # noqa: F401 - the audit trail listens to every session flush
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():
         from app.api import register_apis

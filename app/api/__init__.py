@@ -58,5 +58,7 @@ APIS = [make_api(*spec) for spec in API_SPECS]
 
 def register_apis(appbuilder) -> None:
     """Add every REST API."""
-    for api in APIS:
+    from app.api.journal import JOURNAL_APIS
+
+    for api in APIS + JOURNAL_APIS:
         appbuilder.add_api(api)

@@ -1,4 +1,5 @@
 """All models, imported so that Alembic and the mappers see every table."""
+from app.models.audit import AuditEvent
 from app.models.base import Model, PeriodKind, SchoolOwned
 from app.models.classes import (
     ClassUnit,
@@ -8,6 +9,19 @@ from app.models.classes import (
     StudyGroup,
     stream_student,
     study_group_student,
+)
+from app.models.journal import (
+    Attendance,
+    AttendanceCode,
+    ChangeKind,
+    ControlWorkPlan,
+    Lesson,
+    LessonChange,
+    LessonStatus,
+    LessonType,
+    Mark,
+    Recommendation,
+    TimetableEntry,
 )
 from app.models.people import Guardian, Staff, Student, StudentGuardian
 from app.models.school import (
@@ -25,5 +39,7 @@ __all__ = [
     "Model", "PeriodKind", "SchoolOwned", "ClassUnit", "Enrolment", "IndividualPlan", "Stream",
     "StudyGroup", "stream_student", "study_group_student", "Guardian", "Staff", "Student",
     "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "ReportingPeriod", "School",
-    "Subject", "WorkType", "CurriculumItem", "TeachingAssignment",
+    "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "Attendance",
+    "AttendanceCode", "ChangeKind", "ControlWorkPlan", "Lesson", "LessonChange", "LessonStatus",
+    "LessonType", "Mark", "Recommendation", "TimetableEntry",
 ]

@@ -24,6 +24,14 @@ RESOURCE_GUARDIAN = "Guardian"
 RESOURCE_STUDENT_GUARDIAN = "StudentGuardian"
 RESOURCE_TEACHING_ASSIGNMENT = "TeachingAssignment"
 RESOURCE_CURRICULUM = "CurriculumItem"
+RESOURCE_JOURNAL = "Journal"
+RESOURCE_TIMETABLE = "TimetableEntry"
+RESOURCE_LESSON = "Lesson"
+RESOURCE_LESSON_CHANGE = "LessonChange"
+RESOURCE_CONTROL_WORK = "ControlWorkPlan"
+RESOURCE_MARK = "Mark"
+RESOURCE_ATTENDANCE = "Attendance"
+RESOURCE_RECOMMENDATION = "Recommendation"
 
 # Model views and REST APIs map their methods onto the two actions.
 VIEW_METHOD_ACTIONS = {

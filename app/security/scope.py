@@ -8,18 +8,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import g, has_request_context
+from flask_appbuilder.security.sqla.models import Role, User
 from sqlalchemy import false, or_, select, true
 
 from app.extensions import db
 from app.models import (
     AcademicYear,
+    Attendance,
     BellSlot,
     ClassUnit,
+    ControlWorkPlan,
     CurriculumItem,
     Enrolment,
     Guardian,
     Holiday,
     IndividualPlan,
+    Lesson,
+    LessonChange,
+    Mark,
+    Recommendation,
     ReportingPeriod,
     School,
     Staff,
@@ -29,6 +36,7 @@ from app.models import (
     StudyGroup,
     Subject,
     TeachingAssignment,
+    TimetableEntry,
     WorkType,
     stream_student,
     study_group_student,
@@ -137,7 +145,8 @@ _TEACHER_RULES = {
     Student: visible_students,
     Enrolment: lambda s: Enrolment.student_id.in_(select(Student.id).where(visible_students(s))),
     TeachingAssignment: lambda s: or_(
-        TeachingAssignment.teacher_id == s.staff_id, _in(TeachingAssignment.class_unit_id, s.class_ids)
+        TeachingAssignment.teacher_id == s.staff_id, _in(TeachingAssignment.class_unit_id, s.class_ids),
+        TeachingAssignment.group_id.in_(select(StudyGroup.id).where(_in(StudyGroup.class_unit_id, s.homeroom_ids))),
     ),
     CurriculumItem: lambda s: _in(CurriculumItem.class_unit_id, s.class_ids | s.partial_class_ids),
     Guardian: lambda s: Guardian.id.in_(
@@ -145,6 +154,37 @@ _TEACHER_RULES = {
     ),
     StudentGuardian: lambda s: StudentGuardian.student_id.in_(select(Student.id).where(_homeroom_students(s))),
 }
+
+
+def _visible_users(scope: Scope):
+    """Logins of the school's staff, and logins not linked to anyone yet (never the deployment admin)."""
+    linked = select(Staff.user_id).where(Staff.user_id.is_not(None))
+    return or_(
+        User.id.in_(select(Staff.user_id).where(Staff.school_id == scope.school_id)),
+        ~User.id.in_(linked) & ~User.roles.any(Role.name == ROLE_ADMIN),
+    )
+
+
+def _visible_assignments(s: Scope):
+    return select(TeachingAssignment.id).where(
+        TeachingAssignment.school_id == s.school_id, _TEACHER_RULES[TeachingAssignment](s))
+
+
+def _visible_lessons(s: Scope):
+    return select(Lesson.id).where(Lesson.school_id == s.school_id, or_(
+        Lesson.assignment_id.in_(_visible_assignments(s)), Lesson.teacher_id == s.staff_id))
+
+
+_TEACHER_RULES.update({
+    TimetableEntry: lambda s: TimetableEntry.assignment_id.in_(_visible_assignments(s)),
+    ControlWorkPlan: lambda s: ControlWorkPlan.assignment_id.in_(_visible_assignments(s)),
+    Lesson: lambda s: Lesson.id.in_(_visible_lessons(s)),
+    LessonChange: lambda s: LessonChange.lesson_id.in_(_visible_lessons(s)),
+    Mark: lambda s: Mark.lesson_id.in_(_visible_lessons(s)),
+    Attendance: lambda s: Attendance.lesson_id.in_(_visible_lessons(s)),
+    Recommendation: lambda s: or_(Recommendation.teacher_id == s.staff_id,
+                                  Recommendation.student_id.in_(select(Student.id).where(visible_students(s)))),
+})
 SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff)
 
 
@@ -154,6 +194,8 @@ def visible_clause(model, scope: Scope):
         return None
     if model is School:
         return School.id == scope.school_id if scope.school_id else false()
+    if model is User:
+        return _visible_users(scope) if scope.school_id else false()
     if not hasattr(model, "school_id"):
         return None
     if scope.school_id is None:

@@ -1,6 +1,7 @@
 """The study calendar: which days are study days for a grade, and what that makes of hours."""
 import datetime as dt
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import select
 
@@ -30,5 +31,7 @@ def holidays_of_year(year_id: int) -> list[Holiday]:
 
 
 def planned_hours(weekly_hours: float, days: int, days_per_week: int = 5) -> int:
-    """Hours a weekly load yields over a number of study days, rounded to whole lessons."""
-    return int(round(float(weekly_hours) * days / days_per_week))
+    """Hours a weekly load yields over a number of study days, rounded to whole lessons (half up:
+    2.5 hours plan 3 lessons, as a school counts, not Python's round-half-to-even)."""
+    hours = Decimal(str(weekly_hours)) * days / days_per_week
+    return int(hours.quantize(Decimal(1), rounding=ROUND_HALF_UP))

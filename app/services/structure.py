@@ -58,14 +58,23 @@ def _inside_year(year: AcademicYear | None, start: dt.date, end: dt.date | None)
                 day=_d(day), year=year.name, start=_d(year.start), end=_d(year.end)), "start")
 
 
-def _same_school(item) -> None:
+def _school_id(obj) -> int | None:
+    """The row's school id, also when only the `school` relation is set (not flushed yet)."""
+    school_id = getattr(obj, "school_id", None)
+    if school_id is None and getattr(obj, "school", None) is not None:
+        school_id = obj.school.id
+    return school_id
+
+
+def _same_school(item, school_id: int) -> None:
     """Every related school-owned row must be of the item's school."""
     for rel in inspect(type(item)).relationships:
         if rel.key == "school" or rel.direction.name == "ONETOMANY":
             continue
         value = getattr(item, rel.key)
         for obj in value if rel.uselist else [value]:
-            if obj is not None and getattr(obj, "school_id", item.school_id) != item.school_id:
+            other = _school_id(obj) if obj is not None else None
+            if other is not None and other != school_id:
                 raise RuleViolation(_l("«%(obj)s» belongs to another school.", obj=obj), rel.key)
 
 
@@ -249,8 +258,9 @@ _RULES = {
 def validate(item) -> None:
     """Raise RuleViolation if the row breaks a rule of the school's structure."""
     with db.session.no_autoflush:
-        if hasattr(item, "school_id") and item.school_id is not None:
-            _same_school(item)
+        school_id = _school_id(item)
+        if school_id is not None:
+            _same_school(item, school_id)
         rule = _RULES.get(type(item))
         if rule:
             rule(item)

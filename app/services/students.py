@@ -17,6 +17,13 @@ def open_enrolment(student: Student) -> Enrolment | None:
     ) if student.id else None
 
 
+def latest_enrolment(student: Student) -> Enrolment | None:
+    """The enrolment that started last, open or not."""
+    return db.session.scalar(
+        select(Enrolment).where(Enrolment.student_id == student.id).order_by(Enrolment.start.desc()).limit(1)
+    ) if student.id else None
+
+
 def sync_enrolment(student: Student, today: dt.date | None = None) -> Enrolment | None:
     """Close or open enrolments so that the history agrees with `student.class_unit` and `left_on`.
 
@@ -26,9 +33,14 @@ def sync_enrolment(student: Student, today: dt.date | None = None) -> Enrolment 
     today = today or dt.date.today()
     current = open_enrolment(student)
     target = student.class_unit
+    if current is None and target is not None:
+        # A closed enrolment in the same class the student has not re-entered since: the leaving
+        # date was corrected or cleared, so that enrolment is re-dated, not a second one opened.
+        last = latest_enrolment(student)
+        if last is not None and last.class_unit_id == target.id and student.enrolled_on <= last.end:
+            current = last
     if current is not None and target is not None and current.class_unit_id == target.id:
-        if student.left_on:
-            current.end = max(student.left_on, current.start)
+        current.end = max(student.left_on, current.start) if student.left_on else None
         return current
     start = None
     if current is not None:

@@ -1,6 +1,15 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
+from app.views.journal import JournalView
+from app.views.lessons import (
+    ClassPagesView,
+    ControlWorkPlanView,
+    LessonChangeView,
+    LessonView,
+    RecommendationView,
+    TimetableEntryView,
+)
 from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
 from app.views.school import (
     AcademicYearView,
@@ -22,6 +31,7 @@ from app.views.teaching import (
 )
 
 CATEGORIES = {
+    "Journal": (_l("Journal"), "fa-book"),
     "Classes": (_l("Classes"), "fa-users"),
     "People": (_l("People"), "fa-user"),
     "School": (_l("School"), "fa-university"),
@@ -29,6 +39,12 @@ CATEGORIES = {
 
 # (view, menu name, label, category, icon); the menu name is the stable permission name.
 MENU = [
+    (JournalView, "Journals", _l("Journals"), "Journal", "fa-table"),
+    (LessonView, "Lessons", _l("Lessons"), "Journal", "fa-list"),
+    (LessonChangeView, "Lesson changes", _l("Lesson changes"), "Journal", "fa-exchange"),
+    (ControlWorkPlanView, "Control works", _l("Control works"), "Journal", "fa-pencil-square-o"),
+    (TimetableEntryView, "Timetable", _l("Timetable"), "Journal", "fa-clock-o"),
+    (RecommendationView, "Recommendations", _l("Recommendations"), "Journal", "fa-comment"),
     (ClassUnitView, "Classes list", _l("Classes"), "Classes", "fa-users"),
     (StudyGroupView, "Study groups", _l("Study groups"), "Classes", "fa-object-group"),
     (StreamView, "Streams", _l("Streams"), "Classes", "fa-random"),
@@ -62,3 +78,4 @@ def register_views(appbuilder) -> None:
         view.list_title = label
         appbuilder.add_view(view, name, label=label, icon=icon, category=category,
                             category_label=cat_label, category_icon=cat_icon)
+    appbuilder.add_view_no_menu(ClassPagesView)

@@ -9,13 +9,12 @@ from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.extensions import db
-from app.models import PeriodKind, School
-from app.models.school import PERIOD_KIND_LABELS
+from app.models import School
 from app.security.filters import SCOPE_FILTERS
 from app.security.guard import guarded
 from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
-from app.views.labels import LABELS
+from app.views.labels import LABELS, enum_label
 
 
 class SchoolModelView(ModelView):
@@ -32,10 +31,8 @@ class SchoolModelView(ModelView):
     add_title = _l("Add a record")
     edit_title = _l("Edit the record")
     show_title = _l("Record")
-    formatters_columns = {
-        "kind": lambda v: PERIOD_KIND_LABELS.get(v, v),
-        "period_kind": lambda v: PERIOD_KIND_LABELS.get(v, v),
-    }
+    enum_exclude: dict = {}
+    formatters_columns = {c: enum_label for c in ("kind", "period_kind", "lesson_type", "status", "code")}
 
     def __init__(self, **kwargs):
         self.datamodel = SQLAInterface(self.model)
@@ -43,7 +40,19 @@ class SchoolModelView(ModelView):
         self.label_columns = {**LABELS, **(self.label_columns or {})}
         self._scope_related_choices()
         self._optional_school_field()
+        self._translated_enum_fields()
         super().__init__(**kwargs)
+
+    def _translated_enum_fields(self) -> None:
+        """Enum columns get a select with translated names (FAB's enum field shows raw values)."""
+        for cols, attr in ((self.add_columns, "add_form_extra_fields"), (self.edit_columns, "edit_form_extra_fields")):
+            extra = dict(getattr(self, attr) or {})
+            for col in cols or []:
+                if col not in extra and self.datamodel.is_enum(col):
+                    enum_class = self.datamodel.list_columns[col].type.enum_class
+                    extra[col] = enum_field(self.label_columns.get(col, col), enum_class,
+                                            exclude=self.enum_exclude.get(col, ()))
+            setattr(self, attr, extra)
 
     def _optional_school_field(self) -> None:
         """The school defaults to the user's own; only the deployment admin needs to choose."""
@@ -102,8 +111,8 @@ def visible_schools():
     return db.session.scalars(query if clause is None else query.where(clause)).all()
 
 
-def period_kind_field(label, with_year: bool = True) -> SelectField:
-    """A select of period schemes with translated names (FAB's enum field shows raw values)."""
-    kinds = [k for k in PeriodKind if with_year or k != PeriodKind.year]
-    return SelectField(label, choices=[(k.value, PERIOD_KIND_LABELS[k]) for k in kinds],
-                       coerce=lambda v: PeriodKind(v) if v else None, validators=[DataRequired()])
+def enum_field(label, enum_class, exclude=()) -> SelectField:
+    """A required select of an enum's members with their translated names."""
+    members = [m for m in enum_class if m not in exclude]
+    return SelectField(label, choices=[(m.value, enum_label(m)) for m in members],
+                       coerce=lambda v: enum_class(v) if v else None, validators=[DataRequired()])

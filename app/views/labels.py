@@ -18,7 +18,40 @@ LABELS = {
     "stream": _l("Stream"), "plan": _l("Individual plan"), "weekly_hours": _l("Hours a week"),
     "period": _l("Reporting period"), "planned_hours": _l("Planned hours"), "title": _l("Period"),
     "target": _l("Taught to"), "level": _l("Level"),
+    "assignment": _l("Teaching assignment"), "weekday": _l("Weekday"), "bell_slot": _l("Lesson number"),
+    "room": _l("Room"), "valid_from": _l("Valid from"), "valid_to": _l("Valid to"), "date": _l("Date"),
+    "topic": _l("Topic"), "lesson_type": _l("Lesson type"), "status": _l("Status"), "homework": _l("Homework"),
+    "homework_due": _l("Due"), "lesson": _l("Lesson"), "new_teacher": _l("New teacher"),
+    "old_teacher": _l("Teacher before"), "new_date": _l("New date"), "old_date": _l("Date before"),
+    "new_slot": _l("New lesson number"), "changed_by": _l("Changed by"), "changed_at": _l("Changed at"),
+    "text": _l("Text"), "value": _l("Mark"), "work_type": _l("Work type"), "comment": _l("Comment"),
+    "code": _l("Attendance"), "version": _l("Version"),
 }
 
 # People: "name" is the given name, not the name of a thing.
 PERSON_LABELS = {"name": _l("First name")}
+
+
+def _enum_labels() -> dict:
+    from app.models import AttendanceCode, ChangeKind, LessonStatus, LessonType
+    from app.models.school import PERIOD_KIND_LABELS
+
+    return {
+        **PERIOD_KIND_LABELS,
+        LessonType.regular: _l("regular lesson"), LessonType.control_work: _l("control work"),
+        LessonType.test: _l("test"), LessonType.laboratory: _l("laboratory work"),
+        LessonType.practical: _l("practical work"), LessonType.excursion: _l("excursion"),
+        LessonType.exam: _l("exam"),
+        LessonStatus.planned: _l("planned"), LessonStatus.held: _l("held"), LessonStatus.cancelled: _l("cancelled"),
+        ChangeKind.substitution: _l("substitution"), ChangeKind.rescheduling: _l("rescheduling"),
+        ChangeKind.cancellation: _l("cancellation"),
+        **{c: c.value for c in AttendanceCode},
+    }
+
+
+ENUM_LABELS = _enum_labels()
+
+
+def enum_label(value):
+    """The translated name of an enum value (as is for anything else)."""
+    return ENUM_LABELS.get(value, value)

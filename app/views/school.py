@@ -3,8 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models import AcademicYear, BellSlot, Holiday, ReportingPeriod, School, Subject, WorkType
 from app.security import permissions as p
-from app.views.base import SchoolModelView, period_kind_field
-from app.views.labels import LABELS
+from app.views.base import SchoolModelView
 
 
 class SchoolView(SchoolModelView):
@@ -27,7 +26,6 @@ class ReportingPeriodView(SchoolModelView):
     add_columns = ["school", "year", "kind", "number", "start", "end"]
     edit_columns = show_columns = add_columns + ["closed"]
     base_order = ("start", "asc")
-    add_form_extra_fields = edit_form_extra_fields = {"kind": period_kind_field(LABELS["kind"])}
 
 
 class HolidayView(SchoolModelView):

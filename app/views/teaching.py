@@ -8,14 +8,14 @@ from app.models import (
     CurriculumItem,
     Enrolment,
     IndividualPlan,
+    PeriodKind,
     Stream,
     StudyGroup,
     TeachingAssignment,
 )
 from app.security import permissions as p
 from app.services.curriculum import fill_curriculum
-from app.views.base import SchoolModelView, period_kind_field
-from app.views.labels import LABELS
+from app.views.base import SchoolModelView
 
 
 class ClassUnitView(SchoolModelView):
@@ -25,9 +25,7 @@ class ClassUnitView(SchoolModelView):
         "school", "year", "grade", "letter", "class_teacher", "period_kind",
     ]
     order_columns = ["year"]
-    add_form_extra_fields = edit_form_extra_fields = {
-        "period_kind": period_kind_field(LABELS["period_kind"], with_year=False),
-    }
+    enum_exclude = {"period_kind": (PeriodKind.year,)}
     base_order = ("grade", "asc")
     method_permission_name = {**SchoolModelView.method_permission_name, "fill_curriculum": p.ACTION_WRITE}
 

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import School
 from app.services.curriculum import fill_curriculum
 from app.services.demo.calendar import build_bells, build_calendar
+from app.services.demo.journal import JournalBuilder
 from app.services.demo.school import DemoSchool, StructureBuilder
 
 DEMO_SHORT_NAME = "Лицей № 2"
@@ -36,6 +37,7 @@ class DemoResult:
             f"Демо-школа «{self.demo.school.short_name}», {self.demo.year.name} учебный год:",
             f"  классов {len(self.demo.classes)}, учеников {c['students']}, представителей {c['guardians']}, "
             f"учителей {c['teachers']}, нагрузок {c['assignments']}, подгрупп {c['groups']}",
+            f"  уроков {c['lessons']}, отметок {c['marks']}, пропусков {c['absences']}",
             f"Входы (пароль «{self.password}»):",
             "  admin — администратор системы",
         ]
@@ -61,5 +63,6 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     db.session.flush()
     for cls in demo.classes:
         fill_curriculum(cls)
+    demo.counts.update(JournalBuilder(demo, rng, today).build())
     db.session.commit()
     return DemoResult(demo, password)

@@ -1,0 +1,157 @@
+"""REST for the journal: lessons, recommendations, marks and attendance (written only through the
+journal service, so the rules, the version check and the audit are the same as in the grid), and
+`GET /api/v1/journal/`."""
+from flask import request
+from flask_appbuilder.api import BaseApi, expose, protect, safe
+
+from app.api.base import make_api
+from app.models import Attendance, Lesson, Mark, Recommendation
+from app.security import permissions as p
+from app.services.errors import RuleViolation
+from app.services.grid import TARGETS, journal_grid
+from app.services.journal import Conflict, actor_of, set_attendance, set_mark
+
+
+def _actor():
+    from flask import current_app
+
+    return actor_of(current_app.appbuilder.sm.current_user)
+
+
+LessonApi = make_api(Lesson, p.RESOURCE_LESSON, "lesson",
+                     ["assignment", "date", "bell_slot", "teacher", "room", "topic", "lesson_type", "status",
+                      "homework", "homework_due"])
+LessonApi.edit_columns = ["topic", "lesson_type", "status", "homework", "homework_due"]
+RecommendationApi = make_api(Recommendation, p.RESOURCE_RECOMMENDATION, "recommendation",
+                             ["teacher", "student", "subject", "text", "date"])
+
+
+class _EntryApi:
+    """Writes of marks and attendance go through the journal service; reads are the model API's."""
+
+    def _write(self, body: dict, existing=None):
+        raise NotImplementedError
+
+    def _answer(self, call, status: int = 200):
+        from app.extensions import db
+
+        try:
+            cell = call()
+            db.session.commit()
+        except RuleViolation as err:
+            db.session.rollback()
+            return self.response_422(message=err.message)
+        except Conflict as err:
+            db.session.rollback()
+            return self.response(409, message="conflict", current=err.current)
+        return self.response(status, result=cell, id=(cell or {}).get("id"))
+
+    def post_headless(self):
+        """Create through the service (422 on a broken rule, 409 on a conflict)."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return self.response_400(message="Request is not JSON")
+        return self._answer(lambda: self._write(body), 201)
+
+    def put_headless(self, pk):
+        """Change through the service; `version` must be the one last read."""
+        item = self.datamodel.get(pk, self._base_filters)
+        body = request.get_json(silent=True)
+        if item is None:
+            return self.response_404()
+        if not isinstance(body, dict):
+            return self.response_400(message="Request is not JSON")
+        return self._answer(lambda: self._write({**body, "version": body.get("version")}, item))
+
+    def delete_headless(self, pk):
+        """Remove through the service (rules and audit as for a change)."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return self.response_404()
+        return self._answer(lambda: self._write({"remove": True, "version": item.version}, item))
+
+
+def _int(body: dict, key: str, default=None):
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise RuleViolation(f"{key}: ожидается целое число")
+    return value
+
+
+MarkBase = make_api(Mark, p.RESOURCE_MARK, "mark",
+                    ["lesson", "student", "work_type", "value", "comment", "version"])
+AttendanceBase = make_api(Attendance, p.RESOURCE_ATTENDANCE, "attendance", ["lesson", "student", "code", "version"])
+
+
+class MarkApi(_EntryApi, MarkBase):
+    """Marks: POST {lesson, student, work_type, value, comment}; PUT {value, version}; DELETE."""
+
+    def _write(self, body: dict, existing: Mark | None = None):
+        if existing is not None:
+            lesson, student, work_type = existing.lesson_id, existing.student_id, existing.work_type_id
+        else:
+            lesson, student, work_type = _int(body, "lesson"), _int(body, "student"), _int(body, "work_type")
+        value = None if body.get("remove") else body.get("value")
+        if value is None and not body.get("remove"):
+            raise RuleViolation("value: отметка от 1 до 5")
+        return set_mark(_actor(), lesson, student, work_type, value, body.get("version"), body.get("comment", ""))
+
+
+class AttendanceApi(_EntryApi, AttendanceBase):
+    """Attendance: POST {lesson, student, code}; PUT {code, version}; DELETE."""
+
+    def _write(self, body: dict, existing: Attendance | None = None):
+        if existing is not None:
+            lesson, student = existing.lesson_id, existing.student_id
+        else:
+            lesson, student = _int(body, "lesson"), _int(body, "student")
+        code = None if body.get("remove") else body.get("code")
+        if code is None and not body.get("remove"):
+            raise RuleViolation("code: Н, Б, УП или ОП")
+        return set_attendance(_actor(), lesson, student, code, body.get("version"))
+
+
+class JournalApi(BaseApi):
+    """GET /api/v1/journal/?class_id=…|group_id=…|stream_id=…|plan_id=…&subject_id=…&period_id=…"""
+
+    resource_name = "journal"
+    class_permission_name = p.RESOURCE_JOURNAL
+    method_permission_name = {"get": p.ACTION_READ}
+    base_permissions = [p.CAN_READ, p.CAN_WRITE]  # shared with JournalView: keep both on sync
+    allow_browser_login = True
+
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    def get(self):
+        """The journal grid: students, lessons, cells and weighted averages.
+        ---
+        get:
+          parameters:
+          - {in: query, name: class_id, schema: {type: integer}}
+          - {in: query, name: group_id, schema: {type: integer}}
+          - {in: query, name: stream_id, schema: {type: integer}}
+          - {in: query, name: plan_id, schema: {type: integer}}
+          - {in: query, name: subject_id, required: true, schema: {type: integer}}
+          - {in: query, name: period_id, required: true, schema: {type: integer}}
+          responses:
+            200: {description: the grid}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        keys = [k for k in TARGETS if request.args.get(k)]
+        try:
+            if len(keys) != 1:
+                raise RuleViolation("укажите ровно один из параметров class_id, group_id, stream_id, plan_id")
+            target_id = request.args.get(keys[0], type=int)
+            subject_id = request.args.get("subject_id", type=int)
+            period_id = request.args.get("period_id", type=int)
+            if target_id is None or subject_id is None or period_id is None:
+                raise RuleViolation("class_id/group_id/…, subject_id и period_id — целые числа")
+            return self.response(200, **journal_grid(_actor(), keys[0], target_id, subject_id, period_id))
+        except RuleViolation as err:
+            return self.response_400(message=err.message)
+
+
+JOURNAL_APIS = [LessonApi, RecommendationApi, MarkApi, AttendanceApi, JournalApi]

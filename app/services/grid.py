@@ -1,0 +1,119 @@
+"""The journal grid: students × lessons of a target and subject in a period, with cells and
+weighted averages, in a fixed number of queries whatever the class size."""
+from collections import defaultdict
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Attendance,
+    ClassUnit,
+    IndividualPlan,
+    Lesson,
+    LessonStatus,
+    LessonType,
+    Mark,
+    ReportingPeriod,
+    Stream,
+    StudyGroup,
+    Subject,
+    TeachingAssignment,
+    WorkType,
+)
+from app.security.scope import Scope, is_visible
+from app.services.errors import RuleViolation
+from app.services.journal import Actor, can_write_lesson
+from app.services.membership import members_query
+from app.services.results import weighted_average
+
+TARGETS = {"class_id": (ClassUnit, "class_unit_id"), "group_id": (StudyGroup, "group_id"),
+           "stream_id": (Stream, "stream_id"), "plan_id": (IndividualPlan, "plan_id")}
+CONTROL_TYPES = {LessonType.control_work, LessonType.test, LessonType.exam}
+
+
+def resolve_target(scope: Scope, target_key: str, target_id: int):
+    """The class, group, stream or plan by id, if the scope may see it."""
+    if target_key not in TARGETS:
+        raise RuleViolation(_l("Choose a class, a group, a stream or an individual plan."))
+    model, _column = TARGETS[target_key]
+    target = db.session.get(model, target_id)
+    if target is None or not is_visible(target, scope):
+        raise RuleViolation(_l("The journal is not found or is not available to you."))
+    return target
+
+
+def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int, period_id: int) -> dict:
+    """Everything the journal page and `GET /api/v1/journal/` show, as plain data."""
+    target = resolve_target(actor.scope, target_key, target_id)
+    period = db.session.get(ReportingPeriod, period_id)
+    subject = db.session.get(Subject, subject_id)
+    if period is None or period.school_id != target.school_id or subject is None \
+            or subject.school_id != target.school_id:
+        raise RuleViolation(_l("Choose a subject and a period of the journal's school."))
+    column = TARGETS[target_key][1]
+    assignments = db.session.scalars(select(TeachingAssignment).where(
+        getattr(TeachingAssignment, column) == target.id, TeachingAssignment.subject_id == subject_id)).all()
+    if not assignments:
+        raise RuleViolation(_l("Nobody teaches %(subject)s to %(target)s.", subject=subject, target=target))
+    ids = [a.id for a in assignments]
+    lessons = db.session.scalars(select(Lesson).where(
+        Lesson.assignment_id.in_(ids), Lesson.date.between(period.start, period.end)
+    ).order_by(Lesson.date, Lesson.bell_slot_id)).all()
+    students = db.session.scalars(members_query(assignments[0], period.start, period.end)).all()
+    lesson_ids = select(Lesson.id).where(Lesson.assignment_id.in_(ids),
+                                         Lesson.date.between(period.start, period.end))
+    marks = db.session.execute(
+        select(Mark.lesson_id, Mark.student_id, Mark.id, Mark.value, Mark.work_type_id, Mark.version,
+               Mark.comment, WorkType.weight)
+        .join(WorkType, WorkType.id == Mark.work_type_id).where(Mark.lesson_id.in_(lesson_ids))).all()
+    absences = db.session.execute(
+        select(Attendance.lesson_id, Attendance.student_id, Attendance.id, Attendance.code, Attendance.version)
+        .where(Attendance.lesson_id.in_(lesson_ids))).all()
+    work_types = db.session.scalars(select(WorkType).where(WorkType.school_id == target.school_id)
+                                    .order_by(WorkType.weight, WorkType.name)).all()
+    cancelled = {lesson.id for lesson in lessons if lesson.status == LessonStatus.cancelled}
+    cells: dict[str, dict] = defaultdict(lambda: {"marks": [], "attendance": None})
+    per_student: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for lesson_id, student_id, mark_id, value, work_type_id, version, comment, weight in marks:
+        cells[f"{student_id}:{lesson_id}"]["marks"].append(
+            {"id": mark_id, "value": value, "work_type_id": work_type_id, "version": version, "comment": comment})
+        if lesson_id not in cancelled:
+            per_student[student_id].append((value, weight))
+    for lesson_id, student_id, entry_id, code, version in absences:
+        cells[f"{student_id}:{lesson_id}"]["attendance"] = {"id": entry_id, "code": code.value, "version": version}
+    return {
+        "target": {"kind": target_key, "id": target.id, "name": str(target)},
+        "subject": {"id": subject.id, "name": subject.name},
+        "period": {"id": period.id, "name": period.title, "year_id": period.year_id, "kind": period.kind.value,
+                   "start": period.start.isoformat(),
+                   "end": period.end.isoformat(), "closed": period.closed},
+        "work_types": [{"id": w.id, "name": w.name, "weight": w.weight} for w in work_types],
+        "students": [{"id": s.id, "name": s.short_name, "full_name": s.full_name} for s in students],
+        "lessons": [{
+            "id": lesson.id, "date": lesson.date.isoformat(), "slot": lesson.bell_slot_id, "topic": lesson.topic,
+            "type": lesson.lesson_type.value, "status": lesson.status.value, "homework": lesson.homework,
+            "homework_due": lesson.homework_due.isoformat() if lesson.homework_due else None,
+            "control": lesson.lesson_type in CONTROL_TYPES, "editable": can_write_lesson(actor, lesson),
+        } for lesson in lessons],
+        "cells": dict(cells),
+        "averages": {str(s.id): weighted_average(per_student.get(s.id, [])) for s in students},
+    }
+
+
+def student_average(lesson_id: int, student_id: int, period_id: int) -> float | None:
+    """The student's weighted average in the lesson's journal (same target and subject) for a period."""
+    lesson = db.session.get(Lesson, lesson_id)
+    period = db.session.get(ReportingPeriod, period_id)
+    if lesson is None or period is None:
+        return None
+    a = lesson.assignment
+    column = next(c for _key, (_model, c) in TARGETS.items() if getattr(a, c))
+    rows = db.session.execute(
+        select(Mark.value, WorkType.weight).join(WorkType, WorkType.id == Mark.work_type_id)
+        .join(Lesson, Lesson.id == Mark.lesson_id)
+        .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+        .where(Mark.student_id == student_id, getattr(TeachingAssignment, column) == getattr(a, column),
+               TeachingAssignment.subject_id == a.subject_id, Lesson.status != LessonStatus.cancelled,
+               Lesson.date.between(period.start, period.end))).all()
+    return weighted_average(rows)

@@ -1,0 +1,185 @@
+"""Marks and attendance with the rules of SPEC §3: who may write, when, for whom, and no silent
+overwrites. Every entry point flushes but does not commit: the caller owns the transaction."""
+import datetime as dt
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import (
+    Attendance,
+    AttendanceCode,
+    Holiday,
+    Lesson,
+    LessonStatus,
+    Mark,
+    ReportingPeriod,
+    WorkType,
+)
+from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
+from app.security.scope import Scope, current_scope
+from app.services.errors import RuleViolation
+from app.services.membership import grade_of, is_member, scheme_class
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who writes: their scope and whether they are the administration (no edit window)."""
+
+    username: str
+    scope: Scope
+    administration: bool = False
+
+
+class Conflict(Exception):
+    """Someone else changed the entry since the writer saw it; carries the current cell."""
+
+    def __init__(self, current: dict):
+        super().__init__("conflict")
+        self.current = current
+
+
+def actor_of(user) -> Actor:
+    """The Actor of a login user."""
+    from app.security.scope import scope_for_user
+
+    roles = {r.name for r in user.roles}
+    scope = current_scope() if current_scope().user_id == user.id else scope_for_user(user)
+    return Actor(user.username, scope, administration=bool(roles & {ROLE_ADMIN, ROLE_ADMINISTRATION}))
+
+
+def _fail(message, field: str | None = None):
+    raise RuleViolation(message, field)
+
+
+def can_write_lesson(actor: Actor, lesson: Lesson) -> bool:
+    """Administration of the school, the lesson's teacher (also a substitute) or its assignment's."""
+    scope = actor.scope
+    if scope.everything:
+        return True
+    if lesson.school_id != scope.school_id:
+        return False
+    return actor.administration or scope.staff_id in (lesson.teacher_id, lesson.assignment.teacher_id)
+
+
+def frozen_period(lesson: Lesson) -> ReportingPeriod | None:
+    """The closed period (of the class's scheme, or the year) that contains the lesson, if any."""
+    cls = scheme_class(lesson.assignment)
+    kinds = [cls.period_kind.value] if cls else []
+    return db.session.scalar(select(ReportingPeriod).where(
+        ReportingPeriod.year_id == lesson.assignment.year_id, ReportingPeriod.closed.is_(True),
+        ReportingPeriod.start <= lesson.date, ReportingPeriod.end >= lesson.date,
+        ReportingPeriod.kind.in_(kinds + ["year"])).limit(1))
+
+
+def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.date) -> Lesson:
+    """Raise RuleViolation unless the actor may write an entry for the student in the lesson today."""
+    if lesson is None or not can_write_lesson(actor, lesson):
+        _fail(_l("The lesson is not found or is not yours."), "lesson")
+    if lesson.status == LessonStatus.cancelled:
+        _fail(_l("The lesson of %(day)s is cancelled: nothing can be entered.", day=f"{lesson.date:%d.%m.%Y}"))
+    if lesson.date > today:
+        _fail(_l("The lesson of %(day)s has not taken place yet.", day=f"{lesson.date:%d.%m.%Y}"))
+    year = lesson.assignment.year
+    if not year.contains(lesson.date):
+        _fail(_l("%(day)s is outside the academic year.", day=f"{lesson.date:%d.%m.%Y}"))
+    grade = grade_of(lesson.assignment)
+    holiday = db.session.scalar(select(Holiday).where(
+        Holiday.year_id == year.id, Holiday.start <= lesson.date, Holiday.end >= lesson.date).limit(1))
+    if holiday is not None and (grade is None or holiday.applies_to(grade)):
+        _fail(_l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name))
+    closed = frozen_period(lesson)
+    if closed is not None:
+        _fail(_l("The period «%(period)s» is closed: its marks are frozen.", period=closed))
+    if not actor.administration and not actor.scope.everything:
+        days = current_app.config["MARK_EDIT_DAYS"]
+        if (today - lesson.date).days > days:
+            _fail(_l("Teachers may change entries only within %(days)d days after the lesson; ask the "
+                     "administration.", days=days))
+    if not is_member(lesson.assignment, student_id, lesson.date):
+        _fail(_l("The student is not taught in this lesson on %(day)s.", day=f"{lesson.date:%d.%m.%Y}"), "student")
+    return lesson
+
+
+def mark_cell(mark: Mark | None) -> dict | None:
+    """A mark as the grid shows it."""
+    if mark is None:
+        return None
+    return {"id": mark.id, "value": mark.value, "work_type_id": mark.work_type_id, "version": mark.version,
+            "comment": mark.comment}
+
+
+def attendance_cell(entry: Attendance | None) -> dict | None:
+    """An attendance entry as the grid shows it."""
+    return None if entry is None else {"id": entry.id, "code": entry.code.value, "version": entry.version}
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or dt.date.today()
+
+
+def _check_version(existing, version: int | None, cell) -> None:
+    """The writer must have seen the current state: the same version, or nothing for a new entry."""
+    seen = version if version else None
+    current = existing.version if existing is not None else None
+    if seen != current:
+        raise Conflict(cell(existing))
+
+
+def _flush(cell, reload):
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(cell(reload())) from None
+
+
+def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
+             version: int | None = None, comment: str = "", today: dt.date | None = None) -> dict | None:
+    """Create, change (value) or remove (value None) the student's mark of a work type in a lesson."""
+    lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
+    work_type = db.session.get(WorkType, work_type_id)
+    if work_type is None or work_type.school_id != lesson.school_id:
+        _fail(_l("Choose a work type of the school."), "work_type")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
+        _fail(_l("A mark is a whole number from 1 to 5."), "value")
+    query = select(Mark).where(Mark.lesson_id == lesson.id, Mark.student_id == student_id,
+                               Mark.work_type_id == work_type_id)
+    existing = db.session.scalar(query)
+    _check_version(existing, version, mark_cell)
+    if value is None:
+        if existing is not None:
+            db.session.delete(existing)
+        _flush(mark_cell, lambda: db.session.scalar(query))
+        return None
+    mark = existing or Mark(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id,
+                            work_type_id=work_type_id)
+    mark.value, mark.comment, mark.author = value, comment or "", actor.username
+    db.session.add(mark)
+    _flush(mark_cell, lambda: db.session.scalar(query))
+    return mark_cell(mark)
+
+
+def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | None,
+                   version: int | None = None, today: dt.date | None = None) -> dict | None:
+    """Set (Н, Б, УП, ОП) or clear (None) the student's attendance entry of a lesson."""
+    lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
+    codes = {c.value for c in AttendanceCode}
+    if code is not None and code not in codes:
+        _fail(_l("Attendance is one of: %(codes)s.", codes=", ".join(sorted(codes))), "code")
+    query = select(Attendance).where(Attendance.lesson_id == lesson.id, Attendance.student_id == student_id)
+    existing = db.session.scalar(query)
+    _check_version(existing, version, attendance_cell)
+    if code is None:
+        if existing is not None:
+            db.session.delete(existing)
+        _flush(attendance_cell, lambda: db.session.scalar(query))
+        return None
+    entry = existing or Attendance(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id)
+    entry.code, entry.author = AttendanceCode(code), actor.username
+    db.session.add(entry)
+    _flush(attendance_cell, lambda: db.session.scalar(query))
+    return attendance_cell(entry)

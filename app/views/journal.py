@@ -1,0 +1,158 @@
+"""The teacher's journal: the chooser, the grid page and its JSON endpoints (CSRF-protected)."""
+import datetime as dt
+
+from flask import abort, jsonify, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
+from app.security import permissions as p
+from app.security.scope import current_scope, visible_clause
+from app.services.errors import RuleViolation
+from app.services.grid import journal_grid, student_average
+from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
+from app.services.membership import scheme_class
+from app.views.labels import enum_label
+
+TARGET_OF = {"class_unit_id": "class_id", "group_id": "group_id", "stream_id": "stream_id", "plan_id": "plan_id"}
+
+
+def current_actor():
+    """The Actor of the signed-in user."""
+    from flask import current_app
+
+    return actor_of(current_app.appbuilder.sm.current_user)
+
+
+def journals_of(scope) -> list[dict]:
+    """The (target, subject) journals the user may open, ordered by target then subject."""
+    query = select(TeachingAssignment)
+    clause = visible_clause(TeachingAssignment, scope)
+    if clause is not None:
+        query = query.where(clause)
+    seen, out = set(), []
+    for a in db.session.scalars(query):
+        column = next(c for c in TARGET_OF if getattr(a, c))
+        key = (column, getattr(a, column), a.subject_id)
+        if key not in seen:
+            seen.add(key)
+            out.append({"target_key": TARGET_OF[column], "target_id": key[1], "target": str(a.target),
+                        "subject_id": a.subject_id, "subject": a.subject.name, "year_id": a.year_id,
+                        "teacher": a.teacher.short_name})
+    return sorted(out, key=lambda j: (j["target"], j["subject"]))
+
+
+def _int(name: str, source=None) -> int:
+    source = request.args if source is None else source
+    try:
+        return int(source.get(name))
+    except (TypeError, ValueError):
+        raise RuleViolation(_l("The parameter %(name)s must be a number.", name=name)) from None
+
+
+def current_period(target_key: str, target_id: int, subject_id: int, today: dt.date) -> int:
+    """The period of the target's scheme containing today (else the last one begun); 0 if none."""
+    column = {key: c for c, key in TARGET_OF.items()}.get(target_key)
+    if column is None:
+        return 0
+    assignment = db.session.scalar(select(TeachingAssignment).where(
+        getattr(TeachingAssignment, column) == target_id, TeachingAssignment.subject_id == subject_id).limit(1))
+    if assignment is None:
+        return 0
+    cls = scheme_class(assignment)
+    kind = cls.period_kind if cls else PeriodKind.quarter
+    periods = db.session.scalars(select(ReportingPeriod).where(
+        ReportingPeriod.year_id == assignment.year_id, ReportingPeriod.kind == kind)
+        .order_by(ReportingPeriod.start)).all()
+    begun = [x for x in periods if x.start <= today]
+    chosen = begun[-1] if begun else (periods[0] if periods else None)
+    return chosen.id if chosen else 0
+
+
+class JournalView(BaseView):
+    """Электронный журнал: pick a journal, then students × lessons, typed straight into the cells."""
+
+    route_base = "/journal"
+    default_view = "index"
+    resource = class_permission_name = p.RESOURCE_JOURNAL
+    method_permission_name = {"index": p.ACTION_READ, "grid": p.ACTION_READ, "save_cell": p.ACTION_WRITE,
+                              "save_lesson": p.ACTION_WRITE}
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """The journals of the user."""
+        return self.render_template("journal/index.html", journals=journals_of(current_scope()))
+
+    @expose("/grid")
+    @has_access
+    def grid(self):
+        """The grid of one journal for one period (default: the current one)."""
+        target_key = request.args.get("target", "class_id")
+        try:
+            target_id, subject_id = _int("id"), _int("subject")
+            period_id = request.args.get("period", type=int)
+            if period_id is None:
+                period_id = current_period(target_key, target_id, subject_id, dt.date.today())
+            data = journal_grid(current_actor(), target_key, target_id, subject_id, period_id)
+        except RuleViolation as err:
+            return self.render_template("journal/error.html", message=err.message), 404
+        periods = db.session.scalars(select(ReportingPeriod).where(
+            ReportingPeriod.year_id == data["period"]["year_id"],
+            ReportingPeriod.kind.in_([data["period"]["kind"], "year"])).order_by(ReportingPeriod.start)).all()
+        return self.render_template("journal/grid.html", data=data, periods=periods, target_key=target_key,
+                                    lesson_types=[(t.value, enum_label(t)) for t in LessonType])
+
+    @expose("/cell", methods=["POST"])
+    @has_access
+    def save_cell(self):
+        """Save one mark or attendance entry: 200 with the cell, 422 with the rule, 409 on conflict."""
+        body = request.get_json(silent=True) or {}
+        actor = current_actor()
+        try:
+            lesson_id, student_id = _int("lesson_id", body), _int("student_id", body)
+            if body.get("kind") == "attendance":
+                cell = set_attendance(actor, lesson_id, student_id, body.get("code") or None, body.get("version"))
+            elif body.get("kind") == "mark":
+                value = body.get("value")
+                cell = set_mark(actor, lesson_id, student_id, _int("work_type_id", body),
+                                None if value in (None, "") else value, body.get("version"), body.get("comment", ""))
+            else:
+                raise RuleViolation(_l("Unknown entry kind."))
+            db.session.commit()
+        except RuleViolation as err:
+            db.session.rollback()
+            return jsonify(ok=False, error=err.message), 422
+        except Conflict as err:
+            db.session.rollback()
+            return jsonify(ok=False, error=str(_l("Someone has changed this entry meanwhile; the current value is "
+                                                  "shown.")), current=err.current), 409
+        average = student_average(lesson_id, student_id, body["period_id"]) if body.get("period_id") else None
+        return jsonify(ok=True, cell=cell, average=average)
+
+    @expose("/lesson/<int:lesson_id>", methods=["POST"])
+    @has_access
+    def save_lesson(self, lesson_id: int):
+        """Save the topic, type, status and homework of a lesson from the column header."""
+        body = request.get_json(silent=True) or {}
+        lesson = db.session.get(Lesson, lesson_id)
+        if lesson is None or not can_write_lesson(current_actor(), lesson):
+            abort(404)
+        try:
+            update_lesson(lesson, body)
+            db.session.commit()
+        except RuleViolation as err:
+            db.session.rollback()
+            return jsonify(ok=False, error=err.message), 422
+        return jsonify(ok=True)
+
+
+def update_lesson(lesson: Lesson, body: dict) -> None:
+    """Apply the header fields, refusing bad values."""
+    from app.services.lessons import describe_lesson
+
+    describe_lesson(lesson, topic=body.get("topic"), homework=body.get("homework"),
+                    homework_due=body.get("homework_due"), lesson_type=body.get("type"), status=body.get("status"))
