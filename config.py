@@ -28,6 +28,7 @@ class Config:
     MARK_EDIT_DAYS = int(os.environ.get("MARK_EDIT_DAYS", "7"))
     MIN_MARKS_FOR_FINAL = int(os.environ.get("MIN_MARKS_FOR_FINAL", "3"))
     FINAL_THRESHOLDS = (4.60, 3.60, 2.60)
+    SCHOOL_TODAY = os.environ.get("SCHOOL_TODAY")  # replay another day (demo, benchmarks); unset: real date
 
     # Flask-AppBuilder: the schema belongs to Alembic, permissions to `flask school init`.
     APP_NAME = "Электронный журнал"

@@ -80,6 +80,34 @@ def demo_command(size: str, seed: int, today: dt.date | None) -> None:
     click.echo(f"Загружено за {time.perf_counter() - started:.1f} с")
 
 
+@school_cli.command("lessons")
+@click.option("--from", "start", callback=parse_day, required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", callback=parse_day, required=True, help="Last day, YYYY-MM-DD.")
+@click.option("--school", "school_name", default=None, help="Short name of the school (default: every school).")
+def lessons_command(start: dt.date, end: dt.date, school_name: str | None) -> None:
+    """Create the lessons of the timetable for a span of days; never duplicates."""
+    from sqlalchemy import select
+
+    from app.models import School
+    from app.services.errors import RuleViolation
+    from app.services.lessons import generate_lessons
+
+    query = select(School).order_by(School.short_name)
+    if school_name:
+        query = query.where(School.short_name == school_name)
+    schools = db.session.scalars(query).all()
+    if not schools:
+        fail(f"школа «{school_name}» не найдена" if school_name else "в базе нет ни одной школы")
+    try:
+        for school in schools:
+            count = generate_lessons(school, start, end)
+            click.echo(f"{school.short_name}: создано уроков {count}")
+    except RuleViolation as err:
+        db.session.rollback()
+        fail(err.message)
+    db.session.commit()
+
+
 def register_cli(app) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(school_cli)

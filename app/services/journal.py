@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
 from app.security.scope import Scope, current_scope
+from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.membership import grade_of, is_member, scheme_class
 
@@ -118,7 +119,7 @@ def attendance_cell(entry: Attendance | None) -> dict | None:
 
 
 def _today(today: dt.date | None) -> dt.date:
-    return today or dt.date.today()
+    return today or clock.today()
 
 
 def _check_version(existing, version: int | None, cell) -> None:

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Enrolment, Student
-from app.services import structure
+from app.services import clock, structure
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -30,7 +30,7 @@ def sync_enrolment(student: Student, today: dt.date | None = None) -> Enrolment 
     A move to another class on `today` ends the old enrolment the day before; a class of a new
     year starts with that year. Returns the student's open or latest enrolment.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     current = open_enrolment(student)
     target = student.class_unit
     if current is None and target is not None:

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
 from app.security import permissions as p
 from app.security.scope import current_scope, visible_clause
+from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.grid import journal_grid, student_average
 from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
@@ -72,6 +73,28 @@ def current_period(target_key: str, target_id: int, subject_id: int, today: dt.d
     return chosen.id if chosen else 0
 
 
+def grid_columns(data: dict) -> list[dict]:
+    """Lesson columns with their CSS classes and the work type new marks default to."""
+    heaviest = max(data["work_types"], key=lambda w: w["weight"])["id"] if data["work_types"] else None
+    lightest = data["work_types"][0]["id"] if data["work_types"] else None
+    return [{**lesson, "css": " ".join(c for c in ("control" if lesson["control"] else "",
+                                                    "cancelled" if lesson["status"] == "cancelled" else "") if c),
+             "label": f"{lesson['date'][8:10]}.{lesson['date'][5:7]}",
+             "default_work_type": heaviest if lesson["control"] else lightest} for lesson in data["lessons"]]
+
+
+def grid_rows(data: dict) -> list[dict]:
+    """One row per student: the cells in lesson order and the average as text."""
+    cells, lessons = data["cells"], data["lessons"]
+    rows = []
+    for student in data["students"]:
+        sid = student["id"]
+        average = data["averages"].get(str(sid))
+        rows.append({**student, "cells": [cells.get(f"{sid}:{lesson['id']}") for lesson in lessons],
+                     "average": "" if average is None else f"{average:.2f}"})
+    return rows
+
+
 class JournalView(BaseView):
     """Электронный журнал: pick a journal, then students × lessons, typed straight into the cells."""
 
@@ -96,7 +119,7 @@ class JournalView(BaseView):
             target_id, subject_id = _int("id"), _int("subject")
             period_id = request.args.get("period", type=int)
             if period_id is None:
-                period_id = current_period(target_key, target_id, subject_id, dt.date.today())
+                period_id = current_period(target_key, target_id, subject_id, clock.today())
             data = journal_grid(current_actor(), target_key, target_id, subject_id, period_id)
         except RuleViolation as err:
             return self.render_template("journal/error.html", message=err.message), 404
@@ -104,6 +127,7 @@ class JournalView(BaseView):
             ReportingPeriod.year_id == data["period"]["year_id"],
             ReportingPeriod.kind.in_([data["period"]["kind"], "year"])).order_by(ReportingPeriod.start)).all()
         return self.render_template("journal/grid.html", data=data, periods=periods, target_key=target_key,
+                                    rows=grid_rows(data), columns=grid_columns(data),
                                     lesson_types=[(t.value, enum_label(t)) for t in LessonType])
 
     @expose("/cell", methods=["POST"])

@@ -23,6 +23,7 @@ from app.models import (
 from app.security import permissions as p
 from app.security.guard import guarded
 from app.security.scope import current_scope, is_visible
+from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.lessons import (
     apply_change,
@@ -56,7 +57,7 @@ class TimetableEntryView(SchoolModelView):
         if not entries:
             return self.back_with(_l("Nothing chosen."), "warning")
         year = entries[0].assignment.year
-        count = generate_lessons(entries[0].school, max(dt.date.today(), year.start), year.end)
+        count = generate_lessons(entries[0].school, max(clock.today(), year.start), year.end)
         db.session.commit()
         return self.back_with(_l("Lessons created: %(n)d.", n=count))
 
@@ -147,9 +148,9 @@ class ClassPagesView(BaseView):
         """Substitutions, reschedulings and cancellations of the class in a week (?week=YYYY-MM-DD)."""
         cls = self._class(class_id)
         try:
-            day = dt.date.fromisoformat(request.args.get("week", "")) if request.args.get("week") else dt.date.today()
+            day = dt.date.fromisoformat(request.args.get("week", "")) if request.args.get("week") else clock.today()
         except ValueError:
-            day = dt.date.today()
+            day = clock.today()
         monday = day - dt.timedelta(days=day.weekday())
         sunday = monday + dt.timedelta(days=6)
         return self.render_template("class/changes.html", cls=cls, monday=monday, sunday=sunday,

@@ -8,6 +8,7 @@
   var csrf = root.dataset.csrf, period = root.dataset.period;
   var lessons = {};
   JSON.parse(document.getElementById("journal-lessons").textContent).forEach(function (l) { lessons[l.id] = l; });
+  var cells = JSON.parse(document.getElementById("journal-cells").textContent);
   var ATTENDANCE = {"н": "Н", "n": "Н", "б": "Б", "b": "Б", "уп": "УП", "оп": "ОП"};
 
   function post(url, body) {
@@ -20,10 +21,14 @@
   function cellAt(row, col) {
     return grid.querySelector('td.cell[data-row="' + row + '"][data-col="' + col + '"]');
   }
-  function data(td) { return JSON.parse(td.dataset.cell); }
+  function key(td) { return td.dataset.student + ":" + td.dataset.lesson; }
+  function data(td) {
+    var cell = cells[key(td)] || {marks: [], attendance: null};
+    return {marks: cell.marks.slice(), attendance: cell.attendance};
+  }
   function workType(td) { return parseInt(grid.querySelector('select.work-type[data-lesson="' + td.dataset.lesson + '"]').value, 10); }
   function render(td, cell) {
-    td.dataset.cell = JSON.stringify(cell);
+    cells[key(td)] = cell;
     var view = td.querySelector(".view");
     view.textContent = "";
     cell.marks.forEach(function (m) {

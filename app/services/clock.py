@@ -1,0 +1,11 @@
+"""The school's today: the real date, or `SCHOOL_TODAY` (YYYY-MM-DD) for a demo or a benchmark
+that replays another day of the year."""
+import datetime as dt
+
+from flask import current_app, has_app_context
+
+
+def today() -> dt.date:
+    """Today's date as the journal rules see it."""
+    fixed = current_app.config.get("SCHOOL_TODAY") if has_app_context() else None
+    return dt.date.fromisoformat(fixed) if fixed else dt.date.today()
