@@ -108,6 +108,22 @@ def lessons_command(start: dt.date, end: dt.date, school_name: str | None) -> No
     db.session.commit()
 
 
+audit_cli = AppGroup("audit", help="The audit trail.")
+
+
+@audit_cli.command("verify")
+def audit_verify_command() -> None:
+    """Check the hash chain of the audit trail; exit 1 at the first edited, deleted or moved row."""
+    from app.services.audit import verify_chain
+
+    checked, problem = verify_chain()
+    if problem:
+        click.echo(f"Журнал аудита нарушен: {problem} (проверено записей до неё: {checked})", err=True)
+        sys.exit(1)
+    click.echo(f"Журнал аудита цел: проверено записей {checked}")
+
+
 def register_cli(app) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(school_cli)
+    app.cli.add_command(audit_cli)

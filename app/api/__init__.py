@@ -4,7 +4,10 @@ from app.models import (
     AcademicYear,
     BellSlot,
     ClassUnit,
+    Consent,
+    ContactPoint,
     CurriculumItem,
+    DeliveryPreference,
     Enrolment,
     Guardian,
     Holiday,
@@ -54,6 +57,28 @@ API_SPECS = [
 ]
 
 APIS = [make_api(*spec) for spec in API_SPECS]
+
+
+def _record(consent) -> None:
+    from flask import current_app
+
+    from app.services.consent import record_decision
+
+    record_decision(consent, current_app.appbuilder.sm.current_user.username)
+
+
+ConsentApi = make_api(Consent, p.RESOURCE_CONSENT, "consent", [
+    "student", "guardian", "decision", "decided_on", "document_kind", "document_number", "document_date",
+    "electronic_document_id", "authority_basis", "operator", "purpose", "data_list", "actions", "term",
+    "withdrawal_procedure"], _record)
+ConsentApi.include_route_methods = {"get", "get_list", "info", "post"}  # append-only: no put, no delete
+ConsentApi.show_columns = ConsentApi.list_columns = ConsentApi.list_columns + ["recorded_by", "recorded_at"]
+APIS += [
+    ConsentApi,
+    make_api(ContactPoint, p.RESOURCE_CONTACT, "contactpoint",
+             ["guardian", "kind", "value", "provenance", "document_reference", "active"]),
+    make_api(DeliveryPreference, p.RESOURCE_DELIVERY, "deliverypreference", ["student", "channel", "contact"]),
+]
 
 
 def register_apis(appbuilder) -> None:

@@ -10,6 +10,16 @@ from app.models.classes import (
     stream_student,
     study_group_student,
 )
+from app.models.consent import (
+    Channel,
+    Consent,
+    ContactKind,
+    ContactPoint,
+    Decision,
+    DeliveryPreference,
+    DocumentKind,
+    Provenance,
+)
 from app.models.journal import (
     Attendance,
     AttendanceCode,
@@ -41,5 +51,6 @@ __all__ = [
     "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "ReportingPeriod", "School",
     "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "Attendance",
     "AttendanceCode", "ChangeKind", "ControlWorkPlan", "Lesson", "LessonChange", "LessonStatus",
-    "LessonType", "Mark", "Recommendation", "TimetableEntry",
+    "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
+    "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance",
 ]

@@ -8,7 +8,8 @@ from app.models.base import Model
 
 
 class AuditEvent(Model):
-    """One create, update or delete of an audited row, written in the same transaction."""
+    """One create, update or delete of an audited row, written in the same transaction and chained
+    to the previous event by hash (tamper-evident)."""
 
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -21,6 +22,8 @@ class AuditEvent(Model):
     action: Mapped[str] = mapped_column(String(10))
     before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
 
     def __repr__(self) -> str:
         return f"{self.at:%d.%m.%Y %H:%M} {self.username} {self.action} {self.entity}#{self.entity_id}"

@@ -32,6 +32,11 @@ RESOURCE_CONTROL_WORK = "ControlWorkPlan"
 RESOURCE_MARK = "Mark"
 RESOURCE_ATTENDANCE = "Attendance"
 RESOURCE_RECOMMENDATION = "Recommendation"
+RESOURCE_CONSENT = "Consent"
+RESOURCE_CONTACT = "ContactPoint"
+RESOURCE_DELIVERY = "DeliveryPreference"
+RESOURCE_AUDIT = "AuditEvent"
+RESOURCE_ROSTER_IMPORT = "RosterImport"
 
 # Model views and REST APIs map their methods onto the two actions.
 VIEW_METHOD_ACTIONS = {

@@ -15,10 +15,14 @@ from app.extensions import db
 from app.models import (
     AcademicYear,
     Attendance,
+    AuditEvent,
     BellSlot,
     ClassUnit,
+    Consent,
+    ContactPoint,
     ControlWorkPlan,
     CurriculumItem,
+    DeliveryPreference,
     Enrolment,
     Guardian,
     Holiday,
@@ -184,6 +188,13 @@ _TEACHER_RULES.update({
     Attendance: lambda s: Attendance.lesson_id.in_(_visible_lessons(s)),
     Recommendation: lambda s: or_(Recommendation.teacher_id == s.staff_id,
                                   Recommendation.student_id.in_(select(Student.id).where(visible_students(s)))),
+})
+_TEACHER_RULES.update({
+    Consent: lambda s: Consent.student_id.in_(select(Student.id).where(_homeroom_students(s))),
+    DeliveryPreference: lambda s: DeliveryPreference.student_id.in_(select(Student.id).where(_homeroom_students(s))),
+    ContactPoint: lambda s: ContactPoint.guardian_id.in_(
+        select(StudentGuardian.guardian_id).join(Student).where(_homeroom_students(s))),
+    AuditEvent: lambda s: false(),
 })
 SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff)
 

@@ -7,11 +7,13 @@ Models opt in with `__audited__ = True`; the actor is the request's user, or the
 import contextlib
 import datetime as dt
 import enum
+import hashlib
+import json
 from contextvars import ContextVar
 from decimal import Decimal
 
 from flask import g, has_request_context
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.models.audit import AuditEvent
@@ -94,4 +96,43 @@ def _write_audit(session: Session, _flush_context) -> None:
                      "entity_id": inspect(obj).identity[0] if inspect(obj).identity else None,
                      "action": action, "before": before, "after": after})
     if rows:
-        session.connection().execute(insert(AuditEvent), rows)
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":  # one chain: writers of audited rows take turns
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+        previous = connection.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
+        previous = previous or ""
+        for row in rows:
+            row["prev_hash"] = previous
+            row["hash"] = previous = event_hash(row)
+        connection.execute(insert(AuditEvent), rows)
+
+
+CHAIN_LOCK = 7_152_009  # advisory lock key of the audit chain
+HASHED_FIELDS = ("prev_hash", "at", "school_id", "user_id", "username", "entity", "entity_id", "action",
+                 "before", "after")
+
+
+def event_hash(row: dict) -> str:
+    """SHA-256 of an event's content and the previous event's hash."""
+    content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def verify_chain(batch: int = 5000) -> tuple[int, str | None]:
+    """Walk the trail in id order; returns (rows checked, the first problem or None)."""
+    from app.extensions import db
+
+    previous, checked, last_id = "", 0, 0
+    while True:
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
+                                    .order_by(AuditEvent.id).limit(batch)).all()
+        if not events:
+            return checked, None
+        for event_row in events:
+            row = {k: getattr(event_row, k) for k in HASHED_FIELDS}
+            if event_row.prev_hash != previous:
+                return checked, (f"запись №{event_row.id}: не совпадает хеш предыдущей записи — запись перед ней "
+                                 f"удалена, вставлена или переставлена")
+            if event_hash(row) != event_row.hash:
+                return checked, f"запись №{event_row.id}: содержимое изменено после записи"
+            previous, checked, last_id = event_row.hash, checked + 1, event_row.id

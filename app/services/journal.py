@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -88,9 +88,12 @@ def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.
     if not year.contains(lesson.date):
         _fail(_l("%(day)s is outside the academic year.", day=f"{lesson.date:%d.%m.%Y}"))
     grade = grade_of(lesson.assignment)
-    holiday = db.session.scalar(select(Holiday).where(
-        Holiday.year_id == year.id, Holiday.start <= lesson.date, Holiday.end >= lesson.date).limit(1))
-    if holiday is not None and (grade is None or holiday.applies_to(grade)):
+    holidays = select(Holiday).where(Holiday.year_id == year.id, Holiday.start <= lesson.date,
+                                     Holiday.end >= lesson.date)
+    if grade is not None:  # a holiday of another grade must not hide the one of this grade
+        holidays = holidays.where(or_(Holiday.grade.is_(None), Holiday.grade == grade))
+    holiday = db.session.scalar(holidays.order_by(Holiday.start, Holiday.id).limit(1))
+    if holiday is not None:
         _fail(_l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name))
     closed = frozen_period(lesson)
     if closed is not None:

@@ -12,8 +12,12 @@ from app.extensions import db
 from app.models import (
     AcademicYear,
     BellSlot,
+    Channel,
     ClassUnit,
+    ContactKind,
+    ContactPoint,
     CurriculumItem,
+    DeliveryPreference,
     Enrolment,
     Holiday,
     IndividualPlan,
@@ -27,6 +31,7 @@ from app.models import (
     WorkType,
 )
 from app.models.teaching import TARGET_COLUMNS
+from app.services.consent import validate_contact
 from app.services.errors import RuleViolation
 
 MIN_AGE, MAX_AGE = 5, 21
@@ -247,12 +252,27 @@ def _work_type(item: WorkType) -> None:
     _require(item.weight is not None and 1 <= item.weight <= 10, _l("The weight must be from 1 to 10."), "weight")
 
 
+def _delivery(item) -> None:
+    _require(item.student is not None and item.channel is not None, _l("Choose the student and the channel."),
+             "student")
+    wanted = {Channel.portal: ContactKind.portal, Channel.email: ContactKind.email}.get(item.channel)
+    if wanted is None:
+        return
+    contact = item.contact
+    _require(contact is not None and contact.kind == wanted,
+             _l("Choose a contact of the kind the channel needs."), "contact")
+    guardians = {g.guardian_id for g in item.student.guardians}
+    _require(contact.guardian_id in guardians, _l("The contact is not of the student's legal representative."),
+             "contact")
+
+
 _RULES = {
     AcademicYear: _year, ReportingPeriod: _period, Holiday: _holiday, BellSlot: _bell,
     ClassUnit: _class, Student: _student, Enrolment: _enrolment, StudyGroup: _group, Stream: _stream,
     IndividualPlan: _plan, TeachingAssignment: _assignment, CurriculumItem: _curriculum,
-    Subject: _subject, WorkType: _work_type,
+    Subject: _subject, WorkType: _work_type, ContactPoint: validate_contact, DeliveryPreference: _delivery,
 }
+
 
 
 def validate(item) -> None:

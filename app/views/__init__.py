@@ -1,6 +1,14 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
+from app.views.consent import (
+    AuditEventView,
+    AuditExportView,
+    ConsentPagesView,
+    ConsentView,
+    ContactPointView,
+    DeliveryPreferenceView,
+)
 from app.views.journal import JournalView
 from app.views.lessons import (
     ClassPagesView,
@@ -31,6 +39,7 @@ from app.views.teaching import (
 )
 
 CATEGORIES = {
+    "Families": (_l("Families"), "fa-handshake-o"),
     "Journal": (_l("Journal"), "fa-book"),
     "Classes": (_l("Classes"), "fa-users"),
     "People": (_l("People"), "fa-user"),
@@ -51,6 +60,10 @@ MENU = [
     (IndividualPlanView, "Individual plans", _l("Individual plans"), "Classes", "fa-user-circle"),
     (TeachingAssignmentView, "Teaching assignments", _l("Teaching assignments"), "Classes", "fa-book"),
     (CurriculumItemView, "Curriculum", _l("Curriculum"), "Classes", "fa-list-alt"),
+    (ConsentView, "Consents", _l("Consents"), "Families", "fa-check-square-o"),
+    (ContactPointView, "Contacts", _l("Contacts"), "Families", "fa-address-book"),
+    (DeliveryPreferenceView, "Delivery", _l("Delivery"), "Families", "fa-paper-plane"),
+    (AuditEventView, "Audit trail", _l("Audit trail"), "Families", "fa-shield"),
     (StudentView, "Students", _l("Students"), "People", "fa-child"),
     (EnrolmentView, "Enrolments", _l("Enrolments"), "People", "fa-exchange"),
     (GuardianView, "Legal representatives", _l("Legal representatives"), "People", "fa-female"),
@@ -66,9 +79,17 @@ MENU = [
 ]
 
 
+# Menu links to pages of views without menu entries: (name, href, label, category, icon, resource).
+LINKS = [
+    ("Consent standing", "/consent/status", _l("Consent standing"), "Families", "fa-list", "Consent"),
+    ("Paper recipients", "/consent/paper", _l("Paper recipients"), "Families", "fa-print", "Consent"),
+]
+
+
 def menu_resources() -> list[tuple[str, str, str]]:
     """(menu name, category, resource) of every entry, for the role sync."""
-    return [(name, category, view.resource) for view, name, _label, category, _icon in MENU]
+    return [(name, category, view.resource) for view, name, _label, category, _icon in MENU] + [
+        (name, category, resource) for name, _href, _label, category, _icon, resource in LINKS]
 
 
 def register_views(appbuilder) -> None:
@@ -79,3 +100,8 @@ def register_views(appbuilder) -> None:
         appbuilder.add_view(view, name, label=label, icon=icon, category=category,
                             category_label=cat_label, category_icon=cat_icon)
     appbuilder.add_view_no_menu(ClassPagesView)
+    appbuilder.add_view_no_menu(AuditExportView)
+    for name, href, label, category, icon, _resource in LINKS:
+        appbuilder.add_link(name, href=href, label=label, icon=icon, category=category,
+                            category_label=CATEGORIES[category][0])
+    appbuilder.add_view_no_menu(ConsentPagesView)

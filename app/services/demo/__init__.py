@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import School
 from app.services.curriculum import fill_curriculum
 from app.services.demo.calendar import build_bells, build_calendar
+from app.services.demo.families import FamiliesBuilder
 from app.services.demo.journal import JournalBuilder
 from app.services.demo.school import DemoSchool, StructureBuilder
 
@@ -38,6 +39,8 @@ class DemoResult:
             f"  классов {len(self.demo.classes)}, учеников {c['students']}, представителей {c['guardians']}, "
             f"учителей {c['teachers']}, нагрузок {c['assignments']}, подгрупп {c['groups']}",
             f"  уроков {c['lessons']}, отметок {c['marks']}, пропусков {c['absences']}",
+            f"  согласий {c['consent_consent']}, отказов {c['consent_refusal']}, отзывов {c['consent_withdrawal']}, "
+            f"без решения {c['consent_none']}",
             f"Входы (пароль «{self.password}»):",
             "  admin — администратор системы",
         ]
@@ -64,5 +67,6 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     for cls in demo.classes:
         fill_curriculum(cls)
     demo.counts.update(JournalBuilder(demo, rng, today).build())
+    demo.counts.update(FamiliesBuilder(demo, rng, today).build())
     db.session.commit()
     return DemoResult(demo, password)

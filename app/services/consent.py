@@ -1,0 +1,182 @@
+"""The consent registry (SPEC §5): decisions are appended, the latest one decides, and one gate
+answers whether a student's data may leave the school electronically."""
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import (
+    ClassUnit,
+    Consent,
+    ContactKind,
+    ContactPoint,
+    Decision,
+    DocumentKind,
+    Enrolment,
+    Student,
+    StudentGuardian,
+)
+from app.services import clock
+from app.services.errors import RuleViolation
+
+# The defaults of the guided form: the 152-ФЗ ст.9 ч.4 content of the school's standard statement.
+STANDARD_TEXT = {
+    "purpose": "Ведение электронного журнала и электронного дневника, информирование родителей (законных "
+               "представителей) о ходе и результатах обучения через ЕПГУ/РПГУ и по согласованным контактам",
+    "data_list": "Фамилия, имя, отчество, дата рождения, класс, отметки, посещаемость, итоговые оценки, "
+                 "результаты экзаменов, домашние задания, рекомендации педагогов; контактные данные "
+                 "законного представителя",
+    "actions": "Сбор, запись, систематизация, накопление, хранение, уточнение, использование, передача "
+               "(предоставление, доступ) оператору ЕПГУ/РПГУ, обезличивание, блокирование, удаление, уничтожение",
+    "term": "До окончания обучения в образовательной организации или до отзыва согласия",
+    "withdrawal_procedure": "Письменное заявление на имя директора или электронный документ через ЕПГУ; "
+                            "обработка прекращается в течение 10 рабочих дней",
+}
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+7\d{10}$")
+
+
+@dataclass(frozen=True)
+class ConsentStatus:
+    """A student's standing: consented (electronic delivery) or a paper recipient, and why."""
+
+    student_id: int
+    decision: Decision | None
+    decided_on: dt.date | None
+
+    @property
+    def electronic(self) -> bool:
+        """Data may leave the school electronically."""
+        return self.decision == Decision.consent
+
+
+@event.listens_for(Session, "before_flush")
+def _append_only(session: Session, _context, _instances) -> None:
+    """No path (view, API, service, shell) may edit or delete a consent record."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if getattr(type(obj), "__append_only__", False) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuleViolation(_l("Consent records are never changed or deleted: record a new decision."))
+
+
+def fill_standard_text(consent: Consent) -> Consent:
+    """Blank 152-ФЗ fields take the school's standard wording; the operator is the school."""
+    for field, text in STANDARD_TEXT.items():
+        if not (getattr(consent, field) or "").strip():
+            setattr(consent, field, text)
+    if not (consent.operator or "").strip() and consent.school is not None:
+        consent.operator = f"{consent.school.full_name}, {consent.school.address}"
+    return consent
+
+
+def validate_consent(consent: Consent, today: dt.date | None = None) -> None:
+    """The rules of a decision record; raises RuleViolation with a clear message."""
+    today = today or clock.today()
+    if consent.student is None or consent.guardian is None:
+        raise RuleViolation(_l("Choose the student and the legal representative."), "student")
+    link = db.session.scalar(select(StudentGuardian).where(
+        StudentGuardian.student_id == consent.student.id, StudentGuardian.guardian_id == consent.guardian.id))
+    if link is None:
+        raise RuleViolation(_l("%(guardian)s is not a legal representative of %(student)s.",
+                               guardian=consent.guardian, student=consent.student), "guardian")
+    if not (consent.authority_basis or "").strip():
+        consent.authority_basis = link.authority_basis or link.relation
+    if consent.decision is None:
+        raise RuleViolation(_l("Choose the decision."), "decision")
+    if consent.decided_on is None or consent.decided_on > today:
+        raise RuleViolation(_l("The date of the decision is required and cannot be in the future."), "decided_on")
+    if consent.document_kind == DocumentKind.paper:
+        if not (consent.document_number or "").strip() or consent.document_date is None:
+            raise RuleViolation(_l("A paper statement needs its number and date."), "document_number")
+        if consent.document_date > today:
+            raise RuleViolation(_l("The statement date cannot be in the future."), "document_date")
+    elif consent.document_kind == DocumentKind.electronic:
+        if not (consent.electronic_document_id or "").strip():
+            raise RuleViolation(_l("An electronic document needs its identifier."), "electronic_document_id")
+    else:
+        raise RuleViolation(_l("Choose the kind of document."), "document_kind")
+    if consent.decision == Decision.withdrawal and status_of(consent.student.id).decision != Decision.consent:
+        raise RuleViolation(_l("There is no current consent to withdraw."), "decision")
+    for field in ("operator", *STANDARD_TEXT):
+        if not (getattr(consent, field) or "").strip():
+            raise RuleViolation(_l("Fill in every field of the statement."), field)
+
+
+def record_decision(consent: Consent, recorded_by: str) -> Consent:
+    """Append a decision (the standard text fills blanks); callers commit."""
+    fill_standard_text(consent)
+    validate_consent(consent)
+    consent.recorded_by = recorded_by
+    db.session.add(consent)
+    db.session.flush()
+    return consent
+
+
+def _latest(at: dt.date | None):
+    """Subquery: the id of each student's latest decision made on or before `at`."""
+    at = at or clock.today()
+    ranked = select(Consent.id, Consent.student_id, func.row_number().over(
+        partition_by=Consent.student_id, order_by=(Consent.decided_on.desc(), Consent.id.desc())).label("n")
+    ).where(Consent.decided_on <= at).subquery()
+    return select(ranked.c.id).where(ranked.c.n == 1)
+
+
+def statuses(student_ids: list[int], at: dt.date | None = None) -> dict[int, ConsentStatus]:
+    """The standing of many students at a date, in one query."""
+    rows = db.session.execute(select(Consent.student_id, Consent.decision, Consent.decided_on).where(
+        Consent.id.in_(_latest(at)), Consent.student_id.in_(student_ids))).all() if student_ids else []
+    found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day in rows}
+    return {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
+
+
+def status_of(student_id: int, at: dt.date | None = None) -> ConsentStatus:
+    """The standing of one student at a date (default: today)."""
+    return statuses([student_id], at)[student_id]
+
+
+def may_send_electronically(student_id: int, at: dt.date | None = None) -> bool:
+    """The one gate every sender asks: is the latest decision about the student a consent?"""
+    return status_of(student_id, at).electronic
+
+
+def class_statuses(class_id: int, at: dt.date | None = None) -> list[tuple[Student, ConsentStatus]]:
+    """Students enrolled in the class on the date, with their standing."""
+    at = at or clock.today()
+    students = db.session.scalars(select(Student).join(Enrolment, Enrolment.student_id == Student.id).where(
+        Enrolment.class_unit_id == class_id, Enrolment.start <= at,
+        (Enrolment.end.is_(None)) | (Enrolment.end >= at)).order_by(Student.surname, Student.name)).all()
+    found = statuses([s.id for s in students], at)
+    return [(s, found[s.id]) for s in students]
+
+
+def paper_recipients(school_id: int, at: dt.date | None = None, class_id: int | None = None) -> list[Student]:
+    """Current students of the school (or class) whose families get paper extracts."""
+    query = select(Student).join(ClassUnit, ClassUnit.id == Student.class_unit_id).where(
+        Student.school_id == school_id, Student.left_on.is_(None))
+    if class_id:
+        query = query.where(Student.class_unit_id == class_id)
+    students = db.session.scalars(query.order_by(ClassUnit.grade, ClassUnit.letter, Student.surname)).all()
+    found = statuses([s.id for s in students], at)
+    return [s for s in students if not found[s.id].electronic]
+
+
+def validate_contact(contact: ContactPoint) -> None:
+    """E-mail and +7 phone formats, and the provenance document of every contact."""
+    value = (contact.value or "").strip()
+    if contact.kind == ContactKind.phone:
+        value = re.sub(r"[\s()-]", "", value)
+        if value.startswith("8") and len(value) == 11:
+            value = "+7" + value[1:]
+        if not PHONE.match(value):
+            raise RuleViolation(_l("Write the phone as +7XXXXXXXXXX."), "value")
+    elif contact.kind == ContactKind.email and not EMAIL.match(value):
+        raise RuleViolation(_l("«%(value)s» is not an e-mail address.", value=value), "value")
+    elif not value:
+        raise RuleViolation(_l("The contact is empty."), "value")
+    contact.value = value
+    if contact.provenance is None or not (contact.document_reference or "").strip():
+        raise RuleViolation(_l("Say how the family gave the contact: the statement or e-document reference."),
+                            "document_reference")
