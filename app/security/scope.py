@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import g, has_request_context
+from flask import has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User
 from sqlalchemy import false, or_, select, true
 
@@ -108,11 +108,12 @@ def current_scope() -> Scope:
     """The scope of the user of this request (cached per request); nobody outside one."""
     if not has_request_context():
         return NOBODY
-    if "school_scope" not in g:
+    environ = request.environ  # per request, even when an outer app context (and its g) is reused
+    if "school.scope" not in environ:
         from flask import current_app
 
-        g.school_scope = scope_for_user(current_app.appbuilder.sm.current_user)
-    return g.school_scope
+        environ["school.scope"] = scope_for_user(current_app.appbuilder.sm.current_user)
+    return environ["school.scope"]
 
 
 def _in(column, ids):

@@ -1,19 +1,21 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
-from flask import flash, redirect
+from flask import flash, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectField
 from wtforms.validators import DataRequired, Optional
 
 from app.extensions import db
 from app.models import School
 from app.security.filters import SCOPE_FILTERS
-from app.security.guard import guarded
+from app.security.guard import check_delete, guarded
 from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
+from app.services.errors import RuleViolation
 from app.views.labels import LABELS, enum_label
 
 
@@ -81,6 +83,31 @@ class SchoolModelView(ModelView):
                 search.setdefault(col, SCOPE_FILTERS)
         self.search_form_query_rel_fields = search
 
+    def _add(self):
+        """FAB's add, except that a broken rule re-shows the form with what was typed and the message."""
+        if request.method != "POST":
+            return super()._add()
+        form = self.add_form.refresh()
+        if not form.validate():
+            return self._get_add_widget(form=form)
+        self.process_form(form, True)
+        item = self.datamodel.obj()
+        try:
+            form.populate_obj(item)
+            self.pre_add(item)
+        except RuleViolation as err:
+            flash(err.message, "danger")
+            return self._get_add_widget(form=form)
+        try:
+            self.datamodel.add(item)
+        except (RuleViolation, SQLAlchemyError) as err:
+            db.session.rollback()
+            flash(getattr(err, "message", None) or str(SAVE_FAILED), "danger")
+            return self._get_add_widget(form=form)
+        self.post_add(item)
+        flash(str(self.add_row_message), "success")
+        return None
+
     def pre_add(self, item):
         """Refuse rows outside the user's school, links to hidden rows and rule violations."""
         guarded(item)
@@ -88,6 +115,10 @@ class SchoolModelView(ModelView):
     def pre_update(self, item):
         """The same guard as for adding."""
         guarded(item)
+
+    def pre_delete(self, item):
+        """Only the deployment admin deletes a school (FAB flashes the refusal)."""
+        check_delete(item)
 
     def visible_only(self, items):
         """Actions receive rows by id without base filters: keep only the visible ones."""
@@ -101,7 +132,7 @@ class SchoolModelView(ModelView):
         return redirect(self.get_redirect())
 
 
-NOT_AVAILABLE = _l("The record is not available to you.")
+SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")
 
 
 def visible_schools():
