@@ -108,6 +108,53 @@ def lessons_command(start: dt.date, end: dt.date, school_name: str | None) -> No
     db.session.commit()
 
 
+@school_cli.command("import")
+@click.argument("file", metavar="FILE")
+@click.option("--dry-run", is_flag=True, help="Check every row and count what would change; save nothing.")
+@click.option("--school", "school_name", default=None, help="Short name of the school (default: the only one).")
+@click.option("--year", "year_name", default=None, help="Academic year, e.g. 2026/2027 (default: the current one).")
+@click.option("--user", "username", default=None, help="Login the changes are attributed to (default: import).")
+def import_command(file: str, dry_run: bool, school_name: str | None, year_name: str | None,
+                   username: str | None) -> None:
+    """Import a roster (CSV or XLSX): students, legal representatives, contacts, consent decisions.
+
+    All or nothing: a bad row is reported as «строка N: причина» and nothing is saved (exit 1).
+    Re-importing the same file changes nothing. Exit 2: no file, unknown format, unknown school/year.
+    """
+    from flask_appbuilder.security.sqla.models import User
+    from sqlalchemy import select
+
+    from app.services import roster
+    from app.services.errors import RuleViolation
+
+    try:
+        rows = roster.parse(file)
+        school = roster.find_school(school_name)
+        year = roster.find_year(school, year_name)
+    except (RuleViolation, roster.RosterFormatError) as err:
+        fail(err.message)
+    if not rows:
+        fail(f"в файле {file} нет строк с обучающимися (только заголовок)")
+    actor, actor_id = "import", None
+    if username:
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            fail(f"пользователь «{username}» не найден")
+        actor, actor_id = user.username, user.id
+    result = roster.run_import(rows, school, year, actor, actor_id, dry_run=dry_run)
+    if result.problems:
+        for problem in result.problems:
+            click.echo(f"строка {problem.line}: {problem.reason}", err=True)
+        bad = len({p.line for p in result.problems})
+        click.echo(f"Ошибок: {len(result.problems)} в строках: {bad} из {len(rows)}. Ничего не сохранено.", err=True)
+        sys.exit(1)
+    where = f"{school.short_name}, {year.name}"
+    click.echo(f"Проверка без сохранения ({where}): ошибок нет, ничего не сохранено. При импорте:" if dry_run
+               else f"Импорт выполнен ({where}):")
+    for key in roster.COUNT_KEYS:
+        click.echo(f"  {roster.COUNT_LABELS[key]}: {result.counts[key]}")
+
+
 audit_cli = AppGroup("audit", help="The audit trail.")
 
 

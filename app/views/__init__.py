@@ -19,6 +19,7 @@ from app.views.lessons import (
     TimetableEntryView,
 )
 from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
+from app.views.roster import RosterView
 from app.views.school import (
     AcademicYearView,
     BellSlotView,
@@ -83,6 +84,7 @@ MENU = [
 LINKS = [
     ("Consent standing", "/consent/status", _l("Consent standing"), "Families", "fa-list", "Consent"),
     ("Paper recipients", "/consent/paper", _l("Paper recipients"), "Families", "fa-print", "Consent"),
+    ("Roster import", "/roster/", _l("Roster import"), "Families", "fa-upload", "RosterImport"),
 ]
 
 
@@ -105,3 +107,4 @@ def register_views(appbuilder) -> None:
         appbuilder.add_link(name, href=href, label=label, icon=icon, category=category,
                             category_label=CATEGORIES[category][0])
     appbuilder.add_view_no_menu(ConsentPagesView)
+    appbuilder.add_view_no_menu(RosterView)
