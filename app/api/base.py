@@ -4,7 +4,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy import inspect
 
 from app.security.filters import SCOPE_FILTERS
-from app.security.guard import guarded
+from app.security.guard import check_delete, guarded
 from app.security.permissions import API_METHOD_ACTIONS
 from app.services.errors import RuleViolation
 from app.views.labels import LABELS
@@ -37,6 +37,17 @@ class SchoolModelApi(ModelRestApi):
         """Update; a broken rule is a 422 with its message, nothing saved."""
         try:
             return super().put_headless(pk)
+        except RuleViolation as err:
+            return self.response_422(message=err.message)
+
+    def pre_delete(self, item):
+        """Only the deployment admin deletes a school."""
+        check_delete(item)
+
+    def delete_headless(self, pk):
+        """Delete; a refused deletion is a 422 with its message, nothing removed."""
+        try:
+            return super().delete_headless(pk)
         except RuleViolation as err:
             return self.response_422(message=err.message)
 
