@@ -46,6 +46,12 @@ def generate_lessons(school: School, start: dt.date, end: dt.date) -> int:
     holidays = db.session.scalars(select(Holiday).where(Holiday.school_id == school.id)).all()
     existing = set(db.session.execute(select(Lesson.assignment_id, Lesson.date, Lesson.bell_slot_id).where(
         Lesson.school_id == school.id, Lesson.date >= start, Lesson.date <= end)).all())
+    # a lesson moved away leaves its timetable slot empty on purpose: do not fill it again
+    existing.update(tuple(row) for row in db.session.execute(
+        select(Lesson.assignment_id, LessonChange.old_date, LessonChange.old_slot_id)
+        .join(Lesson, Lesson.id == LessonChange.lesson_id).where(
+            LessonChange.school_id == school.id, LessonChange.kind == ChangeKind.rescheduling,
+            LessonChange.old_date >= start, LessonChange.old_date <= end)))
     days_cache: dict[tuple[int, int | None], list[dt.date]] = {}
     rows = []
     for entry in entries:
@@ -117,6 +123,13 @@ def _check_move(lesson: Lesson, day: dt.date | None, slot: BellSlot | None) -> N
         raise RuleViolation(_l("Choose a bell slot of the school."), "new_slot")
     if day is None or not lesson.assignment.year.contains(day):
         raise RuleViolation(_l("The new date must be inside the academic year."), "new_date")
+    grade = grade_of(lesson.assignment)
+    holiday = next((h for h in db.session.scalars(select(Holiday).where(
+        Holiday.year_id == lesson.assignment.year_id, Holiday.start <= day, Holiday.end >= day)
+        .order_by(Holiday.start, Holiday.id)) if grade is None or h.applies_to(grade)), None)
+    if holiday is not None:  # no marks could ever be entered there
+        raise RuleViolation(_l("%(day)s is a holiday (%(name)s).", day=f"{day:%d.%m.%Y}", name=holiday.name),
+                            "new_date")
     if (day, slot.id) == (lesson.date, lesson.bell_slot_id):
         raise RuleViolation(_l("The new date and slot are the same as before."), "new_date")
     taken = db.session.scalar(select(Lesson.id).where(Lesson.assignment_id == lesson.assignment_id,
@@ -172,6 +185,35 @@ def overloaded_days(works: list[ControlWorkPlan]) -> list[dt.date]:
     """Days with more than two control works for the class (parallel subgroups count once)."""
     per_day = Counter(day for day, _subject in {(w.date, w.assignment.subject_id) for w in works})
     return sorted(day for day, n in per_day.items() if n > MAX_CONTROL_WORKS_A_DAY)
+
+
+def check_lesson_write(actor, lesson: Lesson, deleting: bool = False) -> None:
+    """Lesson rows written through the lesson views and REST: teachers add lessons only to their own
+    assignments and change or delete only lessons they may write (their own or substituted); a lesson
+    is cancelled or restored only through a lesson change; a lesson with entries is not deleted."""
+    from sqlalchemy import inspect
+
+    from app.models import Attendance
+    from app.services.journal import can_write_lesson
+
+    if lesson.id is None:
+        assignment = lesson.assignment
+        scope = actor.scope
+        mine = scope.everything or (assignment is not None and assignment.school_id == scope.school_id and (
+            actor.administration or assignment.teacher_id == scope.staff_id))
+    else:
+        mine = can_write_lesson(actor, lesson)
+    if not mine:
+        raise RuleViolation(_l("The lesson is not found or is not yours."), "assignment")
+    if deleting:
+        if _has_marks(lesson) or db.session.scalar(select(func.count(Attendance.id)).where(
+                Attendance.lesson_id == lesson.id)):
+            raise RuleViolation(_l("The lesson has marks or attendance: remove them first."))
+        return
+    history = inspect(lesson).attrs.status.history
+    statuses = set(history.added) | set(history.deleted) if lesson.id is not None else {lesson.status}
+    if LessonStatus.cancelled in statuses or LessonStatus.cancelled.value in statuses:
+        raise RuleViolation(_l("Cancel or restore lessons through a lesson change."), "status")
 
 
 def describe_lesson(lesson: Lesson, topic: str | None = None, homework: str | None = None,
