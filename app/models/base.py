@@ -2,10 +2,10 @@
 from enum import StrEnum
 
 from flask_appbuilder import Model
-from sqlalchemy import ForeignKey, Integer
+from sqlalchemy import Enum, ForeignKey, Integer
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
-__all__ = ["Model", "SchoolOwned", "PeriodKind", "StrEnum"]
+__all__ = ["Model", "SchoolOwned", "PeriodKind", "StrEnum", "enum_column"]
 
 
 class PeriodKind(StrEnum):
@@ -30,3 +30,8 @@ class SchoolOwned:
     @declared_attr
     def school(cls):  # noqa: N805
         return relationship("School")
+
+
+def enum_column(cls, length: int = 20) -> Enum:
+    """A portable enum column stored by value (VARCHAR, no native type)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])

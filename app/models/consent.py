@@ -2,14 +2,10 @@
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, DateTime, Enum, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Model, SchoolOwned
-
-
-def _enum(cls) -> Enum:
-    return Enum(cls, native_enum=False, length=24, values_callable=lambda e: [m.value for m in e])
+from app.models.base import Model, SchoolOwned, enum_column
 
 
 class Decision(StrEnum):
@@ -63,7 +59,7 @@ class Consent(SchoolOwned, Model):
     student = relationship("Student")
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardian.id"), index=True)
     guardian = relationship("Guardian")
-    decision: Mapped[Decision] = mapped_column(_enum(Decision))
+    decision: Mapped[Decision] = mapped_column(enum_column(Decision, 24))
     decided_on: Mapped[dt.date] = mapped_column(Date)
     authority_basis: Mapped[str] = mapped_column(String(300))
     operator: Mapped[str] = mapped_column(String(300))
@@ -72,7 +68,7 @@ class Consent(SchoolOwned, Model):
     actions: Mapped[str] = mapped_column(Text)
     term: Mapped[str] = mapped_column(String(300))
     withdrawal_procedure: Mapped[str] = mapped_column(Text)
-    document_kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
+    document_kind: Mapped[DocumentKind] = mapped_column(enum_column(DocumentKind, 24))
     document_number: Mapped[str] = mapped_column(String(100), default="")
     document_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     electronic_document_id: Mapped[str] = mapped_column(String(200), default="")
@@ -91,9 +87,9 @@ class ContactPoint(SchoolOwned, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     guardian_id: Mapped[int] = mapped_column(ForeignKey("guardian.id"), index=True)
     guardian = relationship("Guardian")
-    kind: Mapped[ContactKind] = mapped_column(_enum(ContactKind))
+    kind: Mapped[ContactKind] = mapped_column(enum_column(ContactKind, 24))
     value: Mapped[str] = mapped_column(String(300))
-    provenance: Mapped[Provenance] = mapped_column(_enum(Provenance))
+    provenance: Mapped[Provenance] = mapped_column(enum_column(Provenance, 24))
     document_reference: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     __table_args__ = (UniqueConstraint("guardian_id", "kind", "value", name="uq_contact"),)
@@ -110,7 +106,7 @@ class DeliveryPreference(SchoolOwned, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), unique=True)
     student = relationship("Student")
-    channel: Mapped[Channel] = mapped_column(_enum(Channel))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, 24))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact_point.id"), nullable=True)
     contact = relationship("ContactPoint")
 

@@ -5,7 +5,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Date,
     DateTime,
-    Enum,
     ForeignKey,
     Integer,
     SmallInteger,
@@ -16,11 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.base import Model, SchoolOwned
-
-
-def _enum(cls) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+from app.models.base import Model, SchoolOwned, enum_column
 
 
 class LessonType(StrEnum):
@@ -93,8 +88,8 @@ class Lesson(SchoolOwned, Model):
     timetable_entry_id: Mapped[int | None] = mapped_column(ForeignKey("timetable_entry.id"), nullable=True)
     room: Mapped[str] = mapped_column(String(20), default="")
     topic: Mapped[str] = mapped_column(String(300), default="")
-    lesson_type: Mapped[LessonType] = mapped_column(_enum(LessonType), default=LessonType.regular)
-    status: Mapped[LessonStatus] = mapped_column(_enum(LessonStatus), default=LessonStatus.planned)
+    lesson_type: Mapped[LessonType] = mapped_column(enum_column(LessonType), default=LessonType.regular)
+    status: Mapped[LessonStatus] = mapped_column(enum_column(LessonStatus), default=LessonStatus.planned)
     homework: Mapped[str] = mapped_column(Text, default="")
     homework_due: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     __table_args__ = (UniqueConstraint("assignment_id", "date", "bell_slot_id", name="uq_lesson_slot"),)
@@ -110,7 +105,7 @@ class LessonChange(SchoolOwned, Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lesson.id", ondelete="CASCADE"), index=True)
     lesson = relationship("Lesson")
-    kind: Mapped[ChangeKind] = mapped_column(_enum(ChangeKind))
+    kind: Mapped[ChangeKind] = mapped_column(enum_column(ChangeKind))
     old_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
     old_teacher = relationship("Staff", foreign_keys=[old_teacher_id])
     new_teacher_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), nullable=True)
@@ -136,7 +131,7 @@ class ControlWorkPlan(SchoolOwned, Model):
     assignment_id: Mapped[int] = mapped_column(ForeignKey("teaching_assignment.id"), index=True)
     assignment = relationship("TeachingAssignment")
     date: Mapped[dt.date] = mapped_column(Date, index=True)
-    kind: Mapped[LessonType] = mapped_column(_enum(LessonType), default=LessonType.control_work)
+    kind: Mapped[LessonType] = mapped_column(enum_column(LessonType), default=LessonType.control_work)
     topic: Mapped[str] = mapped_column(String(300), default="")
 
     def __repr__(self) -> str:
@@ -178,7 +173,7 @@ class Attendance(SchoolOwned, Model):
     lesson = relationship("Lesson")
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
     student = relationship("Student")
-    code: Mapped[AttendanceCode] = mapped_column(_enum(AttendanceCode))
+    code: Mapped[AttendanceCode] = mapped_column(enum_column(AttendanceCode))
     author: Mapped[str] = mapped_column(String(100), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
