@@ -10,6 +10,7 @@ from app.security import permissions as p
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid
 from app.services.journal import Conflict, actor_of, set_attendance, set_mark
+from app.views.lessons import lesson_guard
 
 
 def _actor():
@@ -18,10 +19,27 @@ def _actor():
     return actor_of(current_app.appbuilder.sm.current_user)
 
 
-LessonApi = make_api(Lesson, p.RESOURCE_LESSON, "lesson",
-                     ["assignment", "date", "bell_slot", "teacher", "room", "topic", "lesson_type", "status",
-                      "homework", "homework_due"])
-LessonApi.edit_columns = ["topic", "lesson_type", "status", "homework", "homework_due"]
+LessonBase = make_api(Lesson, p.RESOURCE_LESSON, "lesson",
+                      ["assignment", "date", "bell_slot", "teacher", "room", "topic", "lesson_type", "status",
+                       "homework", "homework_due"], after_guard=lesson_guard)
+LessonBase.edit_columns = ["topic", "lesson_type", "status", "homework", "homework_due"]
+
+
+class LessonApi(LessonBase):
+    """Lessons: teachers write only their own; cancelling is a lesson change (the same rules as the view)."""
+
+    def delete_headless(self, pk):
+        """Delete a lesson without marks or attendance (422 otherwise)."""
+        try:
+            return super().delete_headless(pk)
+        except RuleViolation as err:
+            return self.response_422(message=err.message)
+
+    def pre_delete(self, item):
+        """The lesson rules of deleting."""
+        lesson_guard(item, deleting=True)
+
+
 RecommendationApi = make_api(Recommendation, p.RESOURCE_RECOMMENDATION, "recommendation",
                              ["teacher", "student", "subject", "text", "date"])
 
@@ -94,7 +112,7 @@ class MarkApi(_EntryApi, MarkBase):
         value = None if body.get("remove") else body.get("value")
         if value is None and not body.get("remove"):
             raise RuleViolation("value: отметка от 1 до 5")
-        return set_mark(_actor(), lesson, student, work_type, value, body.get("version"), body.get("comment", ""))
+        return set_mark(_actor(), lesson, student, work_type, value, body.get("version"), body.get("comment"))
 
 
 class AttendanceApi(_EntryApi, AttendanceBase):

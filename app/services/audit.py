@@ -71,6 +71,44 @@ def _snapshot(obj, before: bool = False) -> dict:
     return out
 
 
+def _needs_reading(state, deleting: bool) -> bool:
+    """Whether the session does not know a value the row had before this flush: an attribute set after
+    a commit expired it (history has the new value only), or, for a deletion, one never loaded."""
+    for attr in state.mapper.column_attrs:
+        if attr.key in state.unloaded:
+            if deleting:
+                return True
+            continue
+        hist = state.attrs[attr.key].history
+        if hist.added and not hist.deleted:
+            return True
+    return False
+
+
+@event.listens_for(Session, "before_flush")
+def _read_unknown_before(session: Session, _flush_context, _instances) -> None:
+    """Read from the database, before the flush overwrites them, the old values of audited rows
+    the session cannot tell (otherwise `before` would claim they were empty)."""
+    known = session.info["audit_before"] = {}
+    deleted = session.deleted
+    for obj in list(session.dirty) + list(deleted):
+        state = inspect(obj)
+        if not _is_audited(obj) or state.key is None or not _needs_reading(state, obj in deleted):
+            continue
+        attrs = list(state.mapper.column_attrs)
+        where = [column == value for column, value in zip(state.mapper.primary_key, state.key[1], strict=True)]
+        row = session.connection().execute(select(*(a.columns[0] for a in attrs)).where(*where)).first()
+        if row is not None:
+            known[state] = {a.key: _plain(value) for a, value in zip(attrs, row, strict=True)}
+
+
+def _row_id(obj) -> int | None:
+    """The primary key of a flushed row (new rows get their identity key only after after_flush)."""
+    state = inspect(obj)
+    key = state.identity or state.mapper.primary_key_from_instance(obj)
+    return key[0] if key else None
+
+
 def _is_audited(obj) -> bool:
     return getattr(type(obj), "__audited__", False)
 
@@ -78,6 +116,7 @@ def _is_audited(obj) -> bool:
 @event.listens_for(Session, "after_flush")
 def _write_audit(session: Session, _flush_context) -> None:
     rows = []
+    known = session.info.pop("audit_before", {})
     user_id, username = current_actor()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     changes = [("create", o) for o in session.new] + [("update", o) for o in session.dirty] + \
@@ -87,13 +126,14 @@ def _write_audit(session: Session, _flush_context) -> None:
             continue
         if action == "update" and not session.is_modified(obj, include_collections=False):
             continue
-        before = None if action == "create" else _snapshot(obj, before=action == "update")
+        before = None if action == "create" else \
+            known.get(inspect(obj)) or _snapshot(obj, before=action == "update")
         after = None if action == "delete" else _snapshot(obj)
         if action == "update" and before == after:
             continue
         rows.append({"at": now, "school_id": getattr(obj, "school_id", None), "user_id": user_id,
                      "username": username, "entity": type(obj).__tablename__,
-                     "entity_id": inspect(obj).identity[0] if inspect(obj).identity else None,
+                     "entity_id": _row_id(obj),
                      "action": action, "before": before, "after": after})
     if rows:
         connection = session.connection()

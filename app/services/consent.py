@@ -98,7 +98,10 @@ def validate_consent(consent: Consent, today: dt.date | None = None) -> None:
             raise RuleViolation(_l("An electronic document needs its identifier."), "electronic_document_id")
     else:
         raise RuleViolation(_l("Choose the kind of document."), "document_kind")
-    if consent.decision == Decision.withdrawal and status_of(consent.student.id).decision != Decision.consent:
+    # A consent to withdraw must stand on the withdrawal's own date (a withdrawal dated before the consent
+    # would be recorded and yet leave the consent in force).
+    if consent.decision == Decision.withdrawal and \
+            status_of(consent.student.id, consent.decided_on).decision != Decision.consent:
         raise RuleViolation(_l("There is no current consent to withdraw."), "decision")
     for field in ("operator", *STANDARD_TEXT):
         if not (getattr(consent, field) or "").strip():

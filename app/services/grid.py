@@ -32,20 +32,31 @@ TARGETS = {"class_id": (ClassUnit, "class_unit_id"), "group_id": (StudyGroup, "g
 CONTROL_TYPES = {LessonType.control_work, LessonType.test, LessonType.exam}
 
 
-def resolve_target(scope: Scope, target_key: str, target_id: int):
-    """The class, group, stream or plan by id, if the scope may see it."""
+def resolve_target(scope: Scope, target_key: str, target_id: int, subject_id: int | None = None):
+    """The class, group, stream or plan by id, if the scope may see it (or, for a subject, the user
+    substitutes a lesson of it)."""
     if target_key not in TARGETS:
         raise RuleViolation(_l("Choose a class, a group, a stream or an individual plan."))
-    model, _column = TARGETS[target_key]
+    model, column = TARGETS[target_key]
     target = db.session.get(model, target_id)
-    if target is None or not is_visible(target, scope):
+    if target is None or not (is_visible(target, scope) or substitutes(scope, column, target_id, subject_id)):
         raise RuleViolation(_l("The journal is not found or is not available to you."))
     return target
 
 
+def substitutes(scope: Scope, column: str, target_id: int, subject_id: int | None) -> bool:
+    """Whether the user teaches a lesson of the target's subject they are not assigned to (a substitution)."""
+    if subject_id is None or scope.staff_id is None:
+        return False
+    return db.session.scalar(select(Lesson.id).join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+                             .where(Lesson.teacher_id == scope.staff_id, Lesson.school_id == scope.school_id,
+                                    getattr(TeachingAssignment, column) == target_id,
+                                    TeachingAssignment.subject_id == subject_id).limit(1)) is not None
+
+
 def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int, period_id: int) -> dict:
     """Everything the journal page and `GET /api/v1/journal/` show, as plain data."""
-    target = resolve_target(actor.scope, target_key, target_id)
+    target = resolve_target(actor.scope, target_key, target_id, subject_id)
     period = db.session.get(ReportingPeriod, period_id)
     subject = db.session.get(Subject, subject_id)
     if period is None or period.school_id != target.school_id or subject is None \

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -139,11 +140,18 @@ def _flush(cell, reload):
     except StaleDataError:
         db.session.rollback()
         raise Conflict(cell(reload())) from None
+    except IntegrityError:  # another writer created the same entry after our version check
+        db.session.rollback()
+        current = reload()
+        if current is None:
+            raise
+        raise Conflict(cell(current)) from None
 
 
 def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
-             version: int | None = None, comment: str = "", today: dt.date | None = None) -> dict | None:
-    """Create, change (value) or remove (value None) the student's mark of a work type in a lesson."""
+             version: int | None = None, comment: str | None = None, today: dt.date | None = None) -> dict | None:
+    """Create, change (value) or remove (value None) the student's mark of a work type in a lesson;
+    the comment is kept unless a new one (possibly "") is given."""
     lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
     work_type = db.session.get(WorkType, work_type_id)
     if work_type is None or work_type.school_id != lesson.school_id:
@@ -161,7 +169,9 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
         return None
     mark = existing or Mark(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id,
                             work_type_id=work_type_id)
-    mark.value, mark.comment, mark.author = value, comment or "", actor.username
+    mark.value, mark.author = value, actor.username
+    if comment is not None or existing is None:
+        mark.comment = comment or ""
     db.session.add(mark)
     _flush(mark_cell, lambda: db.session.scalar(query))
     return mark_cell(mark)

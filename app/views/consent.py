@@ -3,14 +3,15 @@ families' standing per class, the paper-recipient list, and the auditor's trail 
 import csv
 import datetime as dt
 import io
+import json
 
 from flask import Response, abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
 from app.models import AuditEvent, ClassUnit, Consent, ContactPoint, DeliveryPreference
@@ -20,7 +21,7 @@ from app.security.scope import current_scope, is_visible, visible_clause
 from app.services import clock
 from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_text, paper_recipients, record_decision
 from app.views.base import SchoolModelView
-from app.views.labels import enum_label
+from app.views.labels import LABELS, enum_label
 
 READ_ONLY_ROUTES = {"list", "show", "download"}
 
@@ -51,6 +52,13 @@ class ConsentView(SchoolModelView):
     add_form_extra_fields = {name: _standard_field(name, label) for name, label in (
         ("purpose", _l("Purpose")), ("data_list", _l("Personal data")), ("actions", _l("Actions with the data")),
         ("term", _l("Term")), ("withdrawal_procedure", _l("How to withdraw")))}
+    # Non-null columns FAB would make required: a paper statement has no e-document id, an electronic
+    # document no number, and an empty basis is taken from the representation record (the service checks).
+    add_form_extra_fields.update({
+        "document_number": StringField(validators=[Optional(), Length(max=100)]),
+        "electronic_document_id": StringField(validators=[Optional(), Length(max=200)]),
+        "authority_basis": StringField(LABELS["authority_basis"], validators=[Optional(), Length(max=300)]),
+    })
 
     def pre_add(self, item):
         """Append the decision through the consent service."""
@@ -100,6 +108,11 @@ def _csv(rows: list[list], header: list[str], name: str) -> Response:
     writer.writerows(rows)
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _json(value) -> str:
+    """A row's values as JSON (not Python's repr), empty when absent."""
+    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _day(name: str) -> dt.date | None:
@@ -189,7 +202,7 @@ class AuditExportView(BaseView):
             query = query.where(AuditEvent.at >= dt.datetime.combine(_day("from"), dt.time.min))
         if _day("to"):
             query = query.where(AuditEvent.at <= dt.datetime.combine(_day("to"), dt.time.max))
-        rows = [[e.id, e.at.isoformat(), e.username, e.entity, e.entity_id, e.action, e.before, e.after, e.hash]
-                for e in db.session.scalars(query)]
+        rows = [[e.id, e.at.isoformat(), e.username, e.entity, e.entity_id, e.action, _json(e.before), _json(e.after),
+                 e.hash] for e in db.session.scalars(query)]
         return _csv(rows, ["id", "когда", "кто", "сущность", "запись", "действие", "до", "после", "хеш"],
                     "audit.csv")

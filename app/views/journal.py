@@ -5,7 +5,7 @@ from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
@@ -33,6 +33,9 @@ def journals_of(scope) -> list[dict]:
     query = select(TeachingAssignment)
     clause = visible_clause(TeachingAssignment, scope)
     if clause is not None:
+        if scope.staff_id is not None:  # and the journals of lessons the user substitutes
+            clause = or_(clause, TeachingAssignment.id.in_(
+                select(Lesson.assignment_id).where(Lesson.teacher_id == scope.staff_id)))
         query = query.where(clause)
     seen, out = set(), []
     for a in db.session.scalars(query):
@@ -143,7 +146,7 @@ class JournalView(BaseView):
             elif body.get("kind") == "mark":
                 value = body.get("value")
                 cell = set_mark(actor, lesson_id, student_id, _int("work_type_id", body),
-                                None if value in (None, "") else value, body.get("version"), body.get("comment", ""))
+                                None if value in (None, "") else value, body.get("version"), body.get("comment"))
             else:
                 raise RuleViolation(_l("Unknown entry kind."))
             db.session.commit()

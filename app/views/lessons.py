@@ -28,6 +28,7 @@ from app.services.errors import RuleViolation
 from app.services.lessons import (
     apply_change,
     changes_of_class,
+    check_lesson_write,
     control_works_of_class,
     generate_lessons,
     overloaded_days,
@@ -71,6 +72,25 @@ class LessonView(SchoolModelView):
     show_columns = add_columns + ["status"]
     search_columns = ["date", "assignment", "teacher", "lesson_type", "status"]
     base_order = ("date", "desc")
+
+    def pre_add(self, item):
+        """Teachers add and change only their own lessons; cancelling is a lesson change."""
+        guarded(item, then=lesson_guard)
+
+    pre_update = pre_add
+
+    def pre_delete(self, item):
+        """Teachers delete only their own lessons, and none with marks or attendance."""
+        lesson_guard(item, deleting=True)
+
+
+def lesson_guard(lesson, deleting: bool = False) -> None:
+    """The lesson rules for the signed-in user (see check_lesson_write)."""
+    from flask import current_app
+
+    from app.services.journal import actor_of
+
+    check_lesson_write(actor_of(current_app.appbuilder.sm.current_user), lesson, deleting)
 
 
 class LessonChangeView(SchoolModelView):
