@@ -1,5 +1,6 @@
-"""Fixtures: a fresh app per test on a migrated database (SQLite file, or PostgreSQL when
-TEST_DATABASE_URL is set), a client, a CLI runner, and `login_as(role)`.
+"""Fixtures: one app for the session with a fresh context and empty tables per test, on a migrated
+database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set), a client, a CLI runner, and
+`login_as(role)`.
 
 The schema is built once per session by the real Alembic migration and `school init`; each test
 then starts from that state (roles and permissions kept, every other row removed).
@@ -52,16 +53,24 @@ def _clear(url: str) -> None:
                 conn.execute(table.delete())
 
 
+@pytest.fixture(scope="session")
+def shared_app(database_url):
+    """One app for the session: building FAB's views and APIs costs seconds, so tests share it."""
+    return create_app("config.TestConfig", {"SQLALCHEMY_DATABASE_URI": database_url})
+
+
 @pytest.fixture
-def app(database_url):
-    """A new app for each test; the data it leaves is removed afterwards."""
-    app = create_app("config.TestConfig", {"SQLALCHEMY_DATABASE_URI": database_url})
-    with app.app_context():
-        yield app
+def app(shared_app, database_url):
+    """The app in a fresh application context; the data and the settings a test leaves are undone."""
+    settings = dict(shared_app.config)
+    with shared_app.app_context():
+        yield shared_app
         db.session.rollback()
         db.session.remove()
         _clear(database_url)
         db.engine.dispose()
+    shared_app.config.clear()
+    shared_app.config.update(settings)
 
 
 @pytest.fixture

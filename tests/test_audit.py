@@ -63,8 +63,6 @@ def test_create_update_delete_of_a_mark_each_write_one_event(world, lesson):
     assert (deleted.before["value"], deleted.before["version"]) == (4, 2)
 
 
-@pytest.mark.xfail(strict=True, reason="audit `before` of an update shows the version counter after the flush: "
-                                       "the mapper bumps it without attribute history (app/services/audit.py)")
 def test_the_before_of_an_update_has_the_old_version(world, lesson):
     kid, wt = world.students["Алексеев"], work_type(world)
     with acting_as("teacher"):

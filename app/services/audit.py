@@ -90,10 +90,17 @@ def _read_unknown_before(session: Session, _flush_context, _instances) -> None:
     """Read from the database, before the flush overwrites them, the old values of audited rows
     the session cannot tell (otherwise `before` would claim they were empty)."""
     known = session.info["audit_before"] = {}
+    versions = session.info["audit_versions"] = {}
     deleted = session.deleted
     for obj in list(session.dirty) + list(deleted):
         state = inspect(obj)
-        if not _is_audited(obj) or state.key is None or not _needs_reading(state, obj in deleted):
+        if not _is_audited(obj) or state.key is None:
+            continue
+        version = state.mapper.version_id_col
+        if version is not None:  # the mapper bumps it during the flush, leaving no history
+            key = state.mapper.get_property_by_column(version).key
+            versions[state] = (key, getattr(obj, key))
+        if not _needs_reading(state, obj in deleted):
             continue
         attrs = list(state.mapper.column_attrs)
         where = [column == value for column, value in zip(state.mapper.primary_key, state.key[1], strict=True)]
@@ -117,6 +124,7 @@ def _is_audited(obj) -> bool:
 def _write_audit(session: Session, _flush_context) -> None:
     rows = []
     known = session.info.pop("audit_before", {})
+    versions = session.info.pop("audit_versions", {})
     user_id, username = current_actor()
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     changes = [("create", o) for o in session.new] + [("update", o) for o in session.dirty] + \
@@ -128,6 +136,9 @@ def _write_audit(session: Session, _flush_context) -> None:
             continue
         before = None if action == "create" else \
             known.get(inspect(obj)) or _snapshot(obj, before=action == "update")
+        if action == "update" and inspect(obj) in versions:
+            key, old = versions[inspect(obj)]
+            before = {**before, key: old}
         after = None if action == "delete" else _snapshot(obj)
         if action == "update" and before == after:
             continue
