@@ -288,3 +288,22 @@ def test_the_demo_keeps_the_rules_of_the_school_structure(runner):
     _every_demo_student_has_exactly_one_open_enrolment_in_the_current_class()
     _demo_groups_split_their_own_class()
     _demo_calendar_is_inside_the_year()
+    _demo_first_quarter_is_closed_with_every_final()
+
+
+def _demo_first_quarter_is_closed_with_every_final():
+    """Q1 (ended before --today) is closed with no final missing; the finals follow the marks."""
+    from app.models import ExamResult, FinalGrade, FinalStatus, FinalValue, PeriodKind
+    from app.services.finals import missing_finals
+
+    periods = db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.closed.is_(True))).all()
+    assert [(p.kind, p.number) for p in periods] == [(PeriodKind.quarter, 1)]
+    assert missing_finals(periods[0]) == []
+    finals = db.session.scalars(select(FinalGrade)).all()
+    values = Counter(f.value for f in finals)
+    assert values[FinalValue.exempt] >= 1 and values[FinalValue.not_certified] >= 1 and values[FinalValue.passed] >= 1
+    agreed = [f for f in finals if f.status == FinalStatus.final and f.proposed_value is not None]
+    assert sum(f.value == f.proposed_value for f in agreed) / len(agreed) > 0.9  # teachers mostly confirm
+    deferred = [f for f in finals if f.status == FinalStatus.deferred]
+    assert deferred and all(f.value is None and f.deferral_reason and f.deferral_deadline for f in deferred)
+    assert count(ExamResult) > 0

@@ -34,6 +34,16 @@ from app.models.journal import (
     TimetableEntry,
 )
 from app.models.people import Guardian, Staff, Student, StudentGuardian
+from app.models.results import (
+    ExamKind,
+    ExamResult,
+    FinalGrade,
+    FinalStatus,
+    FinalValue,
+    Notification,
+    NotificationKind,
+    NotificationStatus,
+)
 from app.models.school import (
     AcademicYear,
     BellSlot,
@@ -52,5 +62,7 @@ __all__ = [
     "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "Attendance",
     "AttendanceCode", "ChangeKind", "ControlWorkPlan", "Lesson", "LessonChange", "LessonStatus",
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
-    "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance",
+    "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
+    "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
+    "NotificationStatus",
 ]

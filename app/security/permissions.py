@@ -37,6 +37,12 @@ RESOURCE_CONTACT = "ContactPoint"
 RESOURCE_DELIVERY = "DeliveryPreference"
 RESOURCE_AUDIT = "AuditEvent"
 RESOURCE_ROSTER_IMPORT = "RosterImport"
+RESOURCE_FINAL_GRADE = "FinalGrade"
+RESOURCE_EXAM_RESULT = "ExamResult"
+RESOURCE_STATISTICS = "Statistics"
+RESOURCE_FORECAST = "Forecast"
+RESOURCE_ACADEMIC_RECORD = "AcademicRecord"
+RESOURCE_NOTIFICATION = "Notification"
 
 # Model views and REST APIs map their methods onto the two actions.
 VIEW_METHOD_ACTIONS = {

@@ -24,12 +24,15 @@ from app.models import (
     CurriculumItem,
     DeliveryPreference,
     Enrolment,
+    ExamResult,
+    FinalGrade,
     Guardian,
     Holiday,
     IndividualPlan,
     Lesson,
     LessonChange,
     Mark,
+    Notification,
     Recommendation,
     ReportingPeriod,
     School,
@@ -196,6 +199,9 @@ _TEACHER_RULES.update({
     ContactPoint: lambda s: ContactPoint.guardian_id.in_(
         select(StudentGuardian.guardian_id).join(Student).where(_homeroom_students(s))),
     AuditEvent: lambda s: false(),
+    FinalGrade: lambda s: FinalGrade.student_id.in_(select(Student.id).where(visible_students(s))),
+    ExamResult: lambda s: ExamResult.student_id.in_(select(Student.id).where(visible_students(s))),
+    Notification: lambda s: Notification.student_id.in_(select(Student.id).where(_homeroom_students(s))),
 })
 SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff)
 

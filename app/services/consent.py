@@ -142,7 +142,12 @@ def status_of(student_id: int, at: dt.date | None = None) -> ConsentStatus:
 
 def may_send_electronically(student_id: int, at: dt.date | None = None) -> bool:
     """The one gate every sender asks: is the latest decision about the student a consent?"""
-    return status_of(student_id, at).electronic
+    return student_id in electronic_recipients([student_id], at)
+
+
+def electronic_recipients(student_ids: list[int], at: dt.date | None = None) -> set[int]:
+    """The same gate for many students at once (batch senders): those whose data may leave."""
+    return {sid for sid, status in statuses(student_ids, at).items() if status.electronic}
 
 
 def class_statuses(class_id: int, at: dt.date | None = None) -> list[tuple[Student, ConsentStatus]]:

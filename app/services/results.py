@@ -1,19 +1,38 @@
-"""Results: the one weighted average and proposed final, used by the journal, forecast, extracts
-and statistics alike (SPEC §4)."""
+"""Results: the one weighted average and proposed final, used by the journal, finals, forecast,
+extracts and statistics alike (SPEC §4).
+
+The average is kept to two decimals by truncation, never rounded up: with thresholds of two
+decimals (4.60 / 3.60 / 2.60) the shown average crosses a threshold exactly when the exact one
+does, so a teacher never sees 3.60 next to a proposed 3 (3.595 shows as 3.59).
+"""
+import datetime as dt
+import math
 from collections.abc import Iterable
+from fractions import Fraction
 
 from flask import current_app, has_app_context
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Lesson, LessonStatus, Mark, ReportingPeriod, TeachingAssignment, WorkType
 
 DEFAULT_THRESHOLDS = (4.60, 3.60, 2.60)
 
 
+def average_of(total: int, weights: int) -> float | None:
+    """Σ(value·weight)/Σ(weight) truncated to two decimals; None without marks."""
+    if not weights:
+        return None
+    return math.floor(Fraction(total, weights) * 100) / 100
+
+
 def weighted_average(marks: Iterable[tuple[int, int]]) -> float | None:
-    """Σ(value·weight)/Σ(weight) over (value, weight) pairs; None without marks."""
+    """The weighted average of (value, weight) pairs."""
     total = weights = 0
     for value, weight in marks:
         total += value * weight
         weights += weight
-    return round(total / weights, 2) if weights else None
+    return average_of(total, weights)
 
 
 def thresholds() -> tuple[float, float, float]:
@@ -23,11 +42,72 @@ def thresholds() -> tuple[float, float, float]:
     return DEFAULT_THRESHOLDS
 
 
-def proposed_final(average: float | None, marks_count: int, min_marks: int | None = None) -> int | None:
+def min_marks() -> int:
+    """`MIN_MARKS_FOR_FINAL`: fewer marks give no proposal."""
+    return current_app.config.get("MIN_MARKS_FOR_FINAL", 3) if has_app_context() else 3
+
+
+def proposed_final(average: float | None, marks_count: int, minimum: int | None = None) -> int | None:
     """5 if avg ≥ 4.60, 4 if ≥ 3.60, 3 if ≥ 2.60, else 2; None with too few marks."""
-    if min_marks is None:
-        min_marks = current_app.config.get("MIN_MARKS_FOR_FINAL", 3) if has_app_context() else 3
-    if average is None or marks_count < min_marks:
+    if average is None or marks_count < (min_marks() if minimum is None else minimum):
         return None
     five, four, three = thresholds()
     return 5 if average >= five else 4 if average >= four else 3 if average >= three else 2
+
+
+def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int | None = None,
+                 up_to: dt.date | None = None) -> dict[tuple[int, int], tuple[float | None, int]]:
+    """(student, subject) → (weighted average, marks count) over the period's held and planned
+    lessons (cancelled excluded), optionally only up to a day; one aggregate query."""
+    query = (select(Mark.student_id, TeachingAssignment.subject_id, func.sum(Mark.value * WorkType.weight),
+                    func.sum(WorkType.weight), func.count(Mark.id))
+             .join(WorkType, WorkType.id == Mark.work_type_id).join(Lesson, Lesson.id == Mark.lesson_id)
+             .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+             .where(Lesson.school_id == period.school_id, Lesson.status != LessonStatus.cancelled,
+                    Lesson.date.between(period.start, min(period.end, up_to or period.end)))
+             .group_by(Mark.student_id, TeachingAssignment.subject_id))
+    if student_ids is not None:
+        query = query.where(Mark.student_id.in_(student_ids))
+    if subject_id is not None:
+        query = query.where(TeachingAssignment.subject_id == subject_id)
+    return {(student, subject): (average_of(int(total), int(weights)), count)
+            for student, subject, total, weights, count in db.session.execute(query)}
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 2)
+
+
+def metrics(values: Iterable, pass_fail: bool = False) -> dict:
+    """Metrics of one class × subject × period (SPEC §4) from the finals of the students in the
+    class at the period's end; None items (no final, e.g. deferred) leave N, as осв does.
+
+    N = students − осв − without a final (н/а stays in N); успеваемость = (n5+n4+n3+n_зач)/N·100;
+    качество = (n5+n4)/N·100 (None for pass/fail subjects); СОУ = (100·n5+64·n4+36·n3+16·n2+7·n_н/а)/N;
+    average of the numeric finals; percentages rounded to 2 decimals; N = 0 gives None.
+    """
+    from app.models import FinalValue
+
+    counts = {v.value: 0 for v in FinalValue}
+    for value in values:
+        if value is not None:
+            counts[FinalValue(value).value] += 1
+    return metrics_of_counts(counts, pass_fail)
+
+
+def metrics_of_counts(counts: dict[str, int], pass_fail: bool = False) -> dict:
+    """`metrics` from finals already counted by value (e.g. by a GROUP BY): {"5": n5, …, "осв": n}."""
+    from app.models import FinalValue
+
+    counts = {v.value: int(counts.get(v.value, 0)) for v in FinalValue}
+    n5, n4, n3, n2 = (counts[k] for k in ("5", "4", "3", "2"))
+    n = sum(counts.values()) - counts["осв"]
+    numbers = n5 * 5 + n4 * 4 + n3 * 3 + n2 * 2
+    graded = n5 + n4 + n3 + n2
+    return {
+        "n": n, "counts": counts,
+        "success": _percent(n5 + n4 + n3 + counts["зач"], n) if n else None,
+        "quality": None if pass_fail or not n else _percent(n5 + n4, n),
+        "sou": round((100 * n5 + 64 * n4 + 36 * n3 + 16 * n2 + 7 * counts["н/а"]) / n, 2) if n else None,
+        "average": round(numbers / graded, 2) if graded else None,
+    }

@@ -23,8 +23,8 @@ class AcademicYearView(SchoolModelView):
 class ReportingPeriodView(SchoolModelView):
     model, resource = ReportingPeriod, p.RESOURCE_REPORTING_PERIOD
     list_columns = ["year", "kind", "number", "start", "end", "closed"]
-    add_columns = ["school", "year", "kind", "number", "start", "end"]
-    edit_columns = show_columns = add_columns + ["closed"]
+    add_columns = edit_columns = ["school", "year", "kind", "number", "start", "end"]
+    show_columns = add_columns + ["closed"]  # closed only by «Close a period», which checks the finals
     base_order = ("start", "asc")
 
 

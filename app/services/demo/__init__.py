@@ -15,6 +15,7 @@ from app.services.curriculum import fill_curriculum
 from app.services.demo.calendar import build_bells, build_calendar
 from app.services.demo.families import FamiliesBuilder
 from app.services.demo.journal import JournalBuilder
+from app.services.demo.results import ResultsBuilder
 from app.services.demo.school import DemoSchool, StructureBuilder
 
 DEMO_SHORT_NAME = "Лицей № 2"
@@ -39,6 +40,8 @@ class DemoResult:
             f"  классов {len(self.demo.classes)}, учеников {c['students']}, представителей {c['guardians']}, "
             f"учителей {c['teachers']}, нагрузок {c['assignments']}, подгрупп {c['groups']}",
             f"  уроков {c['lessons']}, отметок {c['marks']}, пропусков {c['absences']}",
+            f"  итоговых отметок {c['finals']} (отложено {c['deferred']}), закрытых периодов {c['closed_periods']}, "
+            f"результатов олимпиад {c['exam_results']}",
             f"  согласий {c['consent_consent']}, отказов {c['consent_refusal']}, отзывов {c['consent_withdrawal']}, "
             f"без решения {c['consent_none']}",
             f"Входы (пароль «{self.password}»):",
@@ -68,5 +71,6 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
         fill_curriculum(cls)
     demo.counts.update(JournalBuilder(demo, rng, today).build())
     demo.counts.update(FamiliesBuilder(demo, rng, today).build())
+    demo.counts.update(ResultsBuilder(demo, rng, today).build())
     db.session.commit()
     return DemoResult(demo, password)

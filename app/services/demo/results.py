@@ -1,0 +1,116 @@
+"""The demo's results: every reporting period that ended before `today` gets its finals (as
+proposed from the marks, a few overridden, a few н/а, осв for PE exemptions, a few deferred for
+illness) and is closed; some exam and olympiad results."""
+import datetime as dt
+import random
+
+from sqlalchemy import insert, select, update
+
+from app.extensions import db
+from app.models import (
+    ExamKind,
+    ExamResult,
+    FinalGrade,
+    FinalStatus,
+    FinalValue,
+    ReportingPeriod,
+    TeachingAssignment,
+)
+from app.services.demo.school import DemoSchool
+from app.services.finals import certified_students, follows
+from app.services.results import period_marks, proposed_final
+
+PE = "Физическая культура"
+OLYMPIAD = "Всероссийская олимпиада школьников, школьный этап"
+
+
+class ResultsBuilder:
+    """Finals of the ended periods and exam results of a DemoSchool; deterministic for the rng."""
+
+    def __init__(self, demo: DemoSchool, rng: random.Random, today: dt.date):
+        self.demo, self.rng, self.today = demo, rng, today
+        self.kinds = {c.period_kind for c in demo.classes}
+
+    def build(self) -> dict[str, int]:
+        """Finals of every ended period of the classes' schemes; returns counts."""
+        periods = db.session.scalars(select(ReportingPeriod).where(
+            ReportingPeriod.year_id == self.demo.year.id, ReportingPeriod.end < self.today,
+            ReportingPeriod.kind.in_([k.value for k in self.kinds]))).all()
+        assignments = db.session.scalars(select(TeachingAssignment).where(
+            TeachingAssignment.school_id == self.demo.school.id).order_by(TeachingAssignment.id)).all()
+        quarter_pupils = sorted(s for c in self.demo.classes if c.grade < 10 for s in self.demo.student_ids[c.id])
+        exempt = set(self.rng.sample(quarter_pupils, min(2, len(quarter_pupils))))
+        finals = deferred = 0
+        for period in periods:
+            rows = self._finals(period, assignments, exempt)
+            for chunk in range(0, len(rows), 20000):
+                db.session.execute(insert(FinalGrade), rows[chunk:chunk + 20000])
+            finals += len(rows)
+            deferred += sum(r["status"] == FinalStatus.deferred.value for r in rows)
+            db.session.execute(update(ReportingPeriod).where(ReportingPeriod.id == period.id).values(closed=True))
+        return {"finals": finals, "deferred": deferred, "closed_periods": len(periods),
+                "exam_results": self._exams()}
+
+    def _finals(self, period: ReportingPeriod, assignments, exempt: set[int]) -> list[dict]:
+        rng, subjects = self.rng, {s.id: s for s in self.demo.subjects.values()}
+        averages = period_marks(period)
+        decided = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(15, 0))
+        rows, seen = [], set()
+        for a in assignments:
+            if not follows(period, a):
+                continue
+            subject = subjects[a.subject_id]
+            for student in certified_students(a, period):
+                if (student.id, subject.id) in seen:
+                    continue
+                seen.add((student.id, subject.id))
+                average, count = averages.get((student.id, subject.id), (None, 0))
+                proposal = None if subject.pass_fail else proposed_final(average, count)
+                row = {"school_id": a.school_id, "student_id": student.id, "subject_id": subject.id,
+                       "period_id": period.id, "average": average, "status": FinalStatus.final.value,
+                       "proposed_value": str(proposal) if proposal else None, "result_date": decided.date(),
+                       "decided_by": "demo", "decided_at": decided, "deferral_reason": "", "version": 1}
+                rows.append(row | {"value": self._value(subject, proposal, student.id in exempt)})
+                if rng.random() < 0.002 and not subject.pass_fail:
+                    rows[-1] |= {"value": None, "status": FinalStatus.deferred.value, "result_date": None,
+                                 "deferral_reason": "Болезнь, справка № " + str(rng.randint(100, 999)),
+                                 "deferral_deadline": self.today + dt.timedelta(days=rng.randint(7, 21))}
+        return rows
+
+    def _value(self, subject, proposal: int | None, exempt: bool) -> str:
+        """The teacher's decision: mostly the proposal, sometimes one up or down."""
+        if exempt and subject.name == PE:
+            return FinalValue.exempt.value
+        if subject.pass_fail:
+            return FinalValue.passed.value if self.rng.random() < 0.98 else FinalValue.failed.value
+        x = self.rng.random()
+        if proposal is None or x > 0.997:  # too few marks, or long missed lessons
+            return FinalValue.not_certified.value
+        if x < 0.04 and proposal < 5:
+            proposal += 1
+        elif x > 0.985 and proposal > 2:
+            proposal -= 1
+        return str(proposal)
+
+    def _exams(self) -> int:
+        """School-stage olympiad results in October for a few students of grades 5–11."""
+        rng, day = self.rng, dt.date(self.demo.year.start.year, 10, 10)
+        if day >= self.today:
+            return 0
+        subjects = [self.demo.subjects[n] for n in ("Математика", "Русский язык", "Биология", "История")
+                    if n in self.demo.subjects]
+        rows = []
+        for cls in self.demo.classes:
+            if cls.grade < 5:
+                continue
+            for student in rng.sample(self.demo.student_ids[cls.id], min(3, len(self.demo.student_ids[cls.id]))):
+                subject = rng.choice(subjects)
+                score = rng.randint(10, 50)
+                rows.append({"school_id": cls.school_id, "student_id": student, "subject_id": subject.id,
+                             "kind": ExamKind.competition.value, "name": f"{OLYMPIAD}: {subject.name}",
+                             "date": day, "score": float(score),
+                             "grade": "победитель" if score > 45 else "призёр" if score > 38 else "участник",
+                             "result_date": day + dt.timedelta(days=7)})
+        if rows:
+            db.session.execute(insert(ExamResult), rows)
+        return len(rows)

@@ -1,0 +1,287 @@
+"""Final grades (SPEC §1 p.5, §4): proposed from marks, confirmed or overridden by the teacher,
+deferred by the administration for a sick student, year grades from period finals, and closing a
+period. Every entry point flushes but does not commit; the audit listener records each change."""
+import datetime as dt
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.extensions import db
+from app.models import (
+    FinalGrade,
+    FinalStatus,
+    FinalValue,
+    PeriodKind,
+    ReportingPeriod,
+    Student,
+    Subject,
+    TeachingAssignment,
+)
+from app.models.results import NUMERIC_FINALS, PASS_FAIL_FINALS, SPECIAL_FINALS
+from app.services import clock
+from app.services.errors import RuleViolation
+from app.services.journal import Actor, Conflict
+from app.services.membership import is_member, members_query, scheme_class
+from app.services.results import period_marks, proposed_final
+
+DONE = (FinalStatus.final, FinalStatus.deferred)
+
+
+def _fail(message, field: str | None = None):
+    raise RuleViolation(message, field)
+
+
+def allowed_values(subject: Subject) -> tuple[FinalValue, ...]:
+    """5/4/3/2 or зач/незач by the subject, and н/а, осв for every subject."""
+    return (PASS_FAIL_FINALS if subject.pass_fail else NUMERIC_FINALS) + SPECIAL_FINALS
+
+
+def final_cell(grade: FinalGrade | None) -> dict | None:
+    """A final grade as pages and the API show it."""
+    if grade is None:
+        return None
+    return {"id": grade.id, "value": grade.value.value if grade.value else None, "status": grade.status.value,
+            "proposed": grade.proposed_value.value if grade.proposed_value else None, "average": grade.average,
+            "version": grade.version, "deferral_reason": grade.deferral_reason,
+            "deferral_deadline": grade.deferral_deadline.isoformat() if grade.deferral_deadline else None,
+            "result_date": grade.result_date.isoformat() if grade.result_date else None}
+
+
+def follows(period: ReportingPeriod, assignment: TeachingAssignment) -> bool:
+    """Whether the assignment's students get finals for this period (its class's scheme, or the year)."""
+    if period.year_id != assignment.year_id:
+        return False
+    if period.kind == PeriodKind.year:
+        return True
+    cls = scheme_class(assignment)
+    return cls is None or cls.period_kind == period.kind
+
+
+def certified_students(assignment: TeachingAssignment, period: ReportingPeriod) -> list[Student]:
+    """Students of the assignment at the period's end: those who owe a final (leavers do not)."""
+    return list(db.session.scalars(members_query(assignment, period.end, period.end)))
+
+
+def _period(period_id: int, school_id: int | None) -> ReportingPeriod:
+    period = db.session.get(ReportingPeriod, period_id)
+    if period is None or (school_id is not None and period.school_id != school_id):
+        _fail(_l("Choose a reporting period of your school."), "period")
+    return period
+
+
+def may_decide(actor: Actor, student_id: int, subject_id: int, period: ReportingPeriod) -> bool:
+    """Administration of the school, or a teacher of the subject to the student at the period's end."""
+    scope = actor.scope
+    if scope.everything or (actor.administration and period.school_id == scope.school_id):
+        return True
+    if scope.staff_id is None or period.school_id != scope.school_id:
+        return False
+    assignments = db.session.scalars(select(TeachingAssignment).where(
+        TeachingAssignment.teacher_id == scope.staff_id, TeachingAssignment.subject_id == subject_id,
+        TeachingAssignment.year_id == period.year_id))
+    return any(student_id in {s.id for s in certified_students(a, period)} for a in assignments)
+
+
+def _grade(student_id: int, subject_id: int, period_id: int) -> FinalGrade | None:
+    return db.session.scalar(select(FinalGrade).where(
+        FinalGrade.student_id == student_id, FinalGrade.subject_id == subject_id, FinalGrade.period_id == period_id))
+
+
+def owes_final(student_id: int, subject_id: int, period: ReportingPeriod) -> bool:
+    """Whether the student is taught the subject at the period's end (a leaver owes no final)."""
+    assignments = db.session.scalars(select(TeachingAssignment).where(
+        TeachingAssignment.subject_id == subject_id, TeachingAssignment.year_id == period.year_id))
+    return any(follows(period, a) and is_member(a, student_id, period.end) for a in assignments)
+
+
+def _check(actor: Actor, student: Student | None, subject: Subject | None, period: ReportingPeriod,
+           existing: FinalGrade | None = None) -> None:
+    if student is None or subject is None or student.school_id != period.school_id \
+            or subject.school_id != period.school_id:
+        _fail(_l("The student or the subject is not found."))
+    if period.closed and (existing is None or existing.status != FinalStatus.deferred):
+        _fail(_l("The period «%(period)s» is closed: its finals are frozen.", period=period.title))
+    if not may_decide(actor, student.id, subject.id, period):
+        _fail(_l("Only the subject's teacher of the student or the administration decides this final."))
+    if not owes_final(student.id, subject.id, period):
+        _fail(_l("%(student)s is not taught %(subject)s at the end of «%(period)s»: no final is due.",
+                 student=student.short_name, subject=subject.name, period=period.title))
+
+
+def _flush(student_id: int, subject_id: int, period_id: int) -> None:
+    """Flush; a concurrent writer's change (stale version, or the same final created) is a Conflict."""
+    try:
+        db.session.flush()
+    except (StaleDataError, IntegrityError):
+        db.session.rollback()
+        raise Conflict(final_cell(_grade(student_id, subject_id, period_id))) from None
+
+
+def _check_version(existing: FinalGrade | None, version: int | None) -> None:
+    if (version or None) != (existing.version if existing is not None else None):
+        raise Conflict(final_cell(existing))
+
+
+def set_final(actor: Actor, student_id: int, subject_id: int, period_id: int, value: str,
+              version: int | None = None, today: dt.date | None = None) -> dict:
+    """Confirm or override the student's final: it becomes final with today's result date."""
+    period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
+    student, subject = db.session.get(Student, student_id), db.session.get(Subject, subject_id)
+    existing = _grade(student_id, subject_id, period_id)
+    _check(actor, student, subject, period, existing)
+    allowed = allowed_values(subject)
+    if value not in {v.value for v in allowed}:
+        _fail(_l("A final in %(subject)s is one of: %(values)s.", subject=subject.name,
+                 values=", ".join(v.value for v in allowed)), "value")
+    today = today or clock.today()
+    if today < period.start:
+        _fail(_l("The period «%(period)s» has not begun yet.", period=period.title))
+    _check_version(existing, version)
+    grade = existing or FinalGrade(school_id=period.school_id, student_id=student_id, subject_id=subject_id,
+                                   period_id=period_id)
+    grade.value, grade.status, grade.result_date = FinalValue(value), FinalStatus.final, today
+    grade.decided_by, grade.decided_at = actor.username, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    grade.published_at = None  # a changed final is published again
+    db.session.add(grade)
+    _flush(student_id, subject_id, period_id)
+    return final_cell(grade)
+
+
+def defer_final(actor: Actor, student_id: int, subject_id: int, period_id: int, reason: str,
+                deadline: dt.date | None, version: int | None = None, today: dt.date | None = None) -> dict:
+    """The administration defers a sick student's final, with a reason and a deadline."""
+    if not (actor.administration or actor.scope.everything):
+        _fail(_l("Only the administration defers a final."))
+    period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
+    student, subject = db.session.get(Student, student_id), db.session.get(Subject, subject_id)
+    _check(actor, student, subject, period)
+    reason = (reason or "").strip()
+    if not reason:
+        _fail(_l("Give the reason of the deferral (e.g. illness with the certificate's number)."), "reason")
+    today = today or clock.today()
+    if deadline is None or deadline < today:
+        _fail(_l("The deadline of a deferred final is a day from today on."), "deadline")
+    existing = _grade(student_id, subject_id, period_id)
+    _check_version(existing, version)
+    grade = existing or FinalGrade(school_id=period.school_id, student_id=student_id, subject_id=subject_id,
+                                   period_id=period_id)
+    grade.value, grade.status, grade.result_date = None, FinalStatus.deferred, None
+    grade.deferral_reason, grade.deferral_deadline = reason[:300], deadline
+    grade.decided_by, grade.decided_at = actor.username, dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    db.session.add(grade)
+    _flush(student_id, subject_id, period_id)
+    return final_cell(grade)
+
+
+def year_proposal(student_id: int, subject: Subject, year_period: ReportingPeriod) -> FinalValue | None:
+    """The year grade from the period finals: the mean of numeric finals rounded half up; зач when
+    every period is зач; осв when every period is осв; none while a period is н/а or missing."""
+    values = list(db.session.scalars(select(FinalGrade.value).join(ReportingPeriod).where(
+        FinalGrade.student_id == student_id, FinalGrade.subject_id == subject.id,
+        FinalGrade.status == FinalStatus.final, ReportingPeriod.year_id == year_period.year_id,
+        ReportingPeriod.kind != PeriodKind.year)))
+    if not values or FinalValue.not_certified in values:
+        return None
+    if all(v == FinalValue.exempt for v in values):
+        return FinalValue.exempt
+    values = [v for v in values if v != FinalValue.exempt]
+    if subject.pass_fail:
+        return FinalValue.failed if FinalValue.failed in values else FinalValue.passed
+    numbers = [v.number for v in values if v.number is not None]
+    if not numbers:
+        return None
+    return FinalValue(str(math.floor(Fraction(sum(numbers), len(numbers)) + Fraction(1, 2))))
+
+
+@dataclass
+class SheetRow:
+    """One student on the finals sheet of an assignment and period."""
+
+    student: Student
+    average: float | None
+    marks: int
+    proposal: FinalValue | None
+    grade: FinalGrade | None
+
+
+def finals_sheet(assignment: TeachingAssignment, period: ReportingPeriod) -> list[SheetRow]:
+    """Students who owe a final, with their average, marks count, proposal and current final."""
+    students = certified_students(assignment, period)
+    ids = [s.id for s in students]
+    subject = assignment.subject
+    grades = {g.student_id: g for g in db.session.scalars(select(FinalGrade).where(
+        FinalGrade.subject_id == subject.id, FinalGrade.period_id == period.id, FinalGrade.student_id.in_(ids)))}
+    rows = []
+    if period.kind == PeriodKind.year:
+        for s in students:
+            rows.append(SheetRow(s, None, 0, year_proposal(s.id, subject, period), grades.get(s.id)))
+        return rows
+    averages = period_marks(period, student_ids=ids, subject_id=subject.id)
+    for s in students:
+        average, count = averages.get((s.id, subject.id), (None, 0))
+        number = None if subject.pass_fail else proposed_final(average, count)
+        rows.append(SheetRow(s, average, count, FinalValue(str(number)) if number else None, grades.get(s.id)))
+    return rows
+
+
+def propose_finals(actor: Actor, assignment: TeachingAssignment, period: ReportingPeriod) -> int:
+    """Write the proposals of the sheet as proposed finals (decided ones are left alone); returns
+    how many proposals were written or changed."""
+    if not follows(period, assignment):
+        _fail(_l("%(target)s has no finals for «%(period)s».", target=assignment.target, period=period.title))
+    if period.closed:
+        _fail(_l("The period «%(period)s» is closed: its finals are frozen.", period=period.title))
+    written = 0
+    for row in finals_sheet(assignment, period):
+        if row.grade is not None and row.grade.status in DONE:
+            continue
+        if not may_decide(actor, row.student.id, assignment.subject_id, period):
+            _fail(_l("Only the subject's teacher of the student or the administration decides this final."))
+        grade = row.grade or FinalGrade(school_id=period.school_id, student_id=row.student.id,
+                                        subject_id=assignment.subject_id, period_id=period.id)
+        if grade.id is not None and grade.proposed_value == row.proposal and grade.average == row.average:
+            continue
+        grade.proposed_value, grade.average, grade.status = row.proposal, row.average, FinalStatus.proposed
+        db.session.add(grade)
+        written += 1
+    db.session.flush()
+    return written
+
+
+def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]]:
+    """(student, subject, class or target) of every final still missing and not deferred."""
+    assignments = db.session.scalars(select(TeachingAssignment).where(
+        TeachingAssignment.year_id == period.year_id, TeachingAssignment.school_id == period.school_id)).all()
+    done = set(db.session.execute(select(FinalGrade.student_id, FinalGrade.subject_id).where(
+        FinalGrade.period_id == period.id, FinalGrade.status.in_(DONE))).tuples())
+    missing = []
+    for assignment in assignments:
+        if not follows(period, assignment):
+            continue
+        for student in certified_students(assignment, period):
+            if (student.id, assignment.subject_id) not in done:
+                missing.append((student, assignment.subject, str(assignment.target)))
+    return missing
+
+
+def close_period(actor: Actor, period_id: int) -> ReportingPeriod:
+    """Close the period: refused while any final is missing and not deferred; freezes marks and finals."""
+    if not (actor.administration or actor.scope.everything):
+        _fail(_l("Only the administration closes a period."))
+    period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
+    if period.closed:
+        _fail(_l("The period «%(period)s» is already closed.", period=period.title))
+    missing = missing_finals(period)
+    if missing:
+        shown = "; ".join(f"{s.short_name} — {subj.name} ({target})" for s, subj, target in missing[:5])
+        _fail(_l("The period cannot be closed: %(count)d finals are missing, e.g. %(shown)s.",
+                 count=len(missing), shown=shown))
+    period.closed = True
+    db.session.flush()
+    return period
+
