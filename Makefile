@@ -39,9 +39,11 @@ test: install
 		echo "== PostgreSQL =="; TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest -m "not browser"; \
 	else echo "TEST_POSTGRES_URL is not set: PostgreSQL run skipped (.ci/run sets it)"; fi
 
-# Speed and size, measured (never asserted by tests): demo load time, journal page and save.
+# Speed and size, measured (never asserted by tests): demo load time, journal page and save,
+# school-wide results statistics of a period.
 bench: install
 	$(BIN)/python bench/bench_journal.py
+	$(BIN)/python bench/bench_stats.py
 
 lint: install
 	$(BIN)/ruff check app tests config.py run.py

@@ -57,6 +57,8 @@ API_SPECS = [
 ]
 
 APIS = [make_api(*spec) for spec in API_SPECS]
+PeriodApi = next(api for api in APIS if api.resource_name == "reportingperiod")
+PeriodApi.add_columns = PeriodApi.edit_columns = [c for c in PeriodApi.add_columns if c != "closed"]  # see finals
 
 
 def _record(consent) -> None:
@@ -83,7 +85,10 @@ APIS += [
 
 def register_apis(appbuilder) -> None:
     """Add every REST API."""
+    from app.api.forecast import ForecastApi
     from app.api.journal import JOURNAL_APIS
+    from app.api.results import RESULT_APIS
+    from app.api.stats import StatsApi
 
-    for api in APIS + JOURNAL_APIS:
+    for api in APIS + JOURNAL_APIS + RESULT_APIS + [ForecastApi, StatsApi]:
         appbuilder.add_api(api)

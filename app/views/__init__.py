@@ -9,6 +9,8 @@ from app.views.consent import (
     ContactPointView,
     DeliveryPreferenceView,
 )
+from app.views.finals import AcademicRecordView, FinalsView, PeriodCloseView
+from app.views.forecast import ForecastView
 from app.views.journal import JournalView
 from app.views.lessons import (
     ClassPagesView,
@@ -19,6 +21,7 @@ from app.views.lessons import (
     TimetableEntryView,
 )
 from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
+from app.views.results import ExamResultView, FinalGradeView, NotificationView
 from app.views.roster import RosterView
 from app.views.school import (
     AcademicYearView,
@@ -29,6 +32,7 @@ from app.views.school import (
     SubjectView,
     WorkTypeView,
 )
+from app.views.stats import StatsView
 from app.views.teaching import (
     ClassUnitView,
     CurriculumItemView,
@@ -45,6 +49,7 @@ CATEGORIES = {
     "Classes": (_l("Classes"), "fa-users"),
     "People": (_l("People"), "fa-user"),
     "School": (_l("School"), "fa-university"),
+    "Results": (_l("Results"), "fa-graduation-cap"),
 }
 
 # (view, menu name, label, category, icon); the menu name is the stable permission name.
@@ -65,6 +70,7 @@ MENU = [
     (ContactPointView, "Contacts", _l("Contacts"), "Families", "fa-address-book"),
     (DeliveryPreferenceView, "Delivery", _l("Delivery"), "Families", "fa-paper-plane"),
     (AuditEventView, "Audit trail", _l("Audit trail"), "Families", "fa-shield"),
+    (NotificationView, "Notifications", _l("Messages to families"), "Families", "fa-envelope"),
     (StudentView, "Students", _l("Students"), "People", "fa-child"),
     (EnrolmentView, "Enrolments", _l("Enrolments"), "People", "fa-exchange"),
     (GuardianView, "Legal representatives", _l("Legal representatives"), "People", "fa-female"),
@@ -77,6 +83,11 @@ MENU = [
     (BellSlotView, "Bell schedule", _l("Bell schedule"), "School", "fa-bell"),
     (SubjectView, "Subjects", _l("Subjects"), "School", "fa-book"),
     (WorkTypeView, "Work types", _l("Work types"), "School", "fa-balance-scale"),
+    (FinalsView, "Finals", _l("Finals and summary sheets"), "Results", "fa-check-circle"),
+    (FinalGradeView, "Final grades", _l("Final grades"), "Results", "fa-list-ol"),
+    (ExamResultView, "Exam results", _l("Exam and competition results"), "Results", "fa-trophy"),
+    (ForecastView, "Forecast", _l("Forecast"), "Results", "fa-line-chart"),
+    (StatsView, "Statistics", _l("Statistics"), "Results", "fa-bar-chart"),
 ]
 
 
@@ -85,6 +96,8 @@ LINKS = [
     ("Consent standing", "/consent/status", _l("Consent standing"), "Families", "fa-list", "Consent"),
     ("Paper recipients", "/consent/paper", _l("Paper recipients"), "Families", "fa-print", "Consent"),
     ("Roster import", "/roster/", _l("Roster import"), "Families", "fa-upload", "RosterImport"),
+    ("Class forecast", "/forecast/class", _l("Class forecast"), "Results", "fa-th", "Forecast"),
+    ("At risk", "/forecast/risk", _l("At risk"), "Results", "fa-exclamation-triangle", "Forecast"),
 ]
 
 
@@ -108,3 +121,5 @@ def register_views(appbuilder) -> None:
                             category_label=CATEGORIES[category][0])
     appbuilder.add_view_no_menu(ConsentPagesView)
     appbuilder.add_view_no_menu(RosterView)
+    appbuilder.add_view_no_menu(PeriodCloseView)
+    appbuilder.add_view_no_menu(AcademicRecordView)

@@ -27,6 +27,7 @@ class StudentView(SchoolModelView):
     show_columns = add_columns
     search_columns = ["surname", "name", "class_unit", "birth_date"]
     base_order = ("surname", "asc")
+    show_template = "finals/student_show.html"  # with a link to the academic record
 
     def pre_add(self, item):
         """Guard, then keep the enrolment history in step with the chosen class."""

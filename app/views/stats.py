@@ -1,0 +1,94 @@
+"""The statistics dashboard of the administration (/stats/): results, curriculum fulfilment and
+attendance of a period, school → grade → class → student, with CSV of every table."""
+import csv
+import io
+
+from flask import Response, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import lazy_gettext as _l
+
+from app.security import permissions as p
+from app.security.scope import current_scope
+from app.services import clock
+from app.services.errors import RuleViolation
+from app.services.stats import NotFound, default_period, periods_of, resolve
+from app.services.stats_tables import CODES, TYPES, VALUES, choices, dashboard, table
+from app.views.labels import enum_label
+
+PARAMS = ("period_id", "class_id", "subject_id", "grade", "teacher_id", "student_id")
+
+
+def int_params(args) -> dict:
+    """The integer parameters of a request; a clear RuleViolation for a non-number."""
+    out = {}
+    for name in PARAMS:
+        raw = args.get(name, "").strip()
+        if not raw:
+            out[name] = None
+            continue
+        try:
+            out[name] = int(raw)
+        except ValueError:
+            raise RuleViolation(_l("The parameter %(name)s must be a whole number.", name=name), name) from None
+    return out
+
+
+def _csv(header: list, rows: list[list], name: str) -> Response:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+
+
+class StatsView(BaseView):
+    """Статистика: успеваемость, качество, СОУ, выполнение учебного плана, пропуски."""
+
+    route_base = "/stats"
+    default_view = "index"
+    resource = class_permission_name = p.RESOURCE_STATISTICS
+    method_permission_name = {"index": p.ACTION_READ, "export": p.ACTION_READ}
+    base_permissions = [p.CAN_READ]
+
+    def _filters(self):
+        scope = current_scope()
+        params = int_params(request.args)
+        periods = periods_of(scope)
+        if params["period_id"] is None:
+            chosen = default_period(periods, clock.today())
+            params["period_id"] = chosen.id if chosen else 0
+        student_id = params.pop("student_id")
+        return resolve(scope, **params), student_id, periods
+
+    def _error(self, err: RuleViolation):
+        status = 404 if isinstance(err, NotFound) else 400
+        return self.render_template("stats/error.html", message=err.message), status
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """One level of the dashboard for the chosen period."""
+        try:
+            f, student_id, periods = self._filters()
+            data = dashboard(f, student_id)
+        except RuleViolation as err:
+            return self._error(err)
+        return self.render_template("stats/index.html", f=f, data=data, periods=periods, choices=choices(f),
+                                    values=VALUES,
+                                    codes=CODES, types=TYPES, student_id=student_id,
+                                    enum_label=enum_label)
+
+    @expose("/export.csv")
+    @has_access
+    def export(self):
+        """?table=grades|classes|subjects|teachers|students|curriculum|attendance|finals and the filters."""
+        try:
+            f, student_id, _periods = self._filters()
+            header, rows = table(request.args.get("table", ""), f, student_id)
+        except RuleViolation as err:
+            return self._error(err)
+        except KeyError:
+            return self._error(RuleViolation(_l("Unknown table.")))
+        return _csv(header, rows, f"stats-{request.args['table']}-{f.period.id}")
