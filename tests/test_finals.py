@@ -276,6 +276,43 @@ def test_year_grade_from_the_period_finals(world, kids, quarters, expected):
     assert rows["Алексеев"].proposal == (FinalValue(expected) if expected else None)
 
 
+@pytest.mark.parametrize("quarters", [["5", "4"], ["5", "4", "5", "deferred"]])
+def test_no_year_grade_while_a_period_final_is_missing_or_deferred(world, kids, quarters):
+    math, day = world.subjects["math"], dt.date(2027, 5, 26)
+    for number, value in enumerate(quarters, start=1):
+        period = period_of(world.year_a, number)
+        if value == "deferred":
+            defer_final(actor("director"), kids[0].id, math.id, period.id, "болезнь", day, today=day)
+        else:
+            set_final(actor("director"), kids[0].id, math.id, period.id, value, today=day)
+    db.session.commit()
+    assert year_proposal(kids[0].id, math, year_period(world)) is None
+
+
+def test_the_year_closes_only_after_its_periods(world, kids):
+    year = year_period(world)
+    with pytest.raises(RuleViolation) as err:
+        close_period(actor("director"), year.id)
+    assert err.value.message.startswith(message("Close the periods of the year first: %(periods)s.", periods="")
+                                        .rstrip("."))
+    assert q1(world).title in err.value.message
+    db.session.rollback()
+    assert not year_period(world).closed
+
+
+def test_deferring_a_published_final_unpublishes_it(world, kids):
+    math, period = world.subjects["math"], q1(world)
+    set_final(actor("teacher"), kids[0].id, math.id, period.id, "4", today=IN_Q2)
+    grade = final_of(kids[0], math, period)
+    grade.published_at = dt.datetime(2026, 11, 5, 12, 0)
+    db.session.commit()
+    defer_final(actor("director"), kids[0].id, math.id, period.id, "болезнь", dt.date(2026, 12, 1),
+                version=grade.version, today=IN_Q2)
+    db.session.commit()
+    grade = final_of(kids[0], math, period)
+    assert (grade.status, grade.value, grade.published_at) == (FinalStatus.deferred, None, None)
+
+
 # --- the metrics of SPEC §4 --------------------------------------------------------------------------
 
 def test_metrics_computed_by_hand():

@@ -9,7 +9,7 @@ import pytest
 from app.extensions import db
 from app.models import ExamResult, FinalStatus, FinalValue
 from app.services.audit import acting_as
-from app.services.finals import set_final
+from app.services.finals import defer_final, set_final
 from tests.finals_helpers import final_of, finals_count, give_marks, q1
 from tests.journal_helpers import (
     actor,
@@ -254,3 +254,29 @@ def test_a_period_is_closed_only_through_the_finals_check(world, login_as, api_t
     assert response.status_code == 422 and "closed" in str(response.json)  # an unknown field
     db.session.expire_all()
     assert not period_of(world.year_a, 1).closed
+
+
+def test_a_teacher_sees_the_finals_of_their_own_subject_only(world, login_as, api_token):
+    """Another subject's finals of the same students (and its deferral reasons) stay hidden from a
+    subject teacher; the class teacher reads the whole class."""
+    from tests.factories import assign, subject
+
+    history = subject(world.school_a, "История")
+    assign(world.staff["teacher_b"], history, world.classes["5А"])
+    db.session.commit()
+    kid, period = world.students["Алексеев"], q1(world)
+    with acting_as("director"):
+        set_final(actor("director"), kid.id, world.subjects["math"].id, period.id, "5")
+        defer_final(actor("director"), kid.id, history.id, period.id, "болезнь, справка № 17", dt.date(2026, 12, 1))
+        db.session.commit()
+
+    def subjects_seen(login):
+        response = login_as(login).get("/api/v1/finalgrade/?q=(page_size:100)",
+                                       headers=bearer(api_token(login)))
+        assert response.status_code == 200
+        return sorted(row["subject"]["id"] for row in response.json["result"])
+
+    assert subjects_seen("teacher") == [world.subjects["math"].id]
+    assert subjects_seen("teacher_b") == [history.id]
+    assert subjects_seen("classteacher") == sorted([world.subjects["math"].id, history.id])
+    assert "справка № 17" not in page(login_as("teacher").get("/finalgradeview/list/"))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import exists, false, or_, select, true
 
 from app.extensions import db
 from app.models import (
@@ -137,6 +137,20 @@ def visible_students(scope: Scope):
     )
 
 
+def _teaches(scope: Scope, student_column, subject_column):
+    """Condition: one of the scope's own assignments teaches that subject to that student."""
+    return exists(select(TeachingAssignment.id).where(
+        TeachingAssignment.teacher_id == scope.staff_id, TeachingAssignment.subject_id == subject_column,
+        or_(TeachingAssignment.class_unit_id.in_(
+                select(Enrolment.class_unit_id).where(Enrolment.student_id == student_column)),
+            TeachingAssignment.group_id.in_(select(study_group_student.c.group_id).where(
+                study_group_student.c.student_id == student_column)),
+            TeachingAssignment.stream_id.in_(select(stream_student.c.stream_id).where(
+                stream_student.c.student_id == student_column)),
+            TeachingAssignment.plan_id.in_(select(IndividualPlan.id).where(
+                IndividualPlan.student_id == student_column)))))
+
+
 def _homeroom_students(scope: Scope):
     return Student.id.in_(select(Enrolment.student_id).where(_in(Enrolment.class_unit_id, scope.homeroom_ids)))
 
@@ -199,7 +213,8 @@ _TEACHER_RULES.update({
     ContactPoint: lambda s: ContactPoint.guardian_id.in_(
         select(StudentGuardian.guardian_id).join(Student).where(_homeroom_students(s))),
     AuditEvent: lambda s: false(),
-    FinalGrade: lambda s: FinalGrade.student_id.in_(select(Student.id).where(visible_students(s))),
+    FinalGrade: lambda s: or_(FinalGrade.student_id.in_(select(Student.id).where(_homeroom_students(s))),
+                              _teaches(s, FinalGrade.student_id, FinalGrade.subject_id)),
     ExamResult: lambda s: ExamResult.student_id.in_(select(Student.id).where(visible_students(s))),
     Notification: lambda s: Notification.student_id.in_(select(Student.id).where(_homeroom_students(s))),
 })

@@ -13,6 +13,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
+    ClassUnit,
+    Enrolment,
     FinalGrade,
     FinalStatus,
     FinalValue,
@@ -63,8 +65,22 @@ def follows(period: ReportingPeriod, assignment: TeachingAssignment) -> bool:
 
 
 def certified_students(assignment: TeachingAssignment, period: ReportingPeriod) -> list[Student]:
-    """Students of the assignment at the period's end: those who owe a final (leavers do not)."""
-    return list(db.session.scalars(members_query(assignment, period.end, period.end)))
+    """Students of the assignment at the period's end: those who owe a final (leavers do not); a
+    stream's students each by the scheme of their own class."""
+    query = members_query(assignment, period.end, period.end)
+    if period.kind != PeriodKind.year and scheme_class(assignment) is None:
+        same_scheme = select(ClassUnit.id).where(ClassUnit.period_kind == period.kind)
+        query = query.where(Enrolment.class_unit_id.in_(same_scheme))
+    return list(db.session.scalars(query))
+
+
+def scheme_periods(student_id: int, year_period: ReportingPeriod) -> list[int]:
+    """Ids of the year's periods the student's class follows (its latest class of that year)."""
+    kind = db.session.scalar(select(ClassUnit.period_kind).join(Enrolment, Enrolment.class_unit_id == ClassUnit.id)
+                             .where(Enrolment.student_id == student_id, ClassUnit.year_id == year_period.year_id)
+                             .order_by(Enrolment.start.desc()).limit(1))
+    return list(db.session.scalars(select(ReportingPeriod.id).where(
+        ReportingPeriod.year_id == year_period.year_id, ReportingPeriod.kind == kind)))
 
 
 def _period(period_id: int, school_id: int | None) -> ReportingPeriod:
@@ -172,6 +188,7 @@ def defer_final(actor: Actor, student_id: int, subject_id: int, period_id: int, 
                                    period_id=period_id)
     grade.value, grade.status, grade.result_date = None, FinalStatus.deferred, None
     grade.deferral_reason, grade.deferral_deadline = reason[:300], deadline
+    grade.published_at = None  # the family is told of the deferral
     grade.decided_by, grade.decided_at = actor.username, dt.datetime.now(dt.UTC).replace(tzinfo=None)
     db.session.add(grade)
     _flush(student_id, subject_id, period_id)
@@ -180,12 +197,14 @@ def defer_final(actor: Actor, student_id: int, subject_id: int, period_id: int, 
 
 def year_proposal(student_id: int, subject: Subject, year_period: ReportingPeriod) -> FinalValue | None:
     """The year grade from the period finals: the mean of numeric finals rounded half up; зач when
-    every period is зач; осв when every period is осв; none while a period is н/а or missing."""
-    values = list(db.session.scalars(select(FinalGrade.value).join(ReportingPeriod).where(
-        FinalGrade.student_id == student_id, FinalGrade.subject_id == subject.id,
-        FinalGrade.status == FinalStatus.final, ReportingPeriod.year_id == year_period.year_id,
-        ReportingPeriod.kind != PeriodKind.year)))
-    if not values or FinalValue.not_certified in values:
+    every period is зач; осв when every period is осв; none while a period of the student's scheme
+    is missing, deferred or н/а."""
+    periods = scheme_periods(student_id, year_period)
+    finals = {period_id: value for period_id, value in db.session.execute(select(FinalGrade.period_id, FinalGrade.value)
+              .where(FinalGrade.student_id == student_id, FinalGrade.subject_id == subject.id,
+                     FinalGrade.status == FinalStatus.final, FinalGrade.period_id.in_(periods)))}
+    values = list(finals.values())
+    if not periods or len(finals) < len(periods) or FinalValue.not_certified in values:
         return None
     if all(v == FinalValue.exempt for v in values):
         return FinalValue.exempt
@@ -276,6 +295,14 @@ def close_period(actor: Actor, period_id: int) -> ReportingPeriod:
     period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
     if period.closed:
         _fail(_l("The period «%(period)s» is already closed.", period=period.title))
+    if period.kind == PeriodKind.year:
+        followed = select(ClassUnit.period_kind).where(ClassUnit.year_id == period.year_id)
+        still_open = db.session.scalars(select(ReportingPeriod).where(
+            ReportingPeriod.year_id == period.year_id, ReportingPeriod.kind.in_(followed),
+            ReportingPeriod.closed.is_(False)).order_by(ReportingPeriod.start)).all()
+        if still_open:
+            _fail(_l("Close the periods of the year first: %(periods)s.",
+                     periods=", ".join(p.title for p in still_open)))
     missing = missing_finals(period)
     if missing:
         shown = "; ".join(f"{s.short_name} — {subj.name} ({target})" for s, subj, target in missing[:5])

@@ -32,7 +32,7 @@ from app.models import (
 from app.security.scope import Scope
 from app.services import clock
 from app.services.errors import RuleViolation
-from app.services.results import min_marks, period_marks, proposed_final, thresholds
+from app.services.results import grade_for, min_marks, period_marks, proposed_final, thresholds, truncated
 
 RISK_TWO, RISK_FEW = "projected_2", "too_few_marks"
 RISK_LABELS = {RISK_TWO: _l("projected 2"), RISK_FEW: _l("too few marks to certify")}
@@ -70,14 +70,6 @@ class ForecastRow:
     def as_dict(self) -> dict:
         """The row as the API returns it."""
         return asdict(self) | {"flags": list(self.flags)}
-
-
-def grade_for(average: float | None) -> int | None:
-    """The grade the thresholds give an average (5/4/3/2), None without one."""
-    if average is None:
-        return None
-    five, four, three = thresholds()
-    return 5 if average >= five else 4 if average >= four else 3 if average >= three else 2
 
 
 def next_threshold(average: float | None) -> tuple[int | None, float | None]:
@@ -122,7 +114,7 @@ def project(average: float | None, marks: int, prior: float | None, remaining: f
     """The projected final: thresholds on the projected average (None without marks)."""
     if average is None:
         return None
-    return grade_for(round(projected_average(average, marks, prior, remaining), 2))
+    return grade_for(truncated(projected_average(average, marks, prior, remaining)))
 
 
 def remaining_share(period: ReportingPeriod, day: dt.date) -> float:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, PeriodKind, ReportingPeriod
 from app.models.results import NUMERIC_FINALS
-from app.services.forecast import grade_for, others_mean, project, remaining_share
-from app.services.results import period_marks
+from app.services.forecast import others_mean, project, remaining_share
+from app.services.results import grade_for, period_marks
 
 
 @dataclass

@@ -47,12 +47,24 @@ def min_marks() -> int:
     return current_app.config.get("MIN_MARKS_FOR_FINAL", 3) if has_app_context() else 3
 
 
-def proposed_final(average: float | None, marks_count: int, minimum: int | None = None) -> int | None:
-    """5 if avg ≥ 4.60, 4 if ≥ 3.60, 3 if ≥ 2.60, else 2; None with too few marks."""
-    if average is None or marks_count < (min_marks() if minimum is None else minimum):
+def truncated(value: float) -> float:
+    """A computed (float) average kept to two decimals the same way (float noise first rounded off)."""
+    return math.floor(round(value * 100, 6)) / 100
+
+
+def grade_for(average: float | None) -> int | None:
+    """The grade the thresholds give an average: 5 if ≥ 4.60, 4 if ≥ 3.60, 3 if ≥ 2.60, else 2."""
+    if average is None:
         return None
     five, four, three = thresholds()
     return 5 if average >= five else 4 if average >= four else 3 if average >= three else 2
+
+
+def proposed_final(average: float | None, marks_count: int, minimum: int | None = None) -> int | None:
+    """The grade for the average; None with fewer marks than `MIN_MARKS_FOR_FINAL`."""
+    if average is None or marks_count < (min_marks() if minimum is None else minimum):
+        return None
+    return grade_for(average)
 
 
 def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int | None = None,

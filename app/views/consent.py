@@ -1,11 +1,9 @@
 """Views of the consent registry (guided form, append-only), contacts, delivery preferences, the
 families' standing per class, the paper-recipient list, and the auditor's trail with CSV export."""
-import csv
 import datetime as dt
-import io
 import json
 
-from flask import Response, abort, request
+from flask import abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -21,6 +19,7 @@ from app.security.scope import current_scope, is_visible, visible_clause
 from app.services import clock
 from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_text, paper_recipients, record_decision
 from app.views.base import SchoolModelView
+from app.views.csv_export import csv_response
 from app.views.labels import LABELS, enum_label
 
 READ_ONLY_ROUTES = {"list", "show", "download"}
@@ -101,15 +100,6 @@ class AuditEventView(SchoolModelView):
                      "action": _l("Action"), "before": _l("Before"), "after": _l("After")}
 
 
-def _csv(rows: list[list], header: list[str], name: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
-
-
 def _json(value) -> str:
     """A row's values as JSON (not Python's repr), empty when absent."""
     return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -175,7 +165,7 @@ class ConsentPagesView(BaseView):
                 for c in db.session.scalars(query if clause is None else query.where(clause))]
         header = ["id", "обучающийся", "класс", "законный представитель", "решение", "дата решения", "документ",
                   "номер", "дата документа", "эл. документ", "основание полномочий", "записал", "записано"]
-        return _csv(rows, header, "consent-history.csv")
+        return csv_response(header, rows, "consent-history.csv")
 
 
 class AuditExportView(BaseView):
@@ -204,5 +194,5 @@ class AuditExportView(BaseView):
             query = query.where(AuditEvent.at <= dt.datetime.combine(_day("to"), dt.time.max))
         rows = [[e.id, e.at.isoformat(), e.username, e.entity, e.entity_id, e.action, _json(e.before), _json(e.after),
                  e.hash] for e in db.session.scalars(query)]
-        return _csv(rows, ["id", "когда", "кто", "сущность", "запись", "действие", "до", "после", "хеш"],
-                    "audit.csv")
+        return csv_response(["id", "когда", "кто", "сущность", "запись", "действие", "до", "после", "хеш"], rows,
+                            "audit.csv")

@@ -1,9 +1,7 @@
 """The statistics dashboard of the administration (/stats/): results, curriculum fulfilment and
 attendance of a period, school → grade → class → student, with CSV of every table."""
-import csv
-import io
 
-from flask import Response, request
+from flask import request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -14,6 +12,7 @@ from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.stats import NotFound, default_period, periods_of, resolve
 from app.services.stats_tables import CODES, TYPES, VALUES, choices, dashboard, table
+from app.views.csv_export import csv_response
 from app.views.labels import enum_label
 
 PARAMS = ("period_id", "class_id", "subject_id", "grade", "teacher_id", "student_id")
@@ -32,15 +31,6 @@ def int_params(args) -> dict:
         except ValueError:
             raise RuleViolation(_l("The parameter %(name)s must be a whole number.", name=name), name) from None
     return out
-
-
-def _csv(header: list, rows: list[list], name: str) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
 
 
 class StatsView(BaseView):
@@ -91,4 +81,4 @@ class StatsView(BaseView):
             return self._error(err)
         except KeyError:
             return self._error(RuleViolation(_l("Unknown table.")))
-        return _csv(header, rows, f"stats-{request.args['table']}-{f.period.id}")
+        return csv_response(header, rows, f"stats-{request.args['table']}-{f.period.id}.csv")
