@@ -174,6 +174,8 @@ def register_cli(app) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(school_cli)
     app.cli.add_command(audit_cli)
+    from app.cli_extracts import extracts_cli
     from app.cli_forecast import forecast_cli
 
     app.cli.add_command(forecast_cli)
+    app.cli.add_command(extracts_cli)

@@ -20,6 +20,7 @@ from app.models.consent import (
     DocumentKind,
     Provenance,
 )
+from app.models.extracts import ExtractLog
 from app.models.journal import (
     Attendance,
     AttendanceCode,
@@ -64,5 +65,5 @@ __all__ = [
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
     "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
-    "NotificationStatus",
+    "NotificationStatus", "ExtractLog",
 ]

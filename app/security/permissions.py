@@ -43,6 +43,8 @@ RESOURCE_STATISTICS = "Statistics"
 RESOURCE_FORECAST = "Forecast"
 RESOURCE_ACADEMIC_RECORD = "AcademicRecord"
 RESOURCE_NOTIFICATION = "Notification"
+RESOURCE_EXTRACT = "Extract"  # printing paper extracts
+RESOURCE_EXTRACT_LOG = "ExtractLog"  # the print log and verification
 
 # Model views and REST APIs map their methods onto the two actions.
 VIEW_METHOD_ACTIONS = {

@@ -9,6 +9,7 @@ from app.views.consent import (
     ContactPointView,
     DeliveryPreferenceView,
 )
+from app.views.extracts import ExtractLogView, ExtractsView, ExtractVerifyView
 from app.views.finals import AcademicRecordView, FinalsView, PeriodCloseView
 from app.views.forecast import ForecastView
 from app.views.journal import JournalView
@@ -88,6 +89,8 @@ MENU = [
     (ExamResultView, "Exam results", _l("Exam and competition results"), "Results", "fa-trophy"),
     (ForecastView, "Forecast", _l("Forecast"), "Results", "fa-line-chart"),
     (StatsView, "Statistics", _l("Statistics"), "Results", "fa-bar-chart"),
+    (ExtractsView, "Extracts", _l("Paper extracts"), "Results", "fa-print"),
+    (ExtractLogView, "Print log", _l("Print log of extracts"), "Results", "fa-list-alt"),
 ]
 
 
@@ -98,6 +101,7 @@ LINKS = [
     ("Roster import", "/roster/", _l("Roster import"), "Families", "fa-upload", "RosterImport"),
     ("Class forecast", "/forecast/class", _l("Class forecast"), "Results", "fa-th", "Forecast"),
     ("At risk", "/forecast/risk", _l("At risk"), "Results", "fa-exclamation-triangle", "Forecast"),
+    ("Verify an extract", "/extracts/verify/", _l("Verify an extract"), "Results", "fa-check", "ExtractLog"),
 ]
 
 
@@ -123,3 +127,4 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(RosterView)
     appbuilder.add_view_no_menu(PeriodCloseView)
     appbuilder.add_view_no_menu(AcademicRecordView)
+    appbuilder.add_view_no_menu(ExtractVerifyView)

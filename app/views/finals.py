@@ -57,7 +57,8 @@ class FinalsView(BaseView):
     default_view = "index"
     resource = class_permission_name = p.RESOURCE_FINAL_GRADE
     method_permission_name = {"index": p.ACTION_READ, "sheet": p.ACTION_READ, "summary": p.ACTION_READ,
-                              "save": p.ACTION_WRITE, "propose": p.ACTION_WRITE, "defer": p.ACTION_WRITE}
+                              "summary_pdf": p.ACTION_READ, "save": p.ACTION_WRITE, "propose": p.ACTION_WRITE,
+                              "defer": p.ACTION_WRITE}
 
     @expose("/")
     @has_access
@@ -154,6 +155,19 @@ class FinalsView(BaseView):
             return self.render_template("finals/error.html",
                                         message=_l("The class is not found or is not available to you.")), 404
         return self.render_template("finals/summary.html", data=summary_sheet(cls))
+
+    @expose("/summary.pdf")
+    @has_access
+    def summary_pdf(self):
+        """The class summary sheet as a landscape PDF (same visibility as the page)."""
+        from app.services.extracts import summary_pdf
+        from app.views.extracts import pdf_response
+
+        try:
+            cls, data = summary_pdf(current_scope(), _int("class_id"))
+        except RuleViolation as err:
+            return self.render_template("finals/error.html", message=err.message), 404
+        return pdf_response(data, f"summary-{cls.id}")
 
 
 def _named(err, message) -> str:

@@ -1,0 +1,165 @@
+"""Paper extracts: the PDF's text comes from the database, long extracts repeat the table header,
+batches keep class-list order, paper-only excludes consented families, the log and verification."""
+import datetime as dt
+import io
+
+import pytest
+from flask_appbuilder.security.sqla.models import User
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ExtractLog, FinalGrade, FinalStatus, FinalValue
+from app.services.errors import RuleViolation
+from app.services.extracts import NOT_FOUND, make_order, print_order, printer_of, system_printer, verify
+from app.services.extracts_data import SECTIONS
+from tests.consent_helpers import record
+from tests.factories import assign, subject
+from tests.finals_helpers import give_marks, q1
+from tests.journal_helpers import HTTP_TODAY, add_students, freeze_today
+
+
+@pytest.fixture(autouse=True)
+def today(app):
+    freeze_today(app, HTTP_TODAY)
+
+
+def pages(data: bytes) -> list[str]:
+    """The text of each page."""
+    return [p.extract_text() for p in PdfReader(io.BytesIO(data)).pages]
+
+
+def final(world, kid, period, value=None, status=FinalStatus.final, deadline=None) -> FinalGrade:
+    grade = FinalGrade(school=world.school_a, student=world.students[kid], subject=world.subjects["math"],
+                       period=period, value=value, status=status, deferral_deadline=deadline,
+                       deferral_reason="болезнь" if deadline else "")
+    db.session.add(grade)
+    db.session.commit()
+    return grade
+
+
+def printed(world, **kwargs) -> tuple[bytes, list[ExtractLog]]:
+    order = make_order(system_printer(), period_id=q1(world).id, **kwargs)
+    data = print_order(system_printer(), order, HTTP_TODAY)
+    db.session.commit()
+    return data, order.logs
+
+
+def log_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(ExtractLog))
+
+
+def test_extract_shows_name_subject_marks_average_and_final(world):
+    give_marks(world, world.students["Алексеев"], [(5, 1), (4, 1), (3, 5)])
+    final(world, "Алексеев", q1(world), FinalValue.four)
+    data, logs = printed(world, student_id=world.students["Алексеев"].id, sections=list(SECTIONS),
+                         end=dt.date(2026, 11, 2))
+    text = "\n".join(pages(data))
+    assert "Алексеев Иван Иванович" in text and "Математика" in text and "5А" in text
+    assert "5 (01.09)" in text and "4 (02.09)" in text and "3* (03.09)" in text
+    lines = [line.strip() for line in text.splitlines()]
+    at = lines.index("3,42")  # (5 + 4 + 3·5) / 7, truncated
+    assert lines[at + 1] == "4" and "Итоговая" in text
+    assert logs[0].number in text and "Директорова Д. Д." in text
+    assert "Осенние каникулы" in text and "Учителева" in text
+    assert log_count() == 1 and logs[0].sha256 and logs[0].pages == len(pages(data))
+
+
+def test_deferred_final_prints_as_deferral(world):
+    final(world, "Борисов", q1(world), status=FinalStatus.deferred, deadline=dt.date(2026, 12, 15))
+    data, _logs = printed(world, student_id=world.students["Борисов"].id)
+    assert "отсрочка до 15.12.2026" in " ".join(" ".join(pages(data)).split())
+
+
+def test_long_extract_spans_pages_and_repeats_the_header(world):
+    for n in range(45):
+        assign(world.staff["teacher"], subject(world.school_a, f"Предмет номер {n:02d} с длинным названием"),
+               world.classes["5А"])
+    db.session.commit()
+    data, logs = printed(world, student_id=world.students["Алексеев"].id)
+    texts = pages(data)
+    assert len(texts) > 1 and logs[0].pages == len(texts)
+    marks_pages = [t for t in texts if "Предмет номер" in t]
+    assert len(marks_pages) > 1 and all("Отметки (дата)" in t for t in marks_pages)
+    assert all(f"из {len(texts)}" in t for t in texts)
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_class_batch_has_one_extract_per_student_in_order(world, app, parallel):
+    add_students(world, "5А", 3, prefix="Яковлев")
+    app.config["EXTRACTS_POOL_MIN"] = 1 if parallel else 99
+    data, logs = printed(world, class_id=world.classes["5А"].id)
+    names = [log.student.surname for log in logs]
+    assert names == ["Алексеев", "Борисов", "Яковлев00", "Яковлев01", "Яковлев02"]
+    texts = pages(data)
+    for log in logs:
+        first = texts[log.first_page - 1]
+        assert log.number in first and log.student.surname in first
+    assert len({log.sha256 for log in logs}) == 1 and [log.seq for log in logs] == [1, 2, 3, 4, 5]
+
+
+def test_paper_only_excludes_consented_families(world):
+    record(world)  # Алексеев's mother consents to electronic delivery
+    data, logs = printed(world, class_id=world.classes["5А"].id, paper_only=True)
+    assert [log.student.surname for log in logs] == ["Борисов"]
+    assert "Алексеев" not in "\n".join(pages(data))
+    _data, school = printed(world, all_paper=True)
+    assert [log.student.surname for log in school] == ["Борисов", "Васильев"]
+
+
+def test_verification_accepts_the_file_and_refuses_a_changed_one(world):
+    data, logs = printed(world, student_id=world.students["Алексеев"].id)
+    number = logs[0].number
+    assert number.startswith("В-2026-") and verify(number, data).ok
+    changed = data.replace(b"/Producer", b"/Produser", 1) if b"/Producer" in data else data + b"%"
+    assert not verify(number, changed).ok and verify(number, changed).found
+    assert not verify("В-2026-999999", data).found
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    ({"class_id": 999999}, "class"),
+    ({"student_id": 999999}, "student"),
+    ({"class_id": "B5А"}, "class"),
+    ({"student_id": "Алексеев", "start": dt.date(2026, 10, 1), "end": dt.date(2026, 9, 1)}, "start"),
+    ({"student_id": "Алексеев", "sections": ["gossip"]}, "sections"),
+    ({"student_id": "Алексеев", "start": dt.date(2025, 1, 1)}, "start"),
+])
+def test_bad_input_is_refused_and_nothing_logged(world, kwargs, field):
+    if kwargs.get("class_id") == "B5А":
+        kwargs["class_id"] = world.classes["B5А"].id
+    if kwargs.get("student_id") == "Алексеев":
+        kwargs["student_id"] = world.students["Алексеев"].id
+    with pytest.raises(RuleViolation) as err:
+        make_order(printer_of(db.session.scalar(select(User).where(User.username == "director"))),
+                   period_id=q1(world).id, **kwargs)
+    assert err.value.field == field and err.value.message
+    if field in NOT_FOUND:
+        assert err.value.message == str(NOT_FOUND[field])
+    with pytest.raises(RuleViolation):
+        make_order(system_printer(), period_id=999999, student_id=world.students["Алексеев"].id)
+    assert log_count() == 0
+
+
+def test_cli_print_and_verify_exit_codes(world, runner, tmp_path):
+    out = tmp_path / "5a.pdf"
+    result = runner.invoke(args=["extracts", "print", "--class", "5А", "--period", "1 четверть",
+                                 "--school", "Школа А", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    number = db.session.scalars(select(ExtractLog.number).order_by(ExtractLog.seq)).first()
+    assert out.exists() and log_count() == 2
+    ok = runner.invoke(args=["extracts", "verify", number, str(out)])
+    assert ok.exit_code == 0, ok.output
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(out.read_bytes() + b"\n%changed")
+    assert runner.invoke(args=["extracts", "verify", number, str(changed)]).exit_code == 1
+    assert runner.invoke(args=["extracts", "verify", "В-1-1", str(out)]).exit_code == 2
+    for bad in (["--class", "9Я", "--period", "1 четверть"], ["--class", "5А", "--period", "7 четверть"],
+                ["--class", "5А", "--period", "1 четверть", "--from", "2026-10-01", "--to", "2026-09-01"]):
+        missing = tmp_path / "bad.pdf"
+        result = runner.invoke(args=["extracts", "print", *bad, "--school", "Школа А", "--out", str(missing)])
+        assert result.exit_code == 2, result.output
+        assert "Ошибка" in result.output and not missing.exists()
+    no_class = runner.invoke(args=["extracts", "print", "--period", "1 четверть", "--school", "Школа А",
+                                   "--out", str(tmp_path / "school.pdf")])
+    assert no_class.exit_code == 2 and "--paper-only" in no_class.output
+    assert log_count() == 2
