@@ -22,6 +22,7 @@ from app.models import (
 )
 from app.services import clock
 from app.services.errors import RuleViolation
+from app.services.membership import enrolled_between
 
 # The defaults of the guided form: the 152-ФЗ ст.9 ч.4 content of the school's standard statement.
 STANDARD_TEXT = {
@@ -154,8 +155,7 @@ def class_statuses(class_id: int, at: dt.date | None = None) -> list[tuple[Stude
     """Students enrolled in the class on the date, with their standing."""
     at = at or clock.today()
     students = db.session.scalars(select(Student).join(Enrolment, Enrolment.student_id == Student.id).where(
-        Enrolment.class_unit_id == class_id, Enrolment.start <= at,
-        (Enrolment.end.is_(None)) | (Enrolment.end >= at)).order_by(Student.surname, Student.name)).all()
+        Enrolment.class_unit_id == class_id, enrolled_between(at, at)).order_by(Student.surname, Student.name)).all()
     found = statuses([s.id for s in students], at)
     return [(s, found[s.id]) for s in students]
 

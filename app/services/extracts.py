@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app, render_template
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -16,6 +16,7 @@ from app.services import clock, pdf
 from app.services.consent import electronic_recipients, paper_recipients
 from app.services.errors import RuleViolation
 from app.services.extracts_data import SECTIONS, class_of, extract_data
+from app.services.membership import enrolled_between
 from app.services.summary import summary_sheet, visible_summary
 
 SUBJECTS_PER_BLOCK = 6  # summary PDF: subjects per table, so the columns stay readable
@@ -95,8 +96,7 @@ def period_for(cls: ClassUnit | None, period: ReportingPeriod) -> ReportingPerio
 def class_list(cls: ClassUnit, period: ReportingPeriod) -> list[Student]:
     """Students of the class during the period, in class-list order."""
     return db.session.scalars(select(Student).join(Enrolment, Enrolment.student_id == Student.id).where(
-        Enrolment.class_unit_id == cls.id, Enrolment.start <= period.end,
-        or_(Enrolment.end.is_(None), Enrolment.end >= period.start))
+        Enrolment.class_unit_id == cls.id, enrolled_between(period.start, period.end))
         .order_by(Student.surname, Student.name, Student.id).distinct()).all()
 
 

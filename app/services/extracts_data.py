@@ -30,6 +30,7 @@ from app.models import (
     stream_student,
     study_group_student,
 )
+from app.services.membership import enrolled_between
 from app.services.results import period_marks
 from app.services.summary import class_subjects
 
@@ -52,8 +53,8 @@ def final_text(grade: FinalGrade | None) -> str:
 def class_of(student: Student, period: ReportingPeriod) -> ClassUnit | None:
     """The student's class in the period (the latest enrolment overlapping it)."""
     return db.session.scalar(select(ClassUnit).join(Enrolment, Enrolment.class_unit_id == ClassUnit.id).where(
-        Enrolment.student_id == student.id, Enrolment.start <= period.end,
-        or_(Enrolment.end.is_(None), Enrolment.end >= period.start)).order_by(Enrolment.start.desc()).limit(1))
+        Enrolment.student_id == student.id, enrolled_between(period.start, period.end))
+        .order_by(Enrolment.start.desc()).limit(1))
 
 
 def _assignments(student: Student, cls: ClassUnit | None):

@@ -32,6 +32,7 @@ from app.models import (
 from app.security.scope import Scope
 from app.services import clock
 from app.services.errors import RuleViolation
+from app.services.membership import enrolled_between
 from app.services.results import grade_for, min_marks, period_marks, proposed_final, thresholds, truncated
 
 RISK_TWO, RISK_FEW = "projected_2", "too_few_marks"
@@ -178,7 +179,7 @@ def _classes(scope: Scope, q: Query, today: dt.date) -> dict[ReportingPeriod, li
 
 def _pairs(scope: Scope, q: Query, period: ReportingPeriod, class_ids: list[int], day: dt.date):
     """(student, subject, class) taught on `day` to students of the classes, within the scope."""
-    ta, enrolled = TeachingAssignment, and_(Enrolment.start <= day, or_(Enrolment.end.is_(None), Enrolment.end >= day))
+    ta, enrolled = TeachingAssignment, enrolled_between(day, day)
     columns = (Enrolment.student_id, ta.subject_id, Enrolment.class_unit_id)
     parts = [
         select(*columns).select_from(ta).join(Enrolment, Enrolment.class_unit_id == ta.class_unit_id),

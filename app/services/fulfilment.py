@@ -3,7 +3,7 @@ against lessons held and cancelled, lessons by type, control works planned and h
 by reason. GROUP BY queries only; Python merges the aggregated rows."""
 from collections import Counter, defaultdict
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 
 from app.extensions import db
 from app.models import (
@@ -20,6 +20,7 @@ from app.models import (
     TeachingAssignment,
 )
 from app.services.grid import CONTROL_TYPES
+from app.services.membership import enrolled_between
 from app.services.stats import Filters, class_conditions
 
 MISSED = (AttendanceCode.absent, AttendanceCode.ill, AttendanceCode.excused)
@@ -97,8 +98,8 @@ def attendance(f: Filters, student_id: int | None = None) -> list[dict]:
     lessons of the period that were not cancelled."""
     query = (select(Enrolment.class_unit_id, Attendance.code, func.count(Attendance.id))
              .join(Lesson, Lesson.id == Attendance.lesson_id)
-             .join(Enrolment, and_(Enrolment.student_id == Attendance.student_id, Enrolment.start <= Lesson.date,
-                                   or_(Enrolment.end.is_(None), Enrolment.end >= Lesson.date)))
+             .join(Enrolment, and_(Enrolment.student_id == Attendance.student_id,
+                                   enrolled_between(Lesson.date, Lesson.date)))
              .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
              .where(Lesson.date.between(f.period.start, f.period.end), Lesson.status != LessonStatus.cancelled,
                     *class_conditions(f))

@@ -16,13 +16,14 @@ from app.models import (
 )
 
 
-def _enrolled_between(start: dt.date, end: dt.date):
+def enrolled_between(start, end):
+    """Condition on Enrolment: the enrolment overlaps the days from start to end (dates or columns)."""
     return and_(Enrolment.start <= end, or_(Enrolment.end.is_(None), Enrolment.end >= start))
 
 
 def members_query(assignment: TeachingAssignment, start: dt.date, end: dt.date):
     """Select (Student) of those taught by the assignment at any day from start to end."""
-    query = select(Student).join(Enrolment, Enrolment.student_id == Student.id).where(_enrolled_between(start, end))
+    query = select(Student).join(Enrolment, Enrolment.student_id == Student.id).where(enrolled_between(start, end))
     if assignment.class_unit_id:
         query = query.where(Enrolment.class_unit_id == assignment.class_unit_id)
     elif assignment.group_id:

@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, or_, select, union
+from sqlalchemy import and_, case, exists, func, select, union
 
 from app.extensions import db
 from app.models import (
@@ -28,6 +28,7 @@ from app.models import (
     study_group_student,
 )
 from app.services.errors import RuleViolation
+from app.services.membership import enrolled_between
 from app.services.results import metrics_of_counts
 
 FAILING = (FinalValue.two, FinalValue.failed, FinalValue.not_certified)
@@ -97,7 +98,7 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
 # ---- building blocks -------------------------------------------------------------------------
 
 def _at_end(period: ReportingPeriod):
-    return and_(Enrolment.start <= period.end, or_(Enrolment.end.is_(None), Enrolment.end >= period.end))
+    return enrolled_between(period.end, period.end)
 
 
 def class_conditions(f: Filters) -> list:

@@ -1,7 +1,7 @@
 """The statistics dashboard's data at each level (school → grade → class → student) and its tables
 as CSV rows; a fixed number of aggregate queries per level, whatever the number of classes."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -16,6 +16,7 @@ from app.models import (
     TeachingAssignment,
 )
 from app.services.fulfilment import attendance, attendance_totals, curriculum, curriculum_totals
+from app.services.membership import enrolled_between
 from app.services.stats import Filters, NotFound, class_students, results, student_finals
 
 VALUES = [v.value for v in FinalValue]
@@ -31,7 +32,7 @@ def student_class(f: Filters, student_id: int) -> tuple[Student, ClassUnit | Non
     unit = db.session.scalar(
         select(ClassUnit).join(Enrolment, Enrolment.class_unit_id == ClassUnit.id)
         .where(Enrolment.student_id == student_id, ClassUnit.year_id == f.period.year_id,
-               Enrolment.start <= f.period.end, or_(Enrolment.end.is_(None), and_(Enrolment.end >= f.period.start)))
+               enrolled_between(f.period.start, f.period.end))
         .order_by(Enrolment.start.desc()).limit(1))
     return student, unit
 

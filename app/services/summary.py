@@ -21,6 +21,7 @@ from app.models import (
     Subject,
     TeachingAssignment,
 )
+from app.services.membership import enrolled_between
 from app.services.results import metrics
 
 FAILING = {FinalValue.two, FinalValue.failed, FinalValue.not_certified}
@@ -53,8 +54,7 @@ def class_periods(cls: ClassUnit) -> list[ReportingPeriod]:
 
 
 def _enrolled(cls: ClassUnit, start, end):
-    return select(Enrolment.student_id).where(Enrolment.class_unit_id == cls.id, Enrolment.start <= end,
-                                              or_(Enrolment.end.is_(None), Enrolment.end >= start))
+    return select(Enrolment.student_id).where(Enrolment.class_unit_id == cls.id, enrolled_between(start, end))
 
 
 def class_subjects(cls: ClassUnit, student_ids, period_ids) -> list[Subject]:
