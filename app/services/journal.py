@@ -148,6 +148,23 @@ def _flush(cell, reload):
         raise Conflict(cell(current)) from None
 
 
+def _write_entry(query, version: int | None, cell, remove: bool, make, fill) -> dict | None:
+    """The shape every versioned journal entry is written in: check the version the writer saw, then
+    remove the entry, or fill the existing (or a newly made) one; a concurrent writer is a Conflict."""
+    existing = db.session.scalar(query)
+    _check_version(existing, version, cell)
+    entry = None
+    if remove:
+        if existing is not None:
+            db.session.delete(existing)
+    else:
+        entry = existing or make()
+        fill(entry, existing is None)
+        db.session.add(entry)
+    _flush(cell, lambda: db.session.scalar(query))
+    return cell(entry)
+
+
 def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
              version: int | None = None, comment: str | None = None, today: dt.date | None = None) -> dict | None:
     """Create, change (value) or remove (value None) the student's mark of a work type in a lesson;
@@ -158,23 +175,18 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
         _fail(_l("Choose a work type of the school."), "work_type")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
         _fail(_l("A mark is a whole number from 1 to 5."), "value")
-    query = select(Mark).where(Mark.lesson_id == lesson.id, Mark.student_id == student_id,
-                               Mark.work_type_id == work_type_id)
-    existing = db.session.scalar(query)
-    _check_version(existing, version, mark_cell)
-    if value is None:
-        if existing is not None:
-            db.session.delete(existing)
-        _flush(mark_cell, lambda: db.session.scalar(query))
-        return None
-    mark = existing or Mark(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id,
-                            work_type_id=work_type_id)
-    mark.value, mark.author = value, actor.username
-    if comment is not None or existing is None:
-        mark.comment = comment or ""
-    db.session.add(mark)
-    _flush(mark_cell, lambda: db.session.scalar(query))
-    return mark_cell(mark)
+
+    def fill(mark: Mark, new: bool) -> None:
+        mark.value, mark.author = value, actor.username
+        if comment is not None or new:
+            mark.comment = comment or ""
+
+    return _write_entry(
+        select(Mark).where(Mark.lesson_id == lesson.id, Mark.student_id == student_id,
+                           Mark.work_type_id == work_type_id),
+        version, mark_cell, value is None, fill=fill,
+        make=lambda: Mark(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id,
+                          work_type_id=work_type_id))
 
 
 def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | None,
@@ -184,16 +196,11 @@ def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | No
     codes = {c.value for c in AttendanceCode}
     if code is not None and code not in codes:
         _fail(_l("Attendance is one of: %(codes)s.", codes=", ".join(sorted(codes))), "code")
-    query = select(Attendance).where(Attendance.lesson_id == lesson.id, Attendance.student_id == student_id)
-    existing = db.session.scalar(query)
-    _check_version(existing, version, attendance_cell)
-    if code is None:
-        if existing is not None:
-            db.session.delete(existing)
-        _flush(attendance_cell, lambda: db.session.scalar(query))
-        return None
-    entry = existing or Attendance(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id)
-    entry.code, entry.author = AttendanceCode(code), actor.username
-    db.session.add(entry)
-    _flush(attendance_cell, lambda: db.session.scalar(query))
-    return attendance_cell(entry)
+
+    def fill(entry: Attendance, _new: bool) -> None:
+        entry.code, entry.author = AttendanceCode(code), actor.username
+
+    return _write_entry(
+        select(Attendance).where(Attendance.lesson_id == lesson.id, Attendance.student_id == student_id),
+        version, attendance_cell, code is None, fill=fill,
+        make=lambda: Attendance(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id))
