@@ -14,7 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Lesson, LessonStatus, Mark, ReportingPeriod, TeachingAssignment, WorkType
+from app.models import FinalValue, Lesson, LessonStatus, Mark, ReportingPeriod, TeachingAssignment, WorkType
 
 DEFAULT_THRESHOLDS = (4.60, 3.60, 2.60)
 
@@ -98,8 +98,6 @@ def metrics(values: Iterable, pass_fail: bool = False) -> dict:
     качество = (n5+n4)/N·100 (None for pass/fail subjects); СОУ = (100·n5+64·n4+36·n3+16·n2+7·n_н/а)/N;
     average of the numeric finals; percentages rounded to 2 decimals; N = 0 gives None.
     """
-    from app.models import FinalValue
-
     counts = {v.value: 0 for v in FinalValue}
     for value in values:
         if value is not None:
@@ -109,8 +107,6 @@ def metrics(values: Iterable, pass_fail: bool = False) -> dict:
 
 def metrics_of_counts(counts: dict[str, int], pass_fail: bool = False) -> dict:
     """`metrics` from finals already counted by value (e.g. by a GROUP BY): {"5": n5, …, "осв": n}."""
-    from app.models import FinalValue
-
     counts = {v.value: int(counts.get(v.value, 0)) for v in FinalValue}
     n5, n4, n3, n2 = (counts[k] for k in ("5", "4", "3", "2"))
     n = sum(counts.values()) - counts["осв"]
@@ -123,3 +119,15 @@ def metrics_of_counts(counts: dict[str, int], pass_fail: bool = False) -> dict:
         "sou": round((100 * n5 + 64 * n4 + 36 * n3 + 16 * n2 + 7 * counts["н/а"]) / n, 2) if n else None,
         "average": round(numbers / graded, 2) if graded else None,
     }
+
+
+FAILING_FINALS = (FinalValue.two, FinalValue.failed, FinalValue.not_certified)
+
+
+def student_standing(counts: dict[str, int]) -> tuple[bool, bool, bool]:
+    """(certified, успевающий, качественный) of a student from their finals counted by value (SPEC §4):
+    certified with any final but осв; успевающий with no 2, незач or н/а; качественный also without a 3
+    (every numeric final ≥ 4). The statistics' SQL counts the same with FAILING_FINALS."""
+    certified = any(n for value, n in counts.items() if value != FinalValue.exempt.value)
+    successful = certified and not any(counts.get(v.value) for v in FAILING_FINALS)
+    return certified, successful, successful and not counts.get(FinalValue.three.value)

@@ -29,9 +29,7 @@ from app.models import (
 )
 from app.services.errors import RuleViolation
 from app.services.membership import enrolled_between
-from app.services.results import metrics_of_counts
-
-FAILING = (FinalValue.two, FinalValue.failed, FinalValue.not_certified)
+from app.services.results import FAILING_FINALS, metrics_of_counts, student_standing
 
 
 class NotFound(RuleViolation):
@@ -175,7 +173,7 @@ def _students(f: Filters) -> dict:
     """class_id → students at the period's end, certified (N), успевающие, качественные, отличники."""
     per_student = _finals(
         f, Enrolment.class_unit_id.label("class_id"), FinalGrade.student_id,
-        func.sum(case((FinalGrade.value.in_(FAILING), 1), else_=0)).label("bad"),
+        func.sum(case((FinalGrade.value.in_(FAILING_FINALS), 1), else_=0)).label("bad"),
         func.sum(case((FinalGrade.value == FinalValue.three, 1), else_=0)).label("threes"),
         func.sum(case((FinalGrade.value == FinalValue.four, 1), else_=0)).label("fours"),
         func.sum(case((FinalGrade.value != FinalValue.exempt, 1), else_=0)).label("counted"),
@@ -279,11 +277,8 @@ def class_students(f: Filters) -> list[dict]:
         if value is not None:
             row["counts"][_value(value)] += count
     for row in out.values():
-        c = row["counts"]
-        certified = sum(c.values()) - c["осв"] > 0
-        row["successful"] = certified and not any(c[v.value] for v in FAILING)
-        row["quality"] = row["successful"] and not c["3"]
-        row["counts"] = dict(c)
+        _certified, row["successful"], row["quality"] = student_standing(row["counts"])
+        row["counts"] = dict(row["counts"])
     return list(out.values())
 
 

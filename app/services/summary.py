@@ -1,6 +1,6 @@
 """The class summary sheet (сводная ведомость, SPEC §1 p.5, §7) and a student's individual academic
 record across years and levels (SPEC §1 p.3), as plain data for pages and the PDF."""
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
@@ -22,9 +22,8 @@ from app.models import (
     TeachingAssignment,
 )
 from app.services.membership import enrolled_between
-from app.services.results import metrics
+from app.services.results import metrics, student_standing
 
-FAILING = {FinalValue.two, FinalValue.failed, FinalValue.not_certified}
 LEVELS = ((range(1, 5), _l("Primary general education (grades 1–4)")),
           (range(5, 10), _l("Basic general education (grades 5–9)")),
           (range(10, 12), _l("Secondary general education (grades 10–11)")))
@@ -98,17 +97,12 @@ def _final(grade: FinalGrade | None) -> FinalValue | None:
 
 
 def class_standing(finals: list[list]) -> dict:
-    """Class level (SPEC §4) from each student's finals: «успевающие» have no 2, незач or н/а,
-    «качественные» also every numeric final ≥ 4; students without a final (other than осв) are not counted."""
+    """Class level (SPEC §4) from each student's finals (results.student_standing); students without a
+    final (other than осв) are not counted."""
     good = quality = counted = 0
     for values in finals:
-        mine = {v for v in values if v is not None and v != FinalValue.exempt}
-        if not mine:
-            continue
-        counted += 1
-        if not FAILING & mine:
-            good += 1
-            quality += all(v.number is None or v.number >= 4 for v in mine)
+        certified, successful, qualified = student_standing(Counter(v.value for v in values if v is not None))
+        counted, good, quality = counted + certified, good + successful, quality + qualified
     return {"students": counted, "succeeding": good, "quality": quality}
 
 
