@@ -32,6 +32,7 @@ from app.models import (
 from app.security.scope import Scope
 from app.services import clock
 from app.services.errors import RuleViolation
+from app.services.grid import TARGETS
 from app.services.membership import enrolled_between
 from app.services.results import grade_for, min_marks, period_marks, proposed_final, thresholds, truncated
 
@@ -39,8 +40,7 @@ RISK_TWO, RISK_FEW = "projected_2", "too_few_marks"
 RISK_LABELS = {RISK_TWO: _l("projected 2"), RISK_FEW: _l("too few marks to certify")}
 SHRINK_MARKS = 4  # how many marks the student's other subjects count for (see projected_average)
 IN_LIST_LIMIT = 300  # above this many students, aggregate the whole school: a long IN list is slower (SQLite)
-TARGET_COLUMNS = {"class_id": "class_unit_id", "group_id": "group_id", "stream_id": "stream_id",
-                  "plan_id": "plan_id"}
+TARGET_COLUMNS = {key: column for key, (_model, column) in TARGETS.items()}  # class_id → class_unit_id…
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,6 @@ def target_query(scope: Scope, key: str, target_id: int, subject_id: int | None 
     """The Query of one class (all its students' subjects), group, stream or plan (their subjects);
     NotFound outside the scope, RuleViolation for a subject or period of another school."""
     from app.security.scope import is_visible
-    from app.services.grid import TARGETS
 
     target = db.session.get(TARGETS[key][0], target_id)
     if target is None or not is_visible(target, scope):

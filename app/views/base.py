@@ -1,4 +1,6 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
+import datetime as dt
+
 from flask import flash, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
@@ -17,6 +19,24 @@ from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services.errors import RuleViolation
 from app.views.labels import LABELS, enum_label
+
+
+def int_arg(name: str, source=None) -> int:
+    """A whole-number parameter of the request (or of a form); a clear error otherwise."""
+    source = request.args if source is None else source
+    try:
+        return int(source.get(name))
+    except (TypeError, ValueError):
+        raise RuleViolation(_l("The parameter %(name)s must be a number.", name=name)) from None
+
+
+def date_arg(text: str | None, field: str | None = None) -> dt.date | None:
+    """A YYYY-MM-DD value typed into a page, None when empty; a clear error otherwise."""
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        raise RuleViolation(_l("Enter the date as YYYY-MM-DD."), field) from None
+
 
 
 class SchoolModelView(ModelView):

@@ -1,6 +1,5 @@
 """Paper extracts pages: the print form (PDF download), verification of a printed file by its number,
 and the read-only print log. Rules live in app.services.extracts."""
-import datetime as dt
 
 from flask import Response, current_app, request
 from flask_appbuilder import BaseView, expose
@@ -16,7 +15,7 @@ from app.services import clock
 from app.services.consent import paper_recipients
 from app.services.errors import RuleViolation
 from app.services.extracts import make_order, print_order, printer_of, verify
-from app.views.base import SchoolModelView
+from app.views.base import SchoolModelView, date_arg
 from app.views.consent import READ_ONLY_ROUTES
 
 SECTION_LABELS = {"timetable": _l("Timetable"), "changes": _l("Lesson changes"), "control": _l("Control works"),
@@ -29,13 +28,6 @@ def _int(value):
         return int(value) if value not in (None, "") else None
     except ValueError:
         raise RuleViolation(_l("Choose from the lists: «%(value)s» is not a number.", value=value)) from None
-
-
-def _day(value):
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        raise RuleViolation(_l("Enter the date as YYYY-MM-DD.")) from None
 
 
 def pdf_response(data: bytes, name: str) -> Response:
@@ -100,8 +92,8 @@ class ExtractsView(BaseView):
                 student_id=_int(form.get("student_id")) if target == "student" else None,
                 class_id=_int(form.get("class_id")) if target == "class" else None,
                 all_paper=target == "school", paper_only=bool(form.get("paper_only")),
-                sections=[s for s in form.getlist("sections") if s], start=_day(form.get("start")),
-                end=_day(form.get("end")))
+                sections=[s for s in form.getlist("sections") if s], start=date_arg(form.get("start")),
+                end=date_arg(form.get("end")))
             data = print_order(printer, order)
             db.session.commit()
         except RuleViolation as err:

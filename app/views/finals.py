@@ -1,6 +1,5 @@
 """Final grades pages: the finals sheet of a journal (propose, confirm or override, defer), the
 class summary sheet, closing a period and a student's academic record. Rules live in services."""
-import datetime as dt
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -18,28 +17,15 @@ from app.services.finals import close_period, defer_final, missing_finals, propo
 from app.services.finals_sheet import assignments_of, open_sheet, save_finals
 from app.services.journal import Conflict
 from app.services.summary import academic_record, summary_sheet, visible_record, visible_summary
+from app.views.base import date_arg, int_arg
 from app.views.journal import current_actor, journals_of
 
 CONFLICT = _l("Someone has changed the final of %(student)s meanwhile; the page shows the current values. "
               "Nothing was saved.")
 
 
-def _int(name: str, source=None) -> int:
-    try:
-        return int((request.args if source is None else source).get(name))
-    except (TypeError, ValueError):
-        raise RuleViolation(_l("The parameter %(name)s must be a number.", name=name)) from None
-
-
 def _version(text: str | None) -> int | None:
     return int(text) if text and text.isdigit() else None
-
-
-def _day(text: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        raise RuleViolation(_l("Enter the date as YYYY-MM-DD."), "deadline") from None
 
 
 def visible_classes(scope) -> list[ClassUnit]:
@@ -73,8 +59,8 @@ class FinalsView(BaseView):
     def sheet(self):
         """The finals sheet of one journal and period."""
         try:
-            data = open_sheet(current_actor(), request.args.get("target", "class_id"), _int("id"), _int("subject"),
-                              request.args.get("period", type=int), clock.today())
+            data = open_sheet(current_actor(), request.args.get("target", "class_id"), int_arg("id"),
+                              int_arg("subject"), request.args.get("period", type=int), clock.today())
         except RuleViolation as err:
             return self.render_template("finals/error.html", message=err.message), 404
         return self.render_template("finals/sheet.html", sheet=data, administration=current_actor().administration)
@@ -106,8 +92,8 @@ class FinalsView(BaseView):
         form = request.form
 
         def work():
-            period_id, subject_id = _int("period", form), _int("subject", form)
-            assignments_of(current_scope(), form.get("target", "class_id"), _int("id", form), subject_id)
+            period_id, subject_id = int_arg("period", form), int_arg("subject", form)
+            assignments_of(current_scope(), form.get("target", "class_id"), int_arg("id", form), subject_id)
             entries = [(int(key[6:]), form[key], _version(form.get(f"version_{key[6:]}")))
                        for key in form if key.startswith("value_") and key[6:].isdigit()]
             return save_finals(current_actor(), subject_id, period_id, entries)
@@ -121,9 +107,9 @@ class FinalsView(BaseView):
         form = request.form
 
         def work():
-            _target, assignments = assignments_of(current_scope(), form.get("target", "class_id"), _int("id", form),
-                                                  _int("subject", form))
-            period = db.session.get(ReportingPeriod, _int("period", form))
+            _target, assignments = assignments_of(current_scope(), form.get("target", "class_id"), int_arg("id", form),
+                                                  int_arg("subject", form))
+            period = db.session.get(ReportingPeriod, int_arg("period", form))
             if period is None or period.school_id != assignments[0].school_id:
                 raise RuleViolation(_l("Choose a reporting period of the journal's scheme or the year."))
             return propose_finals(current_actor(), assignments[0], period)
@@ -137,9 +123,11 @@ class FinalsView(BaseView):
         form = request.form
 
         def work():
-            assignments_of(current_scope(), form.get("target", "class_id"), _int("id", form), _int("subject", form))
-            return defer_final(current_actor(), _int("student", form), _int("subject", form), _int("period", form),
-                               form.get("reason", ""), _day(form.get("deadline")), _version(form.get("version")))
+            subject_id = int_arg("subject", form)
+            assignments_of(current_scope(), form.get("target", "class_id"), int_arg("id", form), subject_id)
+            return defer_final(current_actor(), int_arg("student", form), subject_id, int_arg("period", form),
+                               form.get("reason", ""), date_arg(form.get("deadline"), "deadline"),
+                               _version(form.get("version")))
 
         return self._commit(work, form, lambda _cell: _l("The final is deferred."))
 
@@ -148,7 +136,7 @@ class FinalsView(BaseView):
     def summary(self):
         """The class summary sheet: finals per period and year with the metrics underneath."""
         try:
-            cls = db.session.get(ClassUnit, _int("class_id"))
+            cls = db.session.get(ClassUnit, int_arg("class_id"))
         except RuleViolation as err:
             return self.render_template("finals/error.html", message=err.message), 400
         if not visible_summary(current_scope(), cls):
@@ -164,7 +152,7 @@ class FinalsView(BaseView):
         from app.views.extracts import pdf_response
 
         try:
-            cls, data = summary_pdf(current_scope(), _int("class_id"))
+            cls, data = summary_pdf(current_scope(), int_arg("class_id"))
         except RuleViolation as err:
             return self.render_template("finals/error.html", message=err.message), 404
         return pdf_response(data, f"summary-{cls.id}")

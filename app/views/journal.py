@@ -13,12 +13,13 @@ from app.security import permissions as p
 from app.security.scope import current_scope, visible_clause
 from app.services import clock
 from app.services.errors import RuleViolation
-from app.services.grid import journal_grid, student_average
+from app.services.grid import TARGETS, journal_grid, student_average
 from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
 from app.services.membership import scheme_class
+from app.views.base import int_arg
 from app.views.labels import enum_label
 
-TARGET_OF = {"class_unit_id": "class_id", "group_id": "group_id", "stream_id": "stream_id", "plan_id": "plan_id"}
+TARGET_OF = {column: key for key, (_model, column) in TARGETS.items()}  # class_unit_id → class_id…
 
 
 def current_actor():
@@ -47,14 +48,6 @@ def journals_of(scope) -> list[dict]:
                         "subject_id": a.subject_id, "subject": a.subject.name, "year_id": a.year_id,
                         "teacher": a.teacher.short_name})
     return sorted(out, key=lambda j: (j["target"], j["subject"]))
-
-
-def _int(name: str, source=None) -> int:
-    source = request.args if source is None else source
-    try:
-        return int(source.get(name))
-    except (TypeError, ValueError):
-        raise RuleViolation(_l("The parameter %(name)s must be a number.", name=name)) from None
 
 
 def current_period(target_key: str, target_id: int, subject_id: int, today: dt.date) -> int:
@@ -119,7 +112,7 @@ class JournalView(BaseView):
         """The grid of one journal for one period (default: the current one)."""
         target_key = request.args.get("target", "class_id")
         try:
-            target_id, subject_id = _int("id"), _int("subject")
+            target_id, subject_id = int_arg("id"), int_arg("subject")
             period_id = request.args.get("period", type=int)
             if period_id is None:
                 period_id = current_period(target_key, target_id, subject_id, clock.today())
@@ -140,12 +133,12 @@ class JournalView(BaseView):
         body = request.get_json(silent=True) or {}
         actor = current_actor()
         try:
-            lesson_id, student_id = _int("lesson_id", body), _int("student_id", body)
+            lesson_id, student_id = int_arg("lesson_id", body), int_arg("student_id", body)
             if body.get("kind") == "attendance":
                 cell = set_attendance(actor, lesson_id, student_id, body.get("code") or None, body.get("version"))
             elif body.get("kind") == "mark":
                 value = body.get("value")
-                cell = set_mark(actor, lesson_id, student_id, _int("work_type_id", body),
+                cell = set_mark(actor, lesson_id, student_id, int_arg("work_type_id", body),
                                 None if value in (None, "") else value, body.get("version"), body.get("comment"))
             else:
                 raise RuleViolation(_l("Unknown entry kind."))
