@@ -1,16 +1,15 @@
 """Statistics speed on the school dataset: the school-wide results of one period (service time and
 SQL statements), and the dashboard page and the REST call as the administration sees them."""
 import contextlib
-import datetime as dt
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, func, select, update  # noqa: E402
+from sqlalchemy import event, func, select  # noqa: E402
 
 from app.extensions import db  # noqa: E402
-from app.models import FinalGrade, FinalStatus, ReportingPeriod, TeachingAssignment  # noqa: E402
+from app.models import FinalGrade, FinalStatus, ReportingPeriod  # noqa: E402
 from bench.common import count_statements, median_time, school_app  # noqa: E402
 
 TODAY = "2026-11-20"  # the first quarter has ended: the demo closes it with finals
@@ -23,28 +22,6 @@ def period_with_finals() -> tuple[int, int]:
     return (row[0], row[1]) if row else (0, 0)
 
 
-def finals_from_proposals() -> int:
-    """No finals in the demo yet: propose the first ended period's finals and confirm every proposal
-    (the bench database only)."""
-    from app.security.scope import Scope
-    from app.services.finals import follows, propose_finals
-    from app.services.journal import Actor
-
-    period = db.session.scalar(select(ReportingPeriod).where(ReportingPeriod.end < dt.date.fromisoformat(TODAY))
-                               .order_by(ReportingPeriod.end.desc()).limit(1))
-    actor = Actor("bench", Scope(everything=True), administration=True)
-    assignments = select(TeachingAssignment).where(TeachingAssignment.year_id == period.year_id)
-    for assignment in db.session.scalars(assignments):
-        if follows(period, assignment):
-            propose_finals(actor, assignment, period)
-    db.session.execute(update(FinalGrade).where(FinalGrade.period_id == period.id,
-                                                FinalGrade.status == FinalStatus.proposed,
-                                                FinalGrade.proposed_value.is_not(None))
-                       .values(value=FinalGrade.proposed_value, status=FinalStatus.final))
-    db.session.commit()
-    return period.id
-
-
 def main() -> None:
     from app.services.stats import Filters, results
 
@@ -52,9 +29,7 @@ def main() -> None:
     with app.app_context():
         period_id, finals = period_with_finals()
         if not finals:
-            finals_from_proposals()
-            period_id, finals = period_with_finals()
-            print("  (the demo had no finals: the bench confirmed the proposals of the last ended period)")
+            raise SystemExit("the demo has no final grades to measure (it closes the first quarter with finals)")
         period = db.session.get(ReportingPeriod, period_id)
         app.config["SCHOOL_TODAY"] = TODAY
         with count_statements() as statements:
