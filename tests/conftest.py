@@ -16,6 +16,8 @@ from app import create_app
 from app.extensions import db
 from tests import factories
 
+pytest_plugins = ("tests.exchange_helpers",)  # the portal simulator fixtures
+
 KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
                "ab_permission_view_role", "alembic_version"}
 PASSWORD = "secret-pass"

@@ -20,6 +20,7 @@ from app.models.consent import (
     DocumentKind,
     Provenance,
 )
+from app.models.exchange import OutboxMessage, OutboxStatus
 from app.models.extracts import ExtractLog
 from app.models.journal import (
     Attendance,
@@ -65,5 +66,5 @@ __all__ = [
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
     "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
-    "NotificationStatus", "ExtractLog",
+    "NotificationStatus", "ExtractLog", "OutboxMessage", "OutboxStatus",
 ]

@@ -7,6 +7,7 @@ from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Model, SchoolOwned, enum_column
+from app.services.clock import utcnow
 
 
 class FinalValue(StrEnum):
@@ -94,6 +95,7 @@ class ExamResult(SchoolOwned, Model):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     grade: Mapped[str] = mapped_column(String(20), default="")
     result_date: Mapped[dt.date] = mapped_column(Date)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())  # 24 h run
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     def __repr__(self) -> str:
@@ -109,11 +111,13 @@ class NotificationKind(StrEnum):
 
 
 class NotificationStatus(StrEnum):
-    """Composed, then sent by the delivery job or failed with a reason."""
+    """Composed, then sent by the delivery job, failed with a reason, or left to paper (the family
+    agreed to paper, or has no current consent)."""
 
     pending = "pending"
     sent = "sent"
     failed = "failed"
+    paper = "paper"
 
 
 class Notification(SchoolOwned, Model):
@@ -133,6 +137,7 @@ class Notification(SchoolOwned, Model):
                                                        default=NotificationStatus.pending)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    channel: Mapped[str] = mapped_column(String(12), default="")  # portal | email, once sent
     failure: Mapped[str] = mapped_column(String(300), default="")
 
     def __repr__(self) -> str:

@@ -32,4 +32,4 @@ def validate_exam_result(item: ExamResult, today: dt.date | None = None) -> None
     if item.subject is not None and item.subject.school_id != item.school_id:
         raise RuleViolation(_l("Choose a subject of the student's school."), "subject")
     if item.id is not None:
-        item.published_at = None  # a changed result is published again
+        item.published_at, item.recorded_at = None, clock.utcnow()  # a changed result: published again

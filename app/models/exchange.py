@@ -1,0 +1,47 @@
+"""The outbox of the portal exchange (SPEC §6): one row per message a family's diary must receive,
+written in the same transaction as the change it tells about."""
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import Model, SchoolOwned, enum_column
+
+
+class OutboxStatus(StrEnum):
+    """Queued → sending (claimed by a worker) → accepted by the portal; or failed with a reason
+    (rejected, or out of attempts), or cancelled (the consent ended before it left)."""
+
+    queued = "queued"
+    sending = "sending"
+    accepted = "accepted"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+class OutboxMessage(SchoolOwned, Model):
+    """A diary message for one student's family, waiting for (or done with) the portal."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True)  # the idempotency key on the wire
+    kind: Mapped[str] = mapped_column(String(24))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    student = relationship("Student")
+    entity: Mapped[str] = mapped_column(String(40), default="")
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entity_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, 12), default=OutboxStatus.queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    worker: Mapped[str] = mapped_column(String(60), default="")
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    failure: Mapped[str] = mapped_column(String(500), default="")
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"),)
+
+    def __repr__(self) -> str:
+        return f"№{self.id} {self.kind}: {self.status.value}"
