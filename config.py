@@ -22,7 +22,20 @@ class Config:
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo")
     PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8090/api/ediary")
     PORTAL_SECRET = os.environ.get("PORTAL_SECRET", "demo-portal-secret")
+    PORTAL_TIMEOUT = float(os.environ.get("PORTAL_TIMEOUT", "10"))
     SMTP_URL = os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "journal@school.local")
+
+    # The exchange job (SPEC §6): batch size, tries per batch (tenacity, exponential wait), the attempts
+    # after which a message is parked as failed, a worker's lease on claimed messages, the idle poll.
+    EXCHANGE_BATCH = int(os.environ.get("EXCHANGE_BATCH", "500"))
+    EXCHANGE_TRIES = int(os.environ.get("EXCHANGE_TRIES", "3"))
+    EXCHANGE_BACKOFF = float(os.environ.get("EXCHANGE_BACKOFF", "1.0"))  # seconds, doubled per retry
+    EXCHANGE_MAX_ATTEMPTS = int(os.environ.get("EXCHANGE_MAX_ATTEMPTS", "8"))
+    EXCHANGE_LEASE = int(os.environ.get("EXCHANGE_LEASE", "300"))
+    EXCHANGE_POLL = float(os.environ.get("EXCHANGE_POLL", "5"))
+    EXCHANGE_SLA_HOURS = 24  # regulation point 6
+    EXCHANGE_SLA_WARN_HOURS = int(os.environ.get("EXCHANGE_SLA_WARN_HOURS", "6"))
 
     # Journal rules (SPEC §3, §4).
     MARK_EDIT_DAYS = int(os.environ.get("MARK_EDIT_DAYS", "7"))
@@ -60,6 +73,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_ENGINE_OPTIONS = {}
+    EXCHANGE_BACKOFF = 0.01
+    EXCHANGE_POLL = 0.1
 
 
 class ProductionConfig(Config):

@@ -20,6 +20,7 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     csrf.init_app(app)
+    from app.exchange import capture  # noqa: F401 - so does the outbox
     from app.services import audit  # noqa: F401 - the audit trail listens to every session flush
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():

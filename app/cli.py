@@ -174,8 +174,10 @@ def register_cli(app) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(school_cli)
     app.cli.add_command(audit_cli)
+    from app.cli_exchange import exchange_cli
     from app.cli_extracts import extracts_cli
     from app.cli_forecast import forecast_cli
 
     app.cli.add_command(forecast_cli)
     app.cli.add_command(extracts_cli)
+    app.cli.add_command(exchange_cli)

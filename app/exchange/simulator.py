@@ -38,6 +38,7 @@ class Portal:
 
     def reset(self, mode: str = "ok") -> None:
         with self.lock:
+            self.generation = getattr(self, "generation", 0) + 1  # a batch that straddles a reset is dropped
             self.mode, self.batches, self.rejected, self.redelivered = mode, 0, 0, 0
             self.accepted: dict[str, list] = {}  # key → [pickled message, student id, accepted_at, arrivals]
             self.by_student, self.kinds = Counter(), Counter()
@@ -137,7 +138,11 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if mode == "slow":
+            generation = portal.generation
             time.sleep(self.server.slow_seconds)
+            if portal.generation != generation:  # reset while it slept: the caller is long gone
+                self.close_connection = True
+                return
         if mode == "error500":
             return self._reply(500, "Internal Server Error", "text/plain")
         expected = "sha256=" + hmac.new(self.server.secret.encode(), body, hashlib.sha256).hexdigest()

@@ -1,0 +1,96 @@
+"""`flask --app run exchange run|status|sla|retry|sync`: the portal exchange job and its checks."""
+import sys
+
+import click
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+
+from app.extensions import db
+
+exchange_cli = AppGroup("exchange", help="Portal exchange: send the outbox, status, the 24-hour rule.")
+
+
+@exchange_cli.command("run")
+@click.option("--once", is_flag=True, help="Send what is due now and stop (default: keep polling).")
+@click.option("--batch", type=click.IntRange(1, 5000), default=None, help="Messages per request.")
+@click.option("--worker", default=None, help="Name shown on claimed messages (default host:pid).")
+def run_command(once: bool, batch: int | None, worker: str | None) -> None:
+    """Deliver notifications and send due outbox messages to PORTAL_URL."""
+    from app.exchange.sender import run
+
+    def report(result) -> None:
+        if result.portal_down:
+            click.echo(_("Portal unavailable: %(reason)s — the messages wait for the next attempt.",
+                         reason=result.portal_down), err=True)
+
+    try:
+        total = run(once=once, batch=batch, worker=worker, report=report)
+    except KeyboardInterrupt:
+        click.echo(_("Stopped."))
+        return
+    click.echo(_("Batches: %(batches)d; accepted: %(accepted)d; rejected: %(rejected)d; unacknowledged: "
+                 "%(unack)d (of them parked as failed: %(parked)d); cancelled without consent: %(cancelled)d.",
+                 batches=total.batches, accepted=total.accepted, rejected=total.rejected,
+                 unack=total.unacknowledged, parked=total.parked, cancelled=total.cancelled))
+    if total.portal_down:
+        sys.exit(2)
+
+
+@exchange_cli.command("status")
+def status_command() -> None:
+    """Queued, sending, accepted, failed, cancelled; the oldest waiting message's age."""
+    from app.exchange.outbox import state
+    from app.models import OutboxStatus
+    from app.services import clock
+
+    now, outbox = clock.utcnow(), state()
+    click.echo(_("Queued: %(queued)d; sending: %(sending)d; accepted: %(accepted)d; failed: %(failed)d; "
+                 "cancelled: %(cancelled)d.", **{s.value: outbox.count(s) for s in OutboxStatus}))
+    age = outbox.oldest_age(now)
+    click.echo(_("Oldest waiting: %(age)s.", age=str(age).split(".")[0]) if age else _("Nothing is waiting."))
+    if outbox.last_accepted:
+        click.echo(_("Last accepted by the portal: %(at)s UTC.", at=outbox.last_accepted.strftime("%d.%m.%Y %H:%M")))
+
+
+@exchange_cli.command("sla")
+@click.option("--days", type=click.IntRange(1, 400), default=7, show_default=True,
+              help="Results recorded in the last N days.")
+def sla_command(days: int) -> None:
+    """Final grades and exam results not acknowledged within 24 hours (and those about to be late);
+    exit code 1 when there is a breach (for cron alerts)."""
+    from app.exchange.sla import STATE_LABELS, report
+    from app.services import clock
+
+    items = report(clock.utcnow(), days)
+    for item in items:
+        published = item.published_at.strftime("%d.%m.%Y %H:%M") if item.published_at else "—"
+        click.echo(f"{STATE_LABELS[item.state]}: {item.student} — {item.what}; "
+                   f"{_('result')} {item.result_at:%d.%m.%Y %H:%M}, {_('deadline')} {item.deadline:%d.%m.%Y %H:%M}, "
+                   f"{_('acknowledged')} {published} (UTC)")
+    broken = sum(item.is_breach for item in items)
+    click.echo(_("Breaches of the 24-hour rule: %(breaches)d; about to breach: %(soon)d (last %(days)d days).",
+                 breaches=broken, soon=len(items) - broken, days=days))
+    if broken:
+        sys.exit(1)
+
+
+@exchange_cli.command("retry")
+def retry_command() -> None:
+    """Put failed outbox messages and failed notifications back in the queue."""
+    from app.exchange.delivery import retry_failed_notifications
+    from app.exchange.outbox import retry_failed
+
+    count, notices = retry_failed(), retry_failed_notifications()
+    db.session.commit()
+    click.echo(_("Messages queued again: %(count)d.", count=count) + " " +
+               _("Notifications to deliver again: %(count)d.", count=notices))
+
+
+@exchange_cli.command("sync")
+def sync_command() -> None:
+    """Queue the full diary of each consented student who has not had one (first start of the exchange)."""
+    from app.exchange.outbox import initial_sync
+
+    count = initial_sync()
+    db.session.commit()
+    click.echo(_("Initial syncs queued: %(count)d.", count=count))

@@ -1,0 +1,170 @@
+"""The outbox (SPEC §6): every flush that changes something a family sees queues, in the same
+transaction, one message per student concerned whose family may receive data electronically (the
+consent service's gate). A rolled-back change leaves no message.
+
+A new consent queues the student's full initial sync; a withdrawal or refusal cancels what is still
+waiting and queues the withdrawal message, the last one the portal gets about the student.
+New final grades and lesson changes also compose the family's notifications (delivery.py).
+"""
+import datetime as dt
+import uuid
+
+from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from app.exchange import payloads
+from app.models import (
+    ClassUnit,
+    Consent,
+    ControlWorkPlan,
+    Enrolment,
+    FinalGrade,
+    FinalStatus,
+    Holiday,
+    Lesson,
+    LessonChange,
+    Notification,
+    OutboxMessage,
+    OutboxStatus,
+    Student,
+    TeachingAssignment,
+    TimetableEntry,
+)
+from app.services import clock
+from app.services.consent import electronic_recipients
+from app.services.membership import enrolled_between, members_query
+
+IGNORED = {"published_at", "recorded_at"}  # bookkeeping of the exchange itself, not news for families
+
+
+def message_row(kind: str, student_id: int, school_id: int, payload: dict, now: dt.datetime,
+                entity: str = "", entity_id: int | None = None, entity_version: int | None = None) -> dict:
+    """One outbox row, ready for a Core insert."""
+    return {"key": uuid.uuid4().hex, "kind": kind, "student_id": student_id, "school_id": school_id,
+            "entity": entity, "entity_id": entity_id, "entity_version": entity_version, "payload": payload,
+            "created_at": now, "next_attempt_at": now, "status": OutboxStatus.queued, "attempts": 0,
+            "worker": "", "failure": ""}
+
+
+def _students_of(session: Session, obj, today: dt.date) -> set[int]:
+    """Students whose diary shows this row."""
+    if isinstance(obj, Holiday):
+        query = select(Enrolment.student_id).join(Student, Student.id == Enrolment.student_id).where(
+            Student.school_id == obj.school_id, enrolled_between(obj.start, obj.end))
+        if obj.grade is not None:
+            query = query.join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id).where(ClassUnit.grade == obj.grade)
+        return set(session.scalars(query))
+    if isinstance(obj, LessonChange):
+        obj = obj.lesson
+    if isinstance(obj, (Lesson, ControlWorkPlan)):
+        assignment, start, end = obj.assignment, obj.date, obj.date
+    elif isinstance(obj, TimetableEntry):
+        assignment, start, end = obj.assignment, max(obj.valid_from, today), max(obj.valid_to, today)
+    elif isinstance(obj, TeachingAssignment):
+        assignment, start, end = obj, today, today
+    else:
+        student_id = getattr(obj, "student_id", None)
+        return {student_id} if student_id else set()
+    if assignment is None:
+        return set()
+    return {s.id for s in session.scalars(members_query(assignment, start, end))}
+
+
+def _worth_telling(session: Session, obj, deleted: bool) -> bool:
+    """Skip changes families cannot see: bookkeeping columns, and bare planned lessons (the timetable
+    tells of those; a lesson is news once it has a topic or homework)."""
+    if isinstance(obj, Lesson) and not deleted and not (obj.topic or obj.homework):
+        return False
+    state = inspect(obj)
+    if obj in session.dirty:
+        changed = {a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()}
+        return bool(changed - IGNORED)
+    return True
+
+
+def _changes(session: Session):
+    for obj in session.new:
+        yield obj, False
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            yield obj, False
+    for obj in session.deleted:
+        yield obj, True
+
+
+@event.listens_for(Session, "before_flush")
+def _remember_standing(session: Session, _context, _instances) -> None:
+    """Before a new consent decision lands, note who could already receive data electronically."""
+    students = {c.student_id or (c.student and c.student.id) for c in session.new if isinstance(c, Consent)}
+    students.discard(None)
+    if students:
+        with session.no_autoflush:
+            session.info["exchange_electronic_before"] = electronic_recipients(sorted(students))
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _context) -> None:
+    """Note what changed while the session still knows (history); the messages are built after the
+    flush, when new rows have their relations."""
+    found = [(obj, deleted) for obj, deleted in _changes(session)
+             if not isinstance(obj, Consent) and _worth_telling(session, obj, deleted)]
+    consents = [c for c in session.new if isinstance(c, Consent)]
+    if found or consents:
+        session.info.setdefault("exchange_changes", []).extend(found)
+        session.info.setdefault("exchange_consents", []).extend(consents)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _capture(session: Session, _context) -> None:
+    found, consents = session.info.pop("exchange_changes", []), session.info.pop("exchange_consents", [])
+    before = session.info.pop("exchange_electronic_before", set())
+    described = [(obj, deleted, *d) for obj, deleted in found if (d := payloads.describe(obj, deleted))]
+    if not described and not consents:
+        return
+    today, now = clock.today(), clock.utcnow()
+    concerned = [(item, _students_of(session, item[0], today)) for item in described]
+    everyone = sorted({sid for _, students in concerned for sid in students})
+    electronic = electronic_recipients(everyone, today) if everyone else set()
+    rows, notices = [], []
+    for (obj, deleted, kind, payload), students in concerned:
+        to = sorted(students & electronic)
+        entity = type(obj).__tablename__
+        version = getattr(obj, "version", None)
+        rows += [message_row(kind, sid, obj.school_id, payload, now, entity, obj.id, version) for sid in to]
+        if to and not deleted and _notable(obj):
+            from app.exchange.delivery import notice_rows
+            notices += notice_rows(obj, to, now)
+    if consents:
+        rows += _consent_changes(session, consents, before, today, now)
+    connection = session.connection()
+    if rows:
+        connection.execute(insert(OutboxMessage), rows)
+    if notices:
+        connection.execute(insert(Notification), notices)
+
+
+def _notable(obj) -> bool:
+    """Changes the family is also notified of by their channel: a final grade set, a lesson changed."""
+    return isinstance(obj, LessonChange) or (isinstance(obj, FinalGrade) and obj.status == FinalStatus.final)
+
+
+def _consent_changes(session: Session, consents: list[Consent], before: set[int], today: dt.date,
+                     now: dt.datetime) -> list[dict]:
+    """Initial sync for a newly consented student; for one whose consent ended, cancel what waits and
+    queue the withdrawal."""
+    decisions = {c.student_id: c for c in consents}
+    after = electronic_recipients(sorted(decisions), today)
+    rows = []
+    for sid, consent in decisions.items():
+        if sid in after and sid not in before:
+            student = session.get(Student, sid)
+            rows.append(message_row("snapshot", sid, consent.school_id, payloads.snapshot(student, today), now,
+                                    "consent", consent.id))
+        elif sid in before and sid not in after:
+            session.connection().execute(update(OutboxMessage).where(
+                OutboxMessage.student_id == sid,
+                OutboxMessage.status.in_([OutboxStatus.queued, OutboxStatus.failed])).values(
+                status=OutboxStatus.cancelled, failure="согласие отозвано: не отправлять"))
+            rows.append(message_row("withdrawal", sid, consent.school_id, payloads.withdrawal(consent), now,
+                                    "consent", consent.id))
+    return rows

@@ -1,0 +1,82 @@
+"""The outbox as the school's staff see it: counts by state, the oldest waiting message, «retry
+failed», and the initial sync of families who consented before the exchange was switched on."""
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, insert, select, update
+
+from app.exchange import payloads
+from app.exchange.capture import message_row
+from app.extensions import db
+from app.models import OutboxMessage, OutboxStatus, Student
+from app.services import clock
+from app.services.consent import electronic_recipients
+
+WAITING = (OutboxStatus.queued, OutboxStatus.sending)
+
+
+@dataclass
+class OutboxState:
+    """Counts by status and the age of the oldest waiting message."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    oldest_waiting: dt.datetime | None = None
+    last_accepted: dt.datetime | None = None
+
+    def count(self, status: OutboxStatus) -> int:
+        return self.counts.get(status.value, 0)
+
+    def oldest_age(self, now: dt.datetime) -> dt.timedelta | None:
+        return now - self.oldest_waiting if self.oldest_waiting else None
+
+
+def state(school_id: int | None = None) -> OutboxState:
+    """The outbox at a glance (one grouped query and two aggregates)."""
+    scoped = (lambda q: q.where(OutboxMessage.school_id == school_id)) if school_id else (lambda q: q)
+    counts = dict(db.session.execute(scoped(select(OutboxMessage.status, func.count()).group_by(
+        OutboxMessage.status))).all())
+    return OutboxState(
+        counts={getattr(k, "value", k): v for k, v in counts.items()},
+        oldest_waiting=db.session.scalar(scoped(select(func.min(OutboxMessage.created_at)).where(
+            OutboxMessage.status.in_(WAITING)))),
+        last_accepted=db.session.scalar(scoped(select(func.max(OutboxMessage.accepted_at)))))
+
+
+def waiting_and_failed(school_id: int | None = None) -> dict[str, int]:
+    """{"waiting": n, "failed": n}, reading only those rows (through the status index)."""
+    query = select(OutboxMessage.status, func.count()).where(
+        OutboxMessage.status.in_([*WAITING, OutboxStatus.failed])).group_by(OutboxMessage.status)
+    if school_id:
+        query = query.where(OutboxMessage.school_id == school_id)
+    counts = dict(db.session.execute(query).all())
+    return {"waiting": sum(counts.get(s, 0) for s in WAITING), "failed": counts.get(OutboxStatus.failed, 0)}
+
+
+def retry_failed(school_id: int | None = None) -> int:
+    """Put every failed message back in the queue, due now, with fresh attempts (the caller commits)."""
+    query = update(OutboxMessage).where(OutboxMessage.status == OutboxStatus.failed)
+    if school_id:
+        query = query.where(OutboxMessage.school_id == school_id)
+    return db.session.execute(query.values(status=OutboxStatus.queued, attempts=0, next_attempt_at=clock.utcnow(),
+                                           failure="").execution_options(synchronize_session=False)).rowcount
+
+
+def initial_sync(school_id: int | None = None) -> int:
+    """Queue a full sync for each consented current student who has none waiting or accepted (the
+    caller commits). Families consented before the exchange began get their diary this way."""
+    query = select(Student).where(Student.left_on.is_(None))
+    if school_id:
+        query = query.where(Student.school_id == school_id)
+    students = db.session.scalars(query.order_by(Student.id)).all()
+    today = clock.today()
+    electronic = electronic_recipients([s.id for s in students], today)
+    synced = set(db.session.scalars(select(OutboxMessage.student_id).where(
+        OutboxMessage.kind == "snapshot", OutboxMessage.status.in_([*WAITING, OutboxStatus.accepted]))))
+    now, queued = clock.utcnow(), 0
+    due = [s for s in students if s.id in electronic and s.id not in synced]
+    for start in range(0, len(due), 50):  # snapshots are large: a few at a time
+        chunk = due[start:start + 50]
+        db.session.execute(insert(OutboxMessage), [message_row(
+            "snapshot", s.id, s.school_id, payloads.snapshot(s, today), now, "student", s.id) for s in chunk])
+        queued += len(chunk)
+    return queued
