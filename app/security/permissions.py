@@ -45,6 +45,8 @@ RESOURCE_ACADEMIC_RECORD = "AcademicRecord"
 RESOURCE_NOTIFICATION = "Notification"
 RESOURCE_EXTRACT = "Extract"  # printing paper extracts
 RESOURCE_EXTRACT_LOG = "ExtractLog"  # the print log and verification
+RESOURCE_EXCHANGE = "Exchange"  # the portal exchange page and «retry failed»
+RESOURCE_OUTBOX = "Outbox"  # the outbox messages, read-only
 
 # Model views and REST APIs map their methods onto the two actions.
 VIEW_METHOD_ACTIONS = {

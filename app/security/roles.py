@@ -29,8 +29,11 @@ RESULTS_RESOURCES = (
     p.RESOURCE_FINAL_GRADE, p.RESOURCE_EXAM_RESULT, p.RESOURCE_STATISTICS, p.RESOURCE_FORECAST,
     p.RESOURCE_ACADEMIC_RECORD, p.RESOURCE_NOTIFICATION, p.RESOURCE_EXTRACT_LOG,
 )
+# The portal exchange: the administration reads and retries, the auditor reads, teachers see none.
+EXCHANGE_RESOURCES = (p.RESOURCE_EXCHANGE, p.RESOURCE_OUTBOX)
 STRUCTURE_RESOURCES = SCHOOL_RESOURCES
-SCHOOL_RESOURCES = STRUCTURE_RESOURCES + JOURNAL_RESOURCES + CONSENT_RESOURCES + RESULTS_RESOURCES + (p.RESOURCE_AUDIT,)
+SCHOOL_RESOURCES = (STRUCTURE_RESOURCES + JOURNAL_RESOURCES + CONSENT_RESOURCES + RESULTS_RESOURCES
+                    + (p.RESOURCE_AUDIT,) + EXCHANGE_RESOURCES)
 # What every teacher reads to do the job (rows are narrowed further by the scope).
 TEACHING_READS = (
     p.RESOURCE_SCHOOL, p.RESOURCE_ACADEMIC_YEAR, p.RESOURCE_REPORTING_PERIOD, p.RESOURCE_HOLIDAY,
@@ -41,8 +44,8 @@ TEACHING_READS = (
 )
 # What families are told besides marks (the registrar prints it for paper recipients).
 FAMILY_INFORMATION = (p.RESOURCE_TIMETABLE, p.RESOURCE_LESSON_CHANGE, p.RESOURCE_CONTROL_WORK)
-# Read-only resources: nobody writes the audit trail or the print log by hand.
-NO_WRITES = (p.RESOURCE_AUDIT, p.RESOURCE_EXTRACT_LOG)
+# Read-only resources: nobody writes the audit trail, the print log or the outbox by hand.
+NO_WRITES = (p.RESOURCE_AUDIT, p.RESOURCE_EXTRACT_LOG, p.RESOURCE_OUTBOX)
 # Printing extracts (rows narrowed by services.extracts.may_print); the auditor reads the log instead.
 PRINTS = (p.RESOURCE_EXTRACT,)
 REGISTRAR_WRITES = (

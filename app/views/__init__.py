@@ -9,6 +9,7 @@ from app.views.consent import (
     ContactPointView,
     DeliveryPreferenceView,
 )
+from app.views.exchange import ExchangeView, OutboxMessageView
 from app.views.extracts import ExtractLogView, ExtractsView, ExtractVerifyView
 from app.views.finals import AcademicRecordView, FinalsView, PeriodCloseView
 from app.views.forecast import ForecastView
@@ -72,6 +73,8 @@ MENU = [
     (DeliveryPreferenceView, "Delivery", _l("Delivery"), "Families", "fa-paper-plane"),
     (AuditEventView, "Audit trail", _l("Audit trail"), "Families", "fa-shield"),
     (NotificationView, "Notifications", _l("Messages to families"), "Families", "fa-envelope"),
+    (ExchangeView, "Portal exchange", _l("Portal exchange"), "Families", "fa-cloud-upload"),
+    (OutboxMessageView, "Outbox", _l("Outbox"), "Families", "fa-inbox"),
     (StudentView, "Students", _l("Students"), "People", "fa-child"),
     (EnrolmentView, "Enrolments", _l("Enrolments"), "People", "fa-exchange"),
     (GuardianView, "Legal representatives", _l("Legal representatives"), "People", "fa-female"),

@@ -1,10 +1,11 @@
-"""The home page: who you are, your school and your classes."""
+"""The home page: who you are, your school and your classes (and the exchange's state for its readers)."""
 from flask_appbuilder import IndexView, expose
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ClassUnit, School
 from app.security.scope import current_scope, visible_clause
+from app.views.exchange import dashboard
 
 
 class HomeView(IndexView):
@@ -24,4 +25,6 @@ class HomeView(IndexView):
             if clause is not None:
                 query = query.where(clause)
             classes = db.session.scalars(query.limit(60)).all()
-        return self.render_template(self.index_template, school=school, classes=classes, scope=scope)
+        exchange = dashboard(scope) if scope.user_id else None
+        return self.render_template(self.index_template, school=school, classes=classes, scope=scope,
+                                    exchange=exchange)

@@ -1,0 +1,131 @@
+"""The portal exchange page (/exchange/): the outbox at a glance, the 24-hour rule and «retry failed»;
+the read-only list of outbox messages; the dashboard line of the home page. Rules live in app.exchange.
+Times are shown in UTC, as stored (the same as `flask exchange status`)."""
+import datetime as dt
+import json
+
+from flask import abort, current_app, flash, redirect, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.exchange import outbox, sla
+from app.extensions import db
+from app.models import OutboxMessage, OutboxStatus
+from app.security import permissions as p
+from app.security.scope import Scope, current_scope
+from app.services import clock
+from app.views.base import SchoolModelView
+from app.views.consent import READ_ONLY_ROUTES
+
+SLA_DAYS = 7  # the page and the dashboard count breaches of the last week
+FAILED_SHOWN = 50
+STATUS_LABELS = {OutboxStatus.queued: _l("queued"), OutboxStatus.sending: _l("sending"),
+                 OutboxStatus.accepted: _l("accepted"), OutboxStatus.failed: _l("failed"),
+                 OutboxStatus.cancelled: _l("cancelled (consent ended)")}
+
+
+def utc(moment: dt.datetime | None) -> str:
+    """A stored moment (naive UTC) as the pages show it."""
+    return f"{moment:%d.%m.%Y %H:%M} UTC" if moment else "—"
+
+
+def age_text(age: dt.timedelta | None) -> str:
+    """«2 d 3 h», «5 h 10 min», «7 min»; empty for no age."""
+    if age is None:
+        return ""
+    minutes = max(int(age.total_seconds()) // 60, 0)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return str(_l("%(days)d d %(hours)d h", days=days, hours=hours))
+    if hours:
+        return str(_l("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes))
+    return str(_l("%(minutes)d min", minutes=minutes))
+
+
+def school_of(scope: Scope) -> int | None:
+    """The school whose outbox the user sees; None for the deployment admin (every school)."""
+    if scope.everything:
+        return None
+    if scope.school_id is None:
+        abort(403)  # a login without a school must not see (or retry) every school's outbox
+    return scope.school_id
+
+
+def _scoped(query, school_id: int | None):
+    return query if school_id is None else query.where(OutboxMessage.school_id == school_id)
+
+
+def latest_failed(school_id: int | None) -> list[OutboxMessage]:
+    """The most recent failed messages with their students."""
+    query = select(OutboxMessage).options(joinedload(OutboxMessage.student)).where(
+        OutboxMessage.status == OutboxStatus.failed).order_by(OutboxMessage.id.desc()).limit(FAILED_SHOWN)
+    return db.session.scalars(_scoped(query, school_id)).all()
+
+
+def dashboard(scope: Scope) -> dict | None:
+    """The home page's line for readers of the exchange: 24-hour rule breaches, waiting and failed
+    messages."""
+    if not (scope.everything or scope.school_id) or not current_app.appbuilder.sm.has_access(
+            p.CAN_READ, p.RESOURCE_EXCHANGE):
+        return None
+    school_id = school_of(scope)
+    counts = outbox.waiting_and_failed(school_id)
+    return {"breaches": sla.breaches(clock.utcnow(), SLA_DAYS, school_id), **counts}
+
+
+class ExchangeView(BaseView):
+    """Обмен с порталом: counts by status, the oldest waiting message, the 24-hour rule, «retry failed»."""
+
+    route_base = "/exchange"
+    default_view = "index"
+    resource = class_permission_name = p.RESOURCE_EXCHANGE
+    method_permission_name = {"index": p.ACTION_READ, "retry": p.ACTION_WRITE}
+    base_permissions = [p.CAN_READ, p.CAN_WRITE]
+
+    @expose("/")
+    @has_access
+    def index(self):
+        """The outbox and the 24-hour rule of the user's school."""
+        school_id, now = school_of(current_scope()), clock.utcnow()
+        state, items = outbox.state(school_id), sla.report(now, SLA_DAYS, school_id)
+        return self.render_template(
+            "exchange/index.html", state=state, age=age_text(state.oldest_age(now)), statuses=STATUS_LABELS,
+            items=items, breaches=sum(i.is_breach for i in items), sla_labels=sla.STATE_LABELS, days=SLA_DAYS,
+            failed=latest_failed(school_id), utc=utc, failed_status=OutboxStatus.failed,
+            may_retry=self.appbuilder.sm.has_access(p.CAN_WRITE, p.RESOURCE_EXCHANGE))
+
+    @expose("/retry", methods=["POST"])
+    @has_access
+    def retry(self):
+        """Put the school's failed messages back in the queue."""
+        count = outbox.retry_failed(school_of(current_scope()))
+        db.session.commit()
+        flash(str(_l("Messages queued again: %(count)d.", count=count)), "success")
+        return redirect(url_for("ExchangeView.index"))
+
+
+def _payload(value) -> Markup:
+    return Markup("<pre>{}</pre>").format(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
+
+
+class OutboxMessageView(SchoolModelView):
+    """The outbox, read-only: each message, its state and (on the record page) what it says."""
+
+    model, resource = OutboxMessage, p.RESOURCE_OUTBOX
+    list_columns = ["id", "kind", "student", "status", "attempts", "created_at", "accepted_at", "failure"]
+    show_columns = ["id", "key", "kind", "student", "entity", "entity_id", "entity_version", "status", "attempts",
+                    "created_at", "next_attempt_at", "worker", "accepted_at", "failure", "payload"]
+    search_columns = ["status", "kind", "student", "created_at", "accepted_at"]
+    include_route_methods = READ_ONLY_ROUTES
+    base_order = ("id", "desc")
+    formatters_columns = {**SchoolModelView.formatters_columns, "status": lambda s: STATUS_LABELS.get(s, s),  # noqa: RUF012
+                          "created_at": utc, "accepted_at": utc, "next_attempt_at": utc, "payload": _payload}
+    label_columns = {"id": _l("Number"), "key": _l("Idempotency key"), "kind": _l("Kind"), "entity": _l("Entity"),
+                     "entity_id": _l("Row"), "entity_version": _l("Version"), "attempts": _l("Attempts"),
+                     "created_at": _l("Created"), "next_attempt_at": _l("Next attempt"),
+                     "worker": _l("Worker"), "accepted_at": _l("Accepted"), "failure": _l("Failure reason"),
+                     "payload": _l("Payload")}
