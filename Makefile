@@ -7,6 +7,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DEMO_SIZE ?= small
 DEMO_SEED ?= 1
+PORTAL_PORT ?= 8090
+export PORTAL_URL ?= http://127.0.0.1:$(PORTAL_PORT)/api/ediary
+export PORTAL_SECRET ?= demo-portal-secret
 
 .PHONY: install translations init demo serve test test-sqlite test-postgres lint bench clean
 
@@ -24,9 +27,16 @@ translations: $(BIN)/activate
 init: install
 	$(FLASK) school init
 
+# The demo also runs the portal simulator and the exchange job, so «Обмен с порталом» shows real traffic.
 demo: init
 	$(FLASK) school demo --size $(DEMO_SIZE) --seed $(DEMO_SEED)
+	$(FLASK) exchange sync
 	@echo "Электронный журнал: http://$(HOST):$(PORT)/  (Ctrl+C — остановить)"
+	@echo "Симулятор портала: $(PORTAL_URL); задание обмена работает в фоне"
+	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
+	$(BIN)/python -m app.exchange.simulator --host 127.0.0.1 --port $(PORTAL_PORT) --secret "$(PORTAL_SECRET)" \
+		--schema-every 10 >>instance/portal-simulator.log 2>&1 & \
+	$(FLASK) exchange run >>instance/exchange.log 2>&1 & \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install

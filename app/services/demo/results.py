@@ -1,6 +1,7 @@
 """The demo's results: every reporting period that ended before `today` gets its finals (as
 proposed from the marks, a few overridden, a few н/а, осв for PE exemptions, a few deferred for
-illness) and is closed; some exam and olympiad results."""
+illness) and is closed; some exam and olympiad results. Results of consented families count as
+delivered by the portal a few hours after they were recorded (the exchange of those days)."""
 import datetime as dt
 import random
 
@@ -16,6 +17,7 @@ from app.models import (
     ReportingPeriod,
     TeachingAssignment,
 )
+from app.services.consent import electronic_recipients
 from app.services.demo.school import DemoSchool
 from app.services.finals import certified_students, follows
 from app.services.results import period_marks, proposed_final
@@ -29,6 +31,7 @@ class ResultsBuilder:
 
     def __init__(self, demo: DemoSchool, rng: random.Random, today: dt.date):
         self.demo, self.rng, self.today = demo, rng, today
+        self.lag = random.Random(today.toordinal())  # delivery delays: their own draws, the results' stay as they were
         self.kinds = {c.period_kind for c in demo.classes}
 
     def build(self) -> dict[str, int]:
@@ -55,6 +58,7 @@ class ResultsBuilder:
         rng, subjects = self.rng, {s.id: s for s in self.demo.subjects.values()}
         averages = period_marks(period)
         decided = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(15, 0))
+        electronic = self._electronic(decided.date())
         rows, seen = [], set()
         for a in assignments:
             if not follows(period, a):
@@ -69,13 +73,22 @@ class ResultsBuilder:
                 row = {"school_id": a.school_id, "student_id": student.id, "subject_id": subject.id,
                        "period_id": period.id, "average": average, "status": FinalStatus.final.value,
                        "proposed_value": str(proposal) if proposal else None, "result_date": decided.date(),
-                       "decided_by": "demo", "decided_at": decided, "deferral_reason": "", "version": 1}
+                       "decided_by": "demo", "decided_at": decided, "deferral_reason": "", "version": 1,
+                       "published_at": self._delivered(decided, student.id in electronic)}
                 rows.append(row | {"value": self._value(subject, proposal, student.id in exempt)})
                 if rng.random() < 0.002 and not subject.pass_fail:
                     rows[-1] |= {"value": None, "status": FinalStatus.deferred.value, "result_date": None,
+                                 "published_at": None,
                                  "deferral_reason": "Болезнь, справка № " + str(rng.randint(100, 999)),
                                  "deferral_deadline": self.today + dt.timedelta(days=rng.randint(7, 21))}
         return rows
+
+    def _electronic(self, day: dt.date) -> set[int]:
+        return electronic_recipients([s for ids in self.demo.student_ids.values() for s in ids], day)
+
+    def _delivered(self, recorded: dt.datetime, electronic: bool) -> dt.datetime | None:
+        """When the portal acknowledged a consented family's result (within hours); None for paper."""
+        return recorded + dt.timedelta(minutes=self.lag.randint(5, 300)) if electronic else None
 
     def _value(self, subject, proposal: int | None, exempt: bool) -> str:
         """The teacher's decision: mostly the proposal, sometimes one up or down."""
@@ -99,7 +112,8 @@ class ResultsBuilder:
             return 0
         subjects = [self.demo.subjects[n] for n in ("Математика", "Русский язык", "Биология", "История")
                     if n in self.demo.subjects]
-        rows = []
+        rows, recorded = [], dt.datetime.combine(day + dt.timedelta(days=7), dt.time(11, 0))
+        electronic = self._electronic(recorded.date())
         for cls in self.demo.classes:
             if cls.grade < 5:
                 continue
@@ -110,7 +124,8 @@ class ResultsBuilder:
                              "kind": ExamKind.competition.value, "name": f"{OLYMPIAD}: {subject.name}",
                              "date": day, "score": float(score),
                              "grade": "победитель" if score > 45 else "призёр" if score > 38 else "участник",
-                             "result_date": day + dt.timedelta(days=7)})
+                             "result_date": recorded.date(), "recorded_at": recorded,
+                             "published_at": self._delivered(recorded, student in electronic)})
         if rows:
             db.session.execute(insert(ExamResult), rows)
         return len(rows)
