@@ -26,12 +26,15 @@ class Config:
     SMTP_URL = os.environ.get("SMTP_URL", "smtp://127.0.0.1:8025")
     SMTP_FROM = os.environ.get("SMTP_FROM", "journal@school.local")
 
-    # The exchange job (SPEC §6): batch size, tries per batch (tenacity, exponential wait), the attempts
-    # after which a message is parked as failed, a worker's lease on claimed messages, the idle poll.
+    # The exchange job (SPEC §6): batch size; tries of one request (tenacity, exponential wait with jitter
+    # from EXCHANGE_RETRY_WAIT s); the pause before a message's next attempt (EXCHANGE_BACKOFF s, doubled
+    # per attempt, at most an hour) and the attempts after which it is parked as failed (12: about six
+    # hours of a portal outage); a worker's lease on claimed messages; the idle poll.
     EXCHANGE_BATCH = int(os.environ.get("EXCHANGE_BATCH", "500"))
     EXCHANGE_TRIES = int(os.environ.get("EXCHANGE_TRIES", "3"))
-    EXCHANGE_BACKOFF = float(os.environ.get("EXCHANGE_BACKOFF", "1.0"))  # seconds, doubled per retry
-    EXCHANGE_MAX_ATTEMPTS = int(os.environ.get("EXCHANGE_MAX_ATTEMPTS", "8"))
+    EXCHANGE_RETRY_WAIT = float(os.environ.get("EXCHANGE_RETRY_WAIT", "1"))
+    EXCHANGE_BACKOFF = float(os.environ.get("EXCHANGE_BACKOFF", "30"))
+    EXCHANGE_MAX_ATTEMPTS = int(os.environ.get("EXCHANGE_MAX_ATTEMPTS", "12"))
     EXCHANGE_LEASE = int(os.environ.get("EXCHANGE_LEASE", "300"))
     EXCHANGE_POLL = float(os.environ.get("EXCHANGE_POLL", "5"))
     EXCHANGE_SLA_HOURS = 24  # regulation point 6
@@ -73,7 +76,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_ENGINE_OPTIONS = {}
-    EXCHANGE_BACKOFF = 0.01
+    EXCHANGE_BACKOFF = EXCHANGE_RETRY_WAIT = 0.01
     EXCHANGE_POLL = 0.1
 
 

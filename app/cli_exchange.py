@@ -2,10 +2,18 @@
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
 from app.extensions import db
+
+
+def _worker(value: str | None) -> str | None:
+    if value is not None and not 0 < len(value.strip()) <= 60:
+        raise click.BadParameter(_("give a name of 1 to 60 characters"))
+    return value
+
 
 exchange_cli = AppGroup("exchange", help="Portal exchange: send the outbox, status, the 24-hour rule.")
 
@@ -13,10 +21,16 @@ exchange_cli = AppGroup("exchange", help="Portal exchange: send the outbox, stat
 @exchange_cli.command("run")
 @click.option("--once", is_flag=True, help="Send what is due now and stop (default: keep polling).")
 @click.option("--batch", type=click.IntRange(1, 5000), default=None, help="Messages per request.")
-@click.option("--worker", default=None, help="Name shown on claimed messages (default host:pid).")
+@click.option("--worker", default=None, callback=lambda _c, _p, v: _worker(v),
+              help="Name shown on claimed messages (default host:pid; at most 60 characters).")
 def run_command(once: bool, batch: int | None, worker: str | None) -> None:
     """Deliver notifications and send due outbox messages to PORTAL_URL."""
     from app.exchange.sender import run
+    from app.exchange.transport import check_settings
+
+    problem = check_settings(current_app.config)
+    if problem:
+        raise click.UsageError(problem)
 
     def report(result) -> None:
         if result.portal_down:
@@ -39,7 +53,7 @@ def run_command(once: bool, batch: int | None, worker: str | None) -> None:
 @exchange_cli.command("status")
 def status_command() -> None:
     """Queued, sending, accepted, failed, cancelled; the oldest waiting message's age."""
-    from app.exchange.outbox import state
+    from app.exchange.outbox import age_text, state
     from app.models import OutboxStatus
     from app.services import clock
 
@@ -47,14 +61,14 @@ def status_command() -> None:
     click.echo(_("Queued: %(queued)d; sending: %(sending)d; accepted: %(accepted)d; failed: %(failed)d; "
                  "cancelled: %(cancelled)d.", **{s.value: outbox.count(s) for s in OutboxStatus}))
     age = outbox.oldest_age(now)
-    click.echo(_("Oldest waiting: %(age)s.", age=str(age).split(".")[0]) if age else _("Nothing is waiting."))
+    click.echo(_("Oldest waiting: %(age)s.", age=age_text(age)) if age else _("Nothing is waiting."))
     if outbox.last_accepted:
         click.echo(_("Last accepted by the portal: %(at)s UTC.", at=outbox.last_accepted.strftime("%d.%m.%Y %H:%M")))
 
 
 @exchange_cli.command("sla")
 @click.option("--days", type=click.IntRange(1, 400), default=7, show_default=True,
-              help="Results recorded in the last N days.")
+              help="Also list results acknowledged late in the last N days (unacknowledged ones: always).")
 def sla_command(days: int) -> None:
     """Final grades and exam results not acknowledged within 24 hours (and those about to be late);
     exit code 1 when there is a breach (for cron alerts)."""
@@ -63,13 +77,13 @@ def sla_command(days: int) -> None:
 
     items = report(clock.utcnow(), days)
     for item in items:
-        published = item.published_at.strftime("%d.%m.%Y %H:%M") if item.published_at else "—"
-        click.echo(f"{STATE_LABELS[item.state]}: {item.student} — {item.what}; "
-                   f"{_('result')} {item.result_at:%d.%m.%Y %H:%M}, {_('deadline')} {item.deadline:%d.%m.%Y %H:%M}, "
-                   f"{_('acknowledged')} {published} (UTC)")
+        click.echo(_("%(state)s: %(student)s — %(what)s; result %(result)s, deadline %(deadline)s, acknowledged "
+                     "%(published)s (UTC)", state=STATE_LABELS[item.state], student=item.student, what=item.what,
+                     result=f"{item.result_at:%d.%m.%Y %H:%M}", deadline=f"{item.deadline:%d.%m.%Y %H:%M}",
+                     published=f"{item.published_at:%d.%m.%Y %H:%M}" if item.published_at else "—"))
     broken = sum(item.is_breach for item in items)
-    click.echo(_("Breaches of the 24-hour rule: %(breaches)d; about to breach: %(soon)d (last %(days)d days).",
-                 breaches=broken, soon=len(items) - broken, days=days))
+    click.echo(_("Breaches of the 24-hour rule: %(breaches)d (never acknowledged, or late in the last %(days)d "
+                 "days); about to breach: %(soon)d.", breaches=broken, soon=len(items) - broken, days=days))
     if broken:
         sys.exit(1)
 

@@ -15,7 +15,7 @@ from app.exchange.capture import message_row
 from app.extensions import db
 from app.models import Decision, ExamKind, ExamResult, FinalGrade, FinalStatus, FinalValue, OutboxMessage
 from app.services import clock
-from tests.consent_helpers import record, school_today  # noqa: F401 - autouse fixture
+from tests.consent_helpers import record, ru, school_today  # noqa: F401 - autouse fixture
 from tests.finals_helpers import q1
 from tests.test_exchange_outbox import mark, outbox
 from tests.test_exchange_sender import queue_marks, statuses
@@ -65,7 +65,19 @@ def test_a_result_acknowledged_after_24_hours_is_a_breach_and_in_time_is_none(wo
     db.session.commit()
     assert sla.report(clock.utcnow()) == []
     result = runner.invoke(args=["exchange", "sla"])
-    assert result.exit_code == 0 and "0" in result.output
+    assert result.exit_code == 0
+    assert result.output.strip() == ru("Breaches of the 24-hour rule: %(breaches)d (never acknowledged, or late in "
+                                       "the last %(days)d days); about to breach: %(soon)d.",
+                                       breaches=0, days=7, soon=0)
+
+
+def test_a_never_acknowledged_result_stays_listed_after_the_window(world, runner):
+    record(world)
+    record(world, kid="Васильев", guardian="Васильева")
+    old = final(world, "Алексеев", hours_ago=24 * 30)
+    final(world, "Васильев", hours_ago=24 * 20, published_after=30)  # late, but out of the window
+    assert [(i.id, i.state) for i in sla.report(clock.utcnow(), days=7)] == [(old.id, sla.BREACH)]
+    assert runner.invoke(args=["exchange", "sla", "--days", "1"]).exit_code == 1
 
 
 def test_sla_takes_a_number_of_days(world, runner):
@@ -80,14 +92,16 @@ def test_run_once_status_and_retry_from_the_command_line(world, runner, portal):
     assert result.exit_code == 0, result.output
     assert statuses() == {"accepted": 2} and portal.state()["accepted"] == 2
     status = runner.invoke(args=["exchange", "status"])
-    assert status.exit_code == 0 and "2" in status.output
+    assert status.exit_code == 0
+    assert ru("Queued: %(queued)d; sending: %(sending)d; accepted: %(accepted)d; failed: %(failed)d; cancelled: "
+              "%(cancelled)d.", queued=0, sending=0, accepted=2, failed=0, cancelled=0) in status.output
     portal.mode("partial")
     queue_marks(world, 4)
     runner.invoke(args=["exchange", "run", "--once"])
     failed = statuses()["failed"]
     portal.mode("ok")
     again = runner.invoke(args=["exchange", "retry"])
-    assert again.exit_code == 0 and str(failed) in again.output
+    assert again.exit_code == 0 and ru("Messages queued again: %(count)d.", count=failed) in again.output
     assert statuses().get("failed") is None
 
 
@@ -99,10 +113,19 @@ def test_run_says_when_the_portal_is_down_and_exits_2(world, runner, portal):
     assert statuses() == {"queued": 1}
 
 
-def test_run_refuses_a_bad_batch_size(world, runner):
+@pytest.mark.parametrize("args, settings, fragment", [
+    (["--batch", "0"], {}, "--batch"),
+    (["--worker", "w" * 61], {}, "--worker"),
+    ([], {"PORTAL_URL": "ftp://portal"}, "PORTAL_URL"),
+    ([], {"PORTAL_URL": "portal.example/api"}, "PORTAL_URL"),
+    ([], {"PORTAL_SECRET": ""}, "PORTAL_SECRET"),
+])
+def test_run_refuses_bad_options_and_settings_and_claims_nothing(world, runner, app, args, settings, fragment):
     record(world)
-    result = runner.invoke(args=["exchange", "run", "--once", "--batch", "0"])
-    assert result.exit_code == 2 and statuses() == {"queued": 1}
+    app.config.update(settings)
+    result = runner.invoke(args=["exchange", "run", "--once", *args])
+    assert result.exit_code == 2 and fragment in result.output
+    assert statuses() == {"queued": 1}
 
 
 def test_sync_queues_the_diary_of_families_who_consented_before_the_exchange(world, runner):
@@ -126,7 +149,7 @@ def test_two_workers_send_every_message_exactly_once(world, portal, database_url
                                                for _ in range(3000)])
     db.session.commit()
     env = {**os.environ, "DATABASE_URL": database_url, "PORTAL_URL": portal.url, "PORTAL_SECRET": portal.secret,
-           "EXCHANGE_BACKOFF": "0.01"}
+           "EXCHANGE_BACKOFF": "0.01", "EXCHANGE_RETRY_WAIT": "0.01"}
     workers = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "run", "exchange", "run", "--once",
                                  "--batch", "50", "--worker", f"w{n}"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in (1, 2)]

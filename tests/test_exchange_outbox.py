@@ -6,6 +6,7 @@ The world (consent_helpers): 5А has Алексеев (representative Алекс
 5Б has Васильев (representative Васильева)."""
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from app.exchange import payloads
@@ -168,3 +169,58 @@ def test_every_queued_message_is_valid_against_the_schema(world):
     student, school = payloads.student_block(world.students["Алексеев"]), payloads.school_block(world.school_a)
     for message in messages:
         assert errors(envelope(message, student, school)) == [], message.kind
+
+
+def test_consent_given_again_cancels_the_withdrawal_still_waiting(world):
+    record(world)
+    record(world, Decision.withdrawal, on=NOV_2, number="40-ПД")
+    record(world, on=TODAY, number="50-ПД")
+    kinds = [(m.kind, m.status) for m in outbox(student=world.students["Алексеев"])]
+    assert kinds == [("snapshot", OutboxStatus.cancelled), ("withdrawal", OutboxStatus.cancelled),
+                     ("snapshot", OutboxStatus.queued)]
+
+
+def test_a_flush_that_fails_after_the_capture_leaves_nothing_behind(world):
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    record(world)
+
+    def fail(_session, _context):
+        raise RuntimeError("a later listener fails")
+
+    item = Mark(school_id=world.school_a.id, lesson_id=add_lessons(world, dt.date(2026, 11, 18))[0].id,
+                student_id=world.students["Алексеев"].id, work_type_id=work_type(world).id, value=5)
+    event.listen(Session, "after_flush", fail)
+    try:
+        db.session.add(item)
+        with pytest.raises(RuntimeError):
+            db.session.commit()
+    finally:
+        event.remove(Session, "after_flush", fail)
+    db.session.rollback()
+    assert not {k for k in db.session.info if k.startswith("exchange_")}
+    mark(world, "Алексеев", 3, day=dt.date(2026, 11, 19))  # the next change is captured normally
+    assert [m.payload["value"] for m in outbox("mark")] == [3]
+
+
+def test_an_unchanged_exam_result_keeps_its_publication(world):
+    from app.models import ExamKind, ExamResult
+    from app.services.exams import validate_exam_result
+
+    record(world)
+    kid = world.students["Алексеев"]
+    result = ExamResult(school_id=kid.school_id, student=kid, kind=ExamKind.exam, name="Пробный ОГЭ",
+                        date=dt.date(2026, 11, 10), result_date=dt.date(2026, 11, 12), score=20.0)
+    db.session.add(result)
+    db.session.commit()
+    published = dt.datetime(2026, 11, 12, 10)
+    result.published_at = published
+    db.session.commit()
+    validate_exam_result(result)  # saved again without a change
+    db.session.commit()
+    assert result.published_at == published and len(outbox("exam_result")) == 1
+    result.score = 25.0
+    validate_exam_result(result)
+    db.session.commit()
+    assert result.published_at is None and len(outbox("exam_result")) == 2

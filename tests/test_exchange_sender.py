@@ -197,3 +197,34 @@ def _drain(rounds: int = 20) -> None:
         if not statuses().get("queued"):
             return
         time.sleep(0.05)
+
+
+def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_ones_outcome(consented, portal, app):
+    from app.exchange.sender import claim, send_batch
+    from app.exchange.transport import portal_from_config
+
+    stalled = claim("stalled", clock.utcnow(), 10)  # took the snapshot, then hung past its lease
+    db.session.execute(update(OutboxMessage).values(claimed_until=clock.utcnow() - dt.timedelta(seconds=1)))
+    db.session.commit()
+    assert run(once=True, deliver=False, worker="next").accepted == 1
+    portal.mode("down")
+    late = send_batch(portal_from_config(app.config), stalled, clock.utcnow(), "stalled")
+    assert late.portal_down and (late.accepted, late.unacknowledged) == (0, 0)
+    (message,) = outbox()
+    assert (message.status, message.worker) == (OutboxStatus.accepted, "next")
+
+
+def test_a_portal_notification_travels_through_the_outbox_in_utc(consented, portal):
+    from app.models import Channel, DeliveryPreference, Notification, NotificationKind
+
+    kid = consented.students["Алексеев"]
+    db.session.add(DeliveryPreference(school_id=kid.school_id, student_id=kid.id, channel=Channel.portal))
+    db.session.add(Notification(school_id=kid.school_id, student_id=kid.id, kind=NotificationKind.forecast,
+                                title="Прогноз", body="Математика: 4", key="forecast:test"))
+    db.session.commit()
+    before = clock.utcnow()
+    result = run(once=True)
+    assert result.accepted == 2 and result.rejected == 0  # the snapshot and the forecast, valid for the portal
+    (forecast,) = [m for m in outbox() if m.kind == "forecast"]
+    assert abs(forecast.created_at - before) < dt.timedelta(minutes=1)
+    assert [m["payload"]["text"] for m in portal.messages(kid.id) if m["kind"] == "forecast"] == ["Математика: 4"]

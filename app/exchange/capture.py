@@ -18,6 +18,7 @@ from app.models import (
     Consent,
     ControlWorkPlan,
     Enrolment,
+    ExamResult,
     FinalGrade,
     FinalStatus,
     Holiday,
@@ -60,8 +61,9 @@ def _students_of(session: Session, obj, today: dt.date) -> set[int]:
         assignment, start, end = obj.assignment, obj.date, obj.date
     elif isinstance(obj, TimetableEntry):
         assignment, start, end = obj.assignment, max(obj.valid_from, today), max(obj.valid_to, today)
-    elif isinstance(obj, TeachingAssignment):
-        assignment, start, end = obj, today, today
+    elif isinstance(obj, TeachingAssignment):  # the class's teachers for the rest of its year
+        assignment, start = obj, max(today, obj.year.start)
+        end = max(obj.year.end, start)
     else:
         student_id = getattr(obj, "student_id", None)
         return {student_id} if student_id else set()
@@ -70,16 +72,18 @@ def _students_of(session: Session, obj, today: dt.date) -> set[int]:
     return {s.id for s in session.scalars(members_query(assignment, start, end))}
 
 
+def _changed_columns(obj) -> set[str]:
+    state = inspect(obj)
+    return {a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()}
+
+
 def _worth_telling(session: Session, obj, deleted: bool) -> bool:
     """Skip changes families cannot see: bookkeeping columns, and bare planned lessons (the timetable
     tells of those; a lesson is news once it has a topic or homework)."""
+    changed = _changed_columns(obj) if obj in session.dirty else None
     if isinstance(obj, Lesson) and not deleted and not (obj.topic or obj.homework):
-        return False
-    state = inspect(obj)
-    if obj in session.dirty:
-        changed = {a.key for a in state.mapper.column_attrs if state.attrs[a.key].history.has_changes()}
-        return bool(changed - IGNORED)
-    return True
+        return bool(changed and changed & {"topic", "homework"})  # cleared: the portal must drop the old text
+    return changed is None or bool(changed - IGNORED)
 
 
 def _changes(session: Session):
@@ -93,8 +97,13 @@ def _changes(session: Session):
 
 
 @event.listens_for(Session, "before_flush")
-def _remember_standing(session: Session, _context, _instances) -> None:
-    """Before a new consent decision lands, note who could already receive data electronically."""
+def _before_flush(session: Session, _context, _instances) -> None:
+    """A changed exam result must reach the family again, its 24 hours counted anew (whatever path
+    changed it); and before a new consent decision lands, note who could already receive data
+    electronically."""
+    for obj in session.dirty:
+        if isinstance(obj, ExamResult) and _changed_columns(obj) - IGNORED:
+            obj.published_at, obj.recorded_at = None, clock.utcnow()
     students = {c.student_id or (c.student and c.student.id) for c in session.new if isinstance(c, Consent)}
     students.discard(None)
     if students:
@@ -112,6 +121,13 @@ def _collect(session: Session, _context) -> None:
     if found or consents:
         session.info.setdefault("exchange_changes", []).extend(found)
         session.info.setdefault("exchange_consents", []).extend(consents)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, _previous_transaction) -> None:
+    """A failed flush or a rollback: what was noted belongs to changes that never happened."""
+    for key in ("exchange_changes", "exchange_consents", "exchange_electronic_before"):
+        session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_flush_postexec")
@@ -157,14 +173,21 @@ def _consent_changes(session: Session, consents: list[Consent], before: set[int]
     rows = []
     for sid, consent in decisions.items():
         if sid in after and sid not in before:
+            _cancel(session, sid, "согласие дано снова: отзыв не отправлять", kind="withdrawal")
             student = session.get(Student, sid)
             rows.append(message_row("snapshot", sid, consent.school_id, payloads.snapshot(student, today), now,
                                     "consent", consent.id))
         elif sid in before and sid not in after:
-            session.connection().execute(update(OutboxMessage).where(
-                OutboxMessage.student_id == sid,
-                OutboxMessage.status.in_([OutboxStatus.queued, OutboxStatus.failed])).values(
-                status=OutboxStatus.cancelled, failure="согласие отозвано: не отправлять"))
+            _cancel(session, sid, "согласие отозвано: не отправлять")
             rows.append(message_row("withdrawal", sid, consent.school_id, payloads.withdrawal(consent), now,
                                     "consent", consent.id))
     return rows
+
+
+def _cancel(session: Session, student_id: int, reason: str, kind: str | None = None) -> None:
+    """Cancel the student's messages that have not left (of one kind, or all)."""
+    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id,
+                                        OutboxMessage.status.in_([OutboxStatus.queued, OutboxStatus.failed]))
+    if kind:
+        query = query.where(OutboxMessage.kind == kind)
+    session.connection().execute(query.values(status=OutboxStatus.cancelled, failure=reason))

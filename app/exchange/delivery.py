@@ -8,7 +8,6 @@ the sender, `SMTP_TIMEOUT` the seconds to wait for the server.
 import datetime as dt
 import smtplib
 import ssl
-import uuid
 from collections import defaultdict
 from contextlib import closing, suppress
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
+from app.exchange.capture import message_row
 from app.extensions import db
 from app.models import (
     ChangeKind,
@@ -136,11 +136,9 @@ def _route(n: Notification, consented: bool, pref: DeliveryPreference | None, co
 
 
 def _outbox(n: Notification) -> OutboxMessage:
-    return OutboxMessage(
-        key=uuid.uuid4().hex, kind="forecast" if n.kind == NotificationKind.forecast else "notice",
-        school_id=n.school_id, student_id=n.student_id, entity="notification", entity_id=n.id,
-        payload={"topic": n.kind.value, "title": n.title, "text": n.body,
-                 "period": n.period.title if n.period else None})
+    kind = "forecast" if n.kind == NotificationKind.forecast else "notice"
+    payload = {"topic": n.kind.value, "title": n.title, "text": n.body, "period": n.period.title if n.period else None}
+    return OutboxMessage(**message_row(kind, n.student_id, n.school_id, payload, clock.utcnow(), "notification", n.id))
 
 
 def _email(n: Notification, to: list[str]) -> EmailMessage:

@@ -3,6 +3,7 @@ failed», and the initial sync of families who consented before the exchange was
 import datetime as dt
 from dataclasses import dataclass, field
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 
 from app.exchange import payloads
@@ -28,6 +29,19 @@ class OutboxState:
 
     def oldest_age(self, now: dt.datetime) -> dt.timedelta | None:
         return now - self.oldest_waiting if self.oldest_waiting else None
+
+
+def age_text(age: dt.timedelta | None) -> str:
+    """«2 d 3 h», «5 h 10 min», «7 min»; empty for no age."""
+    if age is None:
+        return ""
+    minutes = max(int(age.total_seconds()) // 60, 0)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return str(_l("%(days)d d %(hours)d h", days=days, hours=hours))
+    if hours:
+        return str(_l("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes))
+    return str(_l("%(minutes)d min", minutes=minutes))
 
 
 def state(school_id: int | None = None) -> OutboxState:

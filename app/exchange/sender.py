@@ -5,6 +5,7 @@ receipts: accepted (with `published_at` of finals and exam results from the rece
 (parked as failed with the reason), or unacknowledged (tried again later, parked after
 `EXCHANGE_MAX_ATTEMPTS`)."""
 import datetime as dt
+import logging
 import os
 import socket
 import time
@@ -13,7 +14,7 @@ from dataclasses import dataclass, fields
 from flask import current_app
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.exchange import payloads
 from app.exchange.schema import envelope
@@ -24,6 +25,8 @@ from app.services import clock
 from app.services.consent import electronic_recipients
 
 Q = OutboxMessage
+SNAPSHOTS_PER_REQUEST = 10
+log = logging.getLogger(__name__)
 COLUMNS = (Q.id, Q.key, Q.kind, Q.student_id, Q.school_id, Q.created_at, Q.payload, Q.attempts)
 
 
@@ -78,49 +81,68 @@ def _blocks(rows) -> tuple[dict, dict]:
     return ({s.id: payloads.student_block(s) for s in students}, {s.id: payloads.school_block(s) for s in schools})
 
 
-def _send(portal, messages: list[dict]):
+def _send(portal, messages: list[dict]) -> dict:
+    """Receipts by key for the messages, sent in order; a snapshot is large, so at most SNAPSHOTS_PER_REQUEST
+    of them go in one request. Each request is tried again after a growing pause (tenacity)."""
     config = current_app.config
     retrying = Retrying(stop=stop_after_attempt(config["EXCHANGE_TRIES"]), reraise=True,
-                        wait=wait_exponential(multiplier=config["EXCHANGE_BACKOFF"], max=60),
+                        wait=wait_exponential_jitter(initial=config["EXCHANGE_RETRY_WAIT"], max=60),
                         retry=retry_if_exception_type(PortalUnavailable))
-    return retrying(portal.send, messages)
+    requests, snapshots = [[]], 0
+    for message in messages:  # in outbox order; a new request after every SNAPSHOTS_PER_REQUEST snapshots
+        if message["kind"] == "snapshot":
+            if snapshots == SNAPSHOTS_PER_REQUEST:
+                requests.append([])
+                snapshots = 0
+            snapshots += 1
+        requests[-1].append(message)
+    return {r.key: r for request in requests for r in retrying(portal.send, request)}
 
 
-def send_batch(portal, rows, now: dt.datetime) -> Run:
+def _still_ours(rows, worker: str) -> set[int]:
+    """Ids of the rows this worker still holds: one whose lease ran out may have been claimed (and sent)
+    by another worker meanwhile — its outcome is not ours to write."""
+    query = select(Q.id).where(Q.id.in_([r.id for r in rows]), Q.worker == worker, Q.status == OutboxStatus.sending)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return set(db.session.scalars(query))
+
+
+def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
     """Send claimed rows and record the outcome of each (committed)."""
-    run, changes = Run(batches=1), []
+    run = Run(batches=1)
     electronic = electronic_recipients(sorted({r.student_id for r in rows}), clock.today())
-    leaving = []
-    for row in rows:
-        if row.kind != "withdrawal" and row.student_id not in electronic:
-            changes.append(_done(row, OutboxStatus.cancelled, "нет действующего согласия: не отправлено"))
-            run.cancelled += 1
-        else:
-            leaving.append(row)
+    leaving = [r for r in rows if r.kind == "withdrawal" or r.student_id in electronic]
+    sent = {r.id for r in leaving}
+    receipts = {}
     if leaving:
         students, schools = _blocks(leaving)
         messages = [envelope(r, students[r.student_id], schools[r.school_id]) for r in leaving]
+        db.session.commit()  # no transaction stays open while the portal is called
         try:
-            receipts = {r.key: r for r in _send(portal, messages)}
+            receipts = _send(portal, messages)
         except PortalUnavailable as error:
             run.portal_down = str(error)
-            receipts = None
-        for row in leaving:
-            receipt = receipts.get(row.key) if receipts is not None else None
-            if receipt is None:
-                reason = run.portal_down or "портал не подтвердил получение"
-                change = _later(row, reason, now)
-                run.parked += change["status"] == OutboxStatus.failed
-                run.unacknowledged += 1
-            elif receipt.accepted:
-                change = _done(row, OutboxStatus.accepted, "", accepted_at=receipt.accepted_at or now)
-                _publish(row, change["accepted_at"])
-                run.accepted += 1
-            else:
-                change = _done(row, OutboxStatus.failed, f"отклонено порталом: {receipt.reason}"[:500])
-                run.rejected += 1
-            changes.append(change)
-    db.session.execute(update(Q), changes)
+    ours, changes = _still_ours(rows, worker), []
+    for row in (r for r in rows if r.id in ours):
+        receipt = receipts.get(row.key)
+        if row.id not in sent:
+            change = _done(row, OutboxStatus.cancelled, "нет действующего согласия: не отправлено")
+            run.cancelled += 1
+        elif receipt is None:
+            change = _later(row, run.portal_down or "портал не подтвердил получение", now)
+            run.parked += change["status"] == OutboxStatus.failed
+            run.unacknowledged += 1
+        elif receipt.accepted:
+            change = _done(row, OutboxStatus.accepted, "", accepted_at=receipt.accepted_at or now)
+            _publish(row, change["accepted_at"])
+            run.accepted += 1
+        else:
+            change = _done(row, OutboxStatus.failed, f"отклонено порталом: {receipt.reason}"[:500])
+            run.rejected += 1
+        changes.append(change)
+    if changes:
+        db.session.execute(update(Q), changes)
     db.session.commit()
     return run
 
@@ -150,9 +172,10 @@ def _publish(row, accepted_at: dt.datetime) -> None:
             db.session.execute(update(FinalGrade.__table__).where(
                 FinalGrade.id == data["id"], FinalGrade.version == data["version"],
                 FinalGrade.published_at.is_(None)).values(published_at=accepted_at))
-        elif item["kind"] == "exam_result":
+        elif item["kind"] == "exam_result":  # unless changed after this message was written
             db.session.execute(update(ExamResult.__table__).where(
-                ExamResult.id == data["id"], ExamResult.published_at.is_(None)).values(published_at=accepted_at))
+                ExamResult.id == data["id"], ExamResult.published_at.is_(None),
+                ExamResult.recorded_at <= row.created_at).values(published_at=accepted_at))
 
 
 def worker_name() -> str:
@@ -170,16 +193,22 @@ def run(once: bool = False, portal=None, worker: str | None = None, batch: int |
     worker, batch = worker or worker_name(), batch or current_app.config["EXCHANGE_BATCH"]
     total = Run()
     while True:
-        if deliver:
-            deliver_notifications()
-            db.session.commit()
-        while rows := claim(worker, clock.utcnow(), batch):
-            result = send_batch(portal, rows, clock.utcnow())
-            total.add(result)
-            if report:
-                report(result)
-            if result.portal_down:
-                break
+        try:
+            if deliver:
+                deliver_notifications()
+                db.session.commit()
+            while rows := claim(worker, clock.utcnow(), batch):
+                result = send_batch(portal, rows, clock.utcnow(), worker)
+                total.add(result)
+                if report:
+                    report(result)
+                if result.portal_down:
+                    break
+        except Exception:
+            if once:
+                raise
+            db.session.rollback()  # a long-running job outlives a bad moment of the database or the mail server
+            log.exception("exchange: the round failed; the next one starts after the poll interval")
         if once:
             return total
         time.sleep(current_app.config["EXCHANGE_POLL"])

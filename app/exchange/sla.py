@@ -4,10 +4,11 @@ in the journal: a final's `decided_at`, an exam result's `recorded_at`. Only fam
 data electronically are concerned (the others get paper)."""
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
@@ -48,34 +49,45 @@ def _state(result_at, published_at, now, hours: int, warn: int) -> str | None:
     return DUE_SOON if deadline - now <= dt.timedelta(hours=warn) else None
 
 
-def _flagged(now: dt.datetime, days: int, school_id: int | None) -> list[tuple[str, int, int, dt.datetime, str]]:
-    """(kind, id, student id, result time, state) of the results to list: a few columns of the last
-    `days` days' results, judged here; the names are read for the flagged ones only."""
+class Flagged(NamedTuple):
+    kind: str
+    id: int
+    student_id: int
+    result_at: dt.datetime
+    state: str
+
+
+def _flagged(now: dt.datetime, days: int, school_id: int | None) -> list[Flagged]:
+    """The results to list, judged on a few columns: every one still not acknowledged, and those of the
+    last `days` days acknowledged late; names are read for the flagged ones only."""
     config = current_app.config
     hours, warn = config["EXCHANGE_SLA_HOURS"], config["EXCHANGE_SLA_WARN_HOURS"]
     since = now - dt.timedelta(days=days)
     finals = select(FinalGrade.id, FinalGrade.student_id, FinalGrade.decided_at, FinalGrade.published_at).where(
-        FinalGrade.status == FinalStatus.final, FinalGrade.decided_at >= since)
+        FinalGrade.status == FinalStatus.final, FinalGrade.decided_at.is_not(None),
+        or_(FinalGrade.published_at.is_(None), FinalGrade.decided_at >= since))
     exams = select(ExamResult.id, ExamResult.student_id, ExamResult.recorded_at, ExamResult.published_at).where(
-        ExamResult.recorded_at >= since)
+        or_(ExamResult.published_at.is_(None), ExamResult.recorded_at >= since))
     if school_id:
         finals, exams = finals.where(FinalGrade.school_id == school_id), exams.where(ExamResult.school_id == school_id)
     rows = [("final_grade", *r) for r in db.session.execute(finals)] + \
            [("exam_result", *r) for r in db.session.execute(exams)]
-    judged = [(kind, rid, sid, at, _state(at, published, now, hours, warn)) for kind, rid, sid, at, published in rows]
-    judged = [j for j in judged if j[4]]
-    electronic = electronic_recipients(sorted({j[2] for j in judged}), clock.today())
-    return [j for j in judged if j[2] in electronic]
+    judged = [Flagged(kind, rid, sid, at, _state(at, published, now, hours, warn))
+              for kind, rid, sid, at, published in rows]
+    judged = [j for j in judged if j.state]
+    electronic = electronic_recipients(sorted({j.student_id for j in judged}), clock.today())
+    return [j for j in judged if j.student_id in electronic]
 
 
 def report(now: dt.datetime, days: int = 7, school_id: int | None = None) -> list[SlaItem]:
-    """Results of the last `days` days that breached the rule or are about to, by deadline."""
+    """Results that breached the rule (never acknowledged: any time; late: in the last `days` days) or are
+    about to, by deadline."""
     flagged = _flagged(now, days, school_id)
     finals = {f.id: f for f in db.session.scalars(select(FinalGrade).options(
         joinedload(FinalGrade.student), joinedload(FinalGrade.subject), joinedload(FinalGrade.period)).where(
-        FinalGrade.id.in_([j[1] for j in flagged if j[0] == "final_grade"])))}
+        FinalGrade.id.in_([j.id for j in flagged if j.kind == "final_grade"])))}
     exams = {e.id: e for e in db.session.scalars(select(ExamResult).options(joinedload(ExamResult.student)).where(
-        ExamResult.id.in_([j[1] for j in flagged if j[0] == "exam_result"])))}
+        ExamResult.id.in_([j.id for j in flagged if j.kind == "exam_result"])))}
     hours = current_app.config["EXCHANGE_SLA_HOURS"]
     items = []
     for kind, rid, sid, result_at, state in flagged:
@@ -87,5 +99,5 @@ def report(now: dt.datetime, days: int = 7, school_id: int | None = None) -> lis
 
 
 def breaches(now: dt.datetime, days: int = 7, school_id: int | None = None) -> int:
-    """How many results of the last `days` days broke the rule (the dashboard's count)."""
+    """How many results broke the rule (as `report` counts them; the dashboard's number)."""
     return sum(state in (BREACH, LATE) for *_, state in _flagged(now, days, school_id))

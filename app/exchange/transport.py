@@ -86,7 +86,7 @@ class HttpPortal:
             raise PortalUnavailable("портал недоступен: не ответил вовремя") from error
         except httpx.ConnectError as error:
             raise PortalUnavailable(f"портал недоступен: нет соединения ({error})") from error
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL) as error:
             raise PortalUnavailable(f"портал недоступен: {error or type(error).__name__}") from error
         if response.status_code == 401:
             raise PortalUnavailable(f"портал отверг подпись (401): {_portal_error(response)}")
@@ -115,6 +115,20 @@ class HttpPortal:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def check_settings(config) -> str | None:
+    """What is wrong with the portal settings (asked before anything is claimed), or None."""
+    raw = config.get("PORTAL_URL") or DEFAULT_URL
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL:
+        url = None
+    if url is None or url.scheme not in ("http", "https") or not url.host:
+        return f"PORTAL_URL «{raw}» не является адресом http(s)://…"
+    if not config.get("PORTAL_SECRET"):
+        return "PORTAL_SECRET не задан: пакеты нечем подписать"
+    return None
 
 
 def portal_from_config(config) -> HttpPortal:

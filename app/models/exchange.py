@@ -7,6 +7,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Model, SchoolOwned, enum_column
+from app.services.clock import utcnow
 
 
 class OutboxStatus(StrEnum):
@@ -33,10 +34,10 @@ class OutboxMessage(SchoolOwned, Model):
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     entity_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     payload: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, 12), default=OutboxStatus.queued)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     claimed_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     worker: Mapped[str] = mapped_column(String(60), default="")
     accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

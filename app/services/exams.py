@@ -31,5 +31,3 @@ def validate_exam_result(item: ExamResult, today: dt.date | None = None) -> None
                                result=f"{item.result_date:%d.%m.%Y}"), "result_date")
     if item.subject is not None and item.subject.school_id != item.school_id:
         raise RuleViolation(_l("Choose a subject of the student's school."), "subject")
-    if item.id is not None:
-        item.published_at, item.recorded_at = None, clock.utcnow()  # a changed result: published again

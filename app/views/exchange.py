@@ -33,19 +33,6 @@ def utc(moment: dt.datetime | None) -> str:
     return f"{moment:%d.%m.%Y %H:%M} UTC" if moment else "—"
 
 
-def age_text(age: dt.timedelta | None) -> str:
-    """«2 d 3 h», «5 h 10 min», «7 min»; empty for no age."""
-    if age is None:
-        return ""
-    minutes = max(int(age.total_seconds()) // 60, 0)
-    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
-    if days:
-        return str(_l("%(days)d d %(hours)d h", days=days, hours=hours))
-    if hours:
-        return str(_l("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes))
-    return str(_l("%(minutes)d min", minutes=minutes))
-
-
 def school_of(scope: Scope) -> int | None:
     """The school whose outbox the user sees; None for the deployment admin (every school)."""
     if scope.everything:
@@ -93,7 +80,7 @@ class ExchangeView(BaseView):
         school_id, now = school_of(current_scope()), clock.utcnow()
         state, items = outbox.state(school_id), sla.report(now, SLA_DAYS, school_id)
         return self.render_template(
-            "exchange/index.html", state=state, age=age_text(state.oldest_age(now)), statuses=STATUS_LABELS,
+            "exchange/index.html", state=state, age=outbox.age_text(state.oldest_age(now)), statuses=STATUS_LABELS,
             items=items, breaches=sum(i.is_breach for i in items), sla_labels=sla.STATE_LABELS, days=SLA_DAYS,
             failed=latest_failed(school_id), utc=utc, failed_status=OutboxStatus.failed,
             may_retry=self.appbuilder.sm.has_access(p.CAN_WRITE, p.RESOURCE_EXCHANGE))

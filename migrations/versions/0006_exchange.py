@@ -48,6 +48,11 @@ def upgrade():
 
     with op.batch_alter_table('exam_result', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recorded_at', sa.DateTime(), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False))
+    # Results recorded before this revision: their 24 hours ran from the result date, not from the upgrade.
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute("UPDATE exam_result SET recorded_at = result_date::timestamp")
+    else:
+        op.execute("UPDATE exam_result SET recorded_at = result_date || ' 00:00:00.000000'")
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.add_column(sa.Column('channel', sa.String(length=12), server_default='', nullable=False))
