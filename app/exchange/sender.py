@@ -54,7 +54,8 @@ def _due(now: dt.datetime):
     earlier = aliased(Q)
     busy = exists().where(earlier.student_id == Q.student_id, earlier.status == OutboxStatus.sending,
                           earlier.id < Q.id)
-    return and_(or_(and_(Q.status == OutboxStatus.queued, Q.next_attempt_at <= now),
+    return and_(Q.status.in_([OutboxStatus.queued, OutboxStatus.sending]),  # the partial index
+                or_(and_(Q.status == OutboxStatus.queued, Q.next_attempt_at <= now),
                     and_(Q.status == OutboxStatus.sending, Q.claimed_until < now)),
                 or_(Q.kind != "withdrawal", ~busy))  # the withdrawal goes after everything before it
 

@@ -42,7 +42,9 @@ def upgrade():
     sa.UniqueConstraint('key')
     )
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at', 'id'], unique=False)
+        batch_op.create_index('ix_outbox_waiting', ['id'], unique=False,
+                              postgresql_where=sa.text("status IN ('queued', 'sending')"),
+                              sqlite_where=sa.text("status IN ('queued', 'sending')"))
         batch_op.create_index(batch_op.f('ix_outbox_message_school_id'), ['school_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_message_student_id'), ['student_id'], unique=False)
 
@@ -71,7 +73,7 @@ def downgrade():
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_outbox_message_student_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_school_id'))
-        batch_op.drop_index('ix_outbox_due')
+        batch_op.drop_index('ix_outbox_waiting')
 
     op.drop_table('outbox_message')
     # ### end Alembic commands ###
