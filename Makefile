@@ -50,11 +50,14 @@ test: install
 	else echo "TEST_POSTGRES_URL is not set: PostgreSQL run skipped (.ci/run sets it)"; fi
 
 # Speed and size, measured (never asserted by tests): demo load time, journal page and save,
-# school-wide results statistics of a period, extract printing (class batch vs single extracts).
+# school-wide results statistics of a period, extract printing (class batch vs single extracts),
+# many teachers at once behind gunicorn on PostgreSQL, and the exchange job against the simulator.
 bench: install
 	$(BIN)/python bench/bench_journal.py
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_extracts.py
+	$(BIN)/python bench/bench_load.py
+	$(BIN)/python bench/bench_exchange.py
 
 lint: install
 	$(BIN)/ruff check app tests config.py run.py

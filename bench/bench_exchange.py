@@ -1,0 +1,287 @@
+"""Portal exchange speed (issue 7): the exchange job sends N queued `mark` messages (default 100 000) to the
+portal simulator, against a bare loop POSTing the same envelopes in the same batches; messages per second of
+each, and the job's peak memory for N/10 and N messages (it streams in batches, so it must not grow with N).
+
+Every distinct payload is checked against the message schema here first; the simulator checks every
+`--schema-every`-th message (jsonschema costs milliseconds a message and would be all the simulator measures).
+Memory is the tracemalloc peak of the job: as it runs («raw»: includes cyclic garbage the collector has not
+reached yet) and with a gc.collect() after each batch («live»: what the job holds).
+SQLite in a temp dir; PostgreSQL too when BENCH_POSTGRES_URL is set (its public schema is dropped first).
+"""
+import argparse
+import gc
+import json
+import os
+import select as selector
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
+from sqlalchemy.orm import selectinload  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Mark, OutboxMessage, OutboxStatus, School, Student  # noqa: E402
+
+TODAY = "2026-11-20"
+SECRET = "bench-portal-secret"
+BATCH = 500
+CHUNK = 5000  # rows per bulk insert
+SAMPLES = 3000  # distinct real marks the messages cycle through
+
+
+def exchange_app(url: str):
+    """An app on a fresh, migrated database (`school init`) with the small demo school loaded."""
+    app = create_app("config.Config", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    app.config["SCHOOL_TODAY"] = TODAY
+    runner = app.test_cli_runner()
+    with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        assert runner.invoke(args=["school", "init"]).exit_code == 0
+        started = time.perf_counter()
+        result = runner.invoke(args=["school", "demo", "--size", "small", "--seed", "1", "--today", TODAY])
+        assert result.exit_code == 0, result.output
+        print(f"demo --size small --today {TODAY}: {time.perf_counter() - started:.1f} s")
+        print("  " + "\n  ".join(result.output.splitlines()[1:3]))
+    return app
+
+
+class Simulator:
+    """The portal simulator as a subprocess on a free loopback port."""
+
+    def __init__(self, schema_every: int):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.exchange.simulator", "--host", "127.0.0.1", "--port", "0",
+             "--secret", SECRET, "--schema-every", str(schema_every)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        ready, _, _ = selector.select([self.process.stdout], [], [], 30)
+        line = self.process.stdout.readline() if ready else ""
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError(f"the portal simulator did not start: {line!r}")
+        self.url = line.split()[-1]
+        self.control = httpx.Client(base_url=self.url.split("/api/")[0], timeout=30)
+
+    def state(self) -> dict:
+        return self.control.get("/_sim/state").raise_for_status().json()
+
+    def reset(self) -> None:
+        self.control.post("/_sim/reset").raise_for_status()
+
+    def stop(self) -> None:
+        if hasattr(self, "control"):
+            self.control.close()
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+
+def samples() -> list[tuple[int, int, dict]]:
+    """(student id, school id, payload) of real marks of consented students, described as the capture does."""
+    from app.exchange import payloads
+    from app.services.consent import electronic_recipients
+
+    consented = electronic_recipients(db.session.scalars(select(Student.id).where(Student.left_on.is_(None))).all())
+    marks = db.session.scalars(select(Mark).where(Mark.student_id.in_(sorted(consented)))
+                               .options(*payloads.LOADS[Mark]).order_by(Mark.id).limit(SAMPLES)).all()
+    return [(m.student_id, m.school_id, payloads.describe(m)[1]) for m in marks]
+
+
+def blocks() -> tuple[dict, dict]:
+    """The envelope's student and school blocks of every student and school."""
+    from app.exchange import payloads
+
+    students = db.session.scalars(select(Student).options(selectinload(Student.class_unit))).all()
+    return ({s.id: payloads.student_block(s) for s in students},
+            {s.id: payloads.school_block(s) for s in db.session.scalars(select(School))})
+
+
+def check_schema(found: list[tuple[int, int, dict]], students: dict, schools: dict) -> None:
+    """Every sample payload makes a valid message (the simulator would reject it otherwise)."""
+    from types import SimpleNamespace
+
+    from app.exchange.schema import envelope, errors
+    from app.services import clock
+
+    for student_id, school_id, payload in found:
+        row = SimpleNamespace(id=1, key=uuid.uuid4().hex, kind="mark", created_at=clock.utcnow(), payload=payload)
+        problems = errors(envelope(row, students[student_id], schools[school_id]))
+        assert not problems, problems
+
+
+def fill_outbox(n: int, found: list[tuple[int, int, dict]]) -> float:
+    """Empty the outbox and queue `n` mark messages by Core bulk inserts in chunks; seconds taken."""
+    from app.exchange.capture import message_row
+    from app.services import clock
+
+    started = time.perf_counter()
+    db.session.execute(delete(OutboxMessage))
+    now = clock.utcnow()
+    for start in range(0, n, CHUNK):
+        rows = []
+        for i in range(start, min(n, start + CHUNK)):
+            student_id, school_id, payload = found[i % len(found)]
+            rows.append(message_row("mark", student_id, school_id, payload, now, "mark", payload["id"],
+                                    payload["version"]))
+        db.session.connection().execute(insert(OutboxMessage.__table__), rows)
+        db.session.commit()
+    return time.perf_counter() - started
+
+
+def requeue(n: int) -> None:
+    """Put the first `n` messages back in the queue, due now (the simulator is reset separately)."""
+    from app.services import clock
+
+    first = db.session.scalar(select(func.min(OutboxMessage.id)))
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id < first + n).values(
+        status=OutboxStatus.queued, attempts=0, next_attempt_at=clock.utcnow(), accepted_at=None, claimed_until=None,
+        worker=""))
+    db.session.commit()
+
+
+def accepted_in_outbox() -> int:
+    """Messages the outbox holds as accepted."""
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.accepted))
+
+
+def run_job(simulator: Simulator, report=None):
+    """The exchange job once over the whole due outbox; (Run, seconds)."""
+    from app.exchange.sender import run
+    from app.exchange.transport import HttpPortal
+
+    db.session.remove()
+    with HttpPortal(simulator.url, SECRET, timeout=30) as portal:
+        started = time.perf_counter()
+        result = run(once=True, portal=portal, worker="bench", batch=BATCH, deliver=False, report=report)
+        seconds = time.perf_counter() - started
+    db.session.remove()
+    return result, seconds
+
+
+def bare_loop(simulator: Simulator, students: dict, schools: dict) -> tuple[int, float]:
+    """Read the outbox in id order in batches, build the same envelopes and POST them signed with a plain
+    httpx client; (accepted receipts, seconds)."""
+    from app.exchange.schema import envelope
+    from app.exchange.sender import COLUMNS
+    from app.exchange.transport import sign
+
+    accepted, last = 0, 0
+    with httpx.Client(timeout=30) as client:
+        started = time.perf_counter()
+        while rows := db.session.execute(select(*COLUMNS).where(OutboxMessage.id > last)
+                                         .order_by(OutboxMessage.id).limit(BATCH)).all():
+            last = rows[-1].id
+            batch = uuid.uuid4().hex
+            body = json.dumps({"batch": batch, "messages": [envelope(r, students[r.student_id], schools[r.school_id])
+                                                            for r in rows]},
+                              ensure_ascii=False, separators=(",", ":")).encode()
+            response = client.post(simulator.url, content=body, headers={
+                "Content-Type": "application/json; charset=utf-8", "X-Signature": sign(body, SECRET),
+                "Idempotency-Key": batch})
+            response.raise_for_status()
+            accepted += sum(r["status"] == "accepted" for r in response.json()["receipts"])
+        seconds = time.perf_counter() - started
+    db.session.rollback()
+    return accepted, seconds
+
+
+def job_memory(simulator: Simulator, n: int, live: bool) -> int:
+    """Peak bytes the job allocates (tracemalloc) sending `n` due messages; with `live`, collecting
+    garbage after each batch."""
+    requeue(n)
+    simulator.reset()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        result, _seconds = run_job(simulator, (lambda _run: gc.collect()) if live else None)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert result.accepted == n and simulator.state()["accepted"] == n, (result, simulator.state())
+    return peak
+
+
+def bench(label: str, url: str, n: int, simulator: Simulator) -> dict:
+    """Every measurement on one database."""
+    print(f"== {label} ==")
+    app = exchange_app(url)
+    app.config["PORTAL_URL"], app.config["PORTAL_SECRET"] = simulator.url, SECRET
+    with app.app_context():
+        try:
+            found = samples()
+            students, schools = blocks()
+            check_schema(found, students, schools)
+            seconds = fill_outbox(n, found)
+            print(f"outbox: {n} queued mark messages ({len(found)} distinct marks of "
+                  f"{len({s for s, _, _ in found})} consented students) inserted in {seconds:.1f} s")
+
+            simulator.reset()
+            result, job = run_job(simulator)
+            state = simulator.state()
+            print(f"job: {result}")
+            assert result.accepted == n and state["accepted"] == n and state["rejected"] == 0, (result, state)
+            assert accepted_in_outbox() == n
+            print(f"  {n} messages in {job:.1f} s: {n / job:.0f} messages/s ({result.batches} batches of {BATCH})")
+
+            simulator.reset()
+            accepted, bare = bare_loop(simulator, students, schools)
+            assert accepted == n and simulator.state()["accepted"] == n, (accepted, simulator.state())
+            print(f"bare loop: {n} messages in {bare:.1f} s: {n / bare:.0f} messages/s; job/bare {bare / job:.2f}")
+
+            small = max(n // 10, BATCH)
+            memory = {(k, live): job_memory(simulator, k, live) for live in (False, True) for k in (small, n)}
+            for live in (False, True):
+                print(f"job peak memory, {'live' if live else 'raw'}: " + ", ".join(
+                    f"{k} messages {memory[k, live] / 2**20:.1f} MiB" for k in (small, n)))
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    return {"db": label, "n": n, "job": n / job, "bare": n / bare, "ratio": bare / job,
+            "memory": [memory[k, live] / 2**20 for live in (False, True) for k in (small, n)]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000, help="outbox size N (default 100000)")
+    parser.add_argument("--schema-every", type=int, default=100, metavar="K",
+                        help="the simulator checks the schema of every Kth message (default 100; 1: all)")
+    args = parser.parse_args()
+    n = args.messages
+    results = []
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-exchange-"))
+        simulator = Simulator(args.schema_every)
+        stack.callback(simulator.stop)
+        databases = [("SQLite", f"sqlite:///{tmp}/bench.db")]
+        if os.environ.get("BENCH_POSTGRES_URL"):
+            databases.append(("PostgreSQL", os.environ["BENCH_POSTGRES_URL"]))
+        for label, url in databases:
+            results.append(bench(label, url, n, simulator))
+    print(f"\nN = {n} messages, batches of {BATCH}, simulator schema check every {args.schema_every}; "
+          "job peak memory in MiB (tracemalloc)")
+    print(f"{'database':<11} {'job msg/s':>10} {'bare msg/s':>11} {'job/bare':>9} "
+          f"{'raw N/10':>9} {'raw N':>6} {'live N/10':>10} {'live N':>7}")
+    for r in results:
+        print(f"{r['db']:<11} {r['job']:>10.0f} {r['bare']:>11.0f} {r['ratio']:>9.2f} "
+              f"{r['memory'][0]:>9.1f} {r['memory'][1]:>6.1f} {r['memory'][2]:>10.1f} {r['memory'][3]:>7.1f}")
+
+
+if __name__ == "__main__":
+    main()
