@@ -4,6 +4,9 @@ from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
 
+from app.security.hardening import DEMO_SECRET_KEY
+from app.security.passwords import password_policy
+
 BASE_DIR = Path(__file__).resolve().parent
 
 
@@ -15,7 +18,7 @@ class Config:
     """Development and demo defaults."""
 
     ENV_NAME = "development"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "demo-secret-key-change-me")
+    SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or _default_database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -56,8 +59,47 @@ class Config:
     FAB_API_SWAGGER_UI = True
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
-    WTF_CSRF_ENABLED = True
+    WTF_CSRF_ENABLED = True  # every form and our JSON endpoints (X-CSRFToken); FAB exempts its JWT REST API
     JWT_ACCESS_TOKEN_EXPIRES = 3600
+
+    # Hardening (app/security/hardening.py). Cookies: not readable by scripts, not sent on cross-site
+    # POSTs; Secure in production (HTTPS).
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    # Security headers (Flask-Talisman). Scripts only from our origin or inline with the per-request
+    # nonce FAB's templates carry; styles allow 'unsafe-inline' because FAB's and our templates use
+    # style="" attributes, which no nonce covers. No framing, no plugins, forms post only to us.
+    CONTENT_SECURITY_POLICY = {
+        "default-src": "'self'",
+        "script-src": "'self'",
+        "style-src": "'self' 'unsafe-inline'",
+        "img-src": "'self' data:",
+        "font-src": "'self' data:",
+        "connect-src": "'self'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    FORCE_HTTPS = False  # redirect http → https (production)
+    HSTS = False  # Strict-Transport-Security on HTTPS responses (production)
+    PROXY_FIX = int(os.environ.get("PROXY_FIX", "0"))  # reverse proxies in front setting X-Forwarded-*
+    # Login rate limit on FAB's Flask-Limiter: failed sign-ins per client address, form and API login
+    # together. memory:// counts per process: with several gunicorn workers use a shared store,
+    # e.g. RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0 (needs the `redis` package).
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True  # Retry-After and X-RateLimit-* on the login endpoints
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes")
+    AUTH_RATE_LIMITED = False  # FAB's own limit counts successful sign-ins too; LOGIN_RATE_LIMIT replaces it
+    # Password policy of passwords set in the UI and the API (the CLI and the demo are not checked).
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = staticmethod(password_policy)
+    PASSWORD_MIN_LENGTH = 10
 
     # Russian first, English second (Babel; our catalogue in translations/).
     BABEL_DEFAULT_LOCALE = "ru"
@@ -78,12 +120,17 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     EXCHANGE_BACKOFF = EXCHANGE_RETRY_WAIT = 0.01
     EXCHANGE_POLL = 0.1
+    RATELIMIT_ENABLED = False  # tests/test_hardening.py builds a production app with the limiter on
 
 
 class ProductionConfig(Config):
-    """Production: SECRET_KEY must be set, no debug."""
+    """Production: SECRET_KEY must be set (the app refuses to start otherwise), no debug, HTTPS only."""
 
     ENV_NAME = "production"
     DEBUG = False
+    TESTING = False
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    FORCE_HTTPS = True  # http → https; a TLS proxy in front sends X-Forwarded-Proto: https (and see PROXY_FIX)
+    HSTS = True

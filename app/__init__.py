@@ -5,6 +5,7 @@ from flask import Flask
 from flask_appbuilder import AppBuilder
 
 from app.extensions import csrf, db, migrate
+from app.security.hardening import check_production, limit_logins, security_headers, trust_proxy
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -15,11 +16,12 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
     app.config.from_object(config)
     if overrides:
         app.config.update(overrides)
-    if app.config.get("ENV_NAME") == "production" and not app.config.get("SECRET_KEY"):
-        raise RuntimeError("SECRET_KEY must be set in production")
+    check_production(app.config)  # no SECRET_KEY, the demo key or DEBUG: refuse to start
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    trust_proxy(app)
     db.init_app(app)
     csrf.init_app(app)
+    security_headers(app)
     from app.exchange import capture  # noqa: F401 - so does the outbox
     from app.services import audit  # noqa: F401 - the audit trail listens to every session flush
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
@@ -32,6 +34,7 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
         register_apis(appbuilder)
+        limit_logins(app, appbuilder)
     from app.cli import register_cli
 
     register_cli(app)
