@@ -104,7 +104,7 @@ def test_put_moving_a_student_to_another_schools_class_is_422(app, world, api_to
     response = client.put(f"/api/v1/student/{student.id}", json={"class_unit": world.classes["B5А"].id},
                           headers=headers)
     assert response.status_code == 422
-    assert response.json["message"] == "Запись «5А» вам недоступна."
+    assert response.json["message"] == f"Запись «#{world.classes['B5А'].id}» вам недоступна."
     assert changed_tables(before, snapshot()) == []
     assert fresh(Student, student.id).class_unit_id == world.classes["5А"].id
     # Control: a move inside the school is accepted and the enrolment history follows.

@@ -356,7 +356,7 @@ def test_related_row_of_another_school_is_refused_by_the_rules(world, director_s
         db.session.add(item)
         with force_locale("en"), pytest.raises(RuleViolation) as err:
             guarded(item, director_scope)
-        assert str(err.value) == render("en", NOT_AVAILABLE, {"obj": obj(world)}), name
+        assert str(err.value) == render("en", NOT_AVAILABLE, {"obj": f"#{obj(world).id}"}), name
         assert count(type(item)) == before, name
 
 
@@ -378,7 +378,7 @@ def test_related_row_of_another_school_as_director(app, world, login_as, api_tok
     assert count(Holiday) == before
     response = api_post(app, "holiday", json_data(fields), api_token("director"))
     assert response.status_code == 422
-    assert response.json["message"] == render("ru", NOT_AVAILABLE, {"obj": world.year_b})
+    assert response.json["message"] == render("ru", NOT_AVAILABLE, {"obj": f"#{world.year_b.id}"})
     assert count(Holiday) == before
 
 

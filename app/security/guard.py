@@ -20,7 +20,9 @@ def _check_links(item, scope: Scope) -> None:
         value = getattr(item, rel.key)
         for obj in value if rel.uselist else [value]:
             if obj is not None and hasattr(obj, "id") and obj.id is not None and not is_visible(obj, scope):
-                raise RuleViolation(_l("«%(obj)s» is not available to you.", obj=obj), rel.key)
+                # Named by the id the user gave, never by the row's text: a body naming a hidden row
+                # must not tell whose it is (a student's or a teacher's name of another class or school).
+                raise RuleViolation(_l("«%(obj)s» is not available to you.", obj=f"#{obj.id}"), rel.key)
 
 
 def _school_of_links(item) -> int | None:

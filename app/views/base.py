@@ -1,7 +1,7 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
 import datetime as dt
 
-from flask import flash, redirect, request
+from flask import abort, current_app, flash, redirect, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -150,6 +150,24 @@ class SchoolModelView(ModelView):
         """Flash a message and return to the list."""
         flash(str(message), category)
         return redirect(self.get_redirect())
+
+
+def refuse_unknown_actions() -> None:
+    """An unknown action name is a 404. FAB's ModelView.action and action_post look the action up
+    without checking that it exists, so `POST /<view>/action/<name>/<pk>` (or `action=<name>` to
+    action_post) with a name the view lacks raised AttributeError, a 500, for anyone, on every model
+    view, before any permission check (found by tests/test_tampering.py)."""
+
+    @current_app.before_request
+    def _unknown_action():
+        blueprint, _, method = (request.endpoint or "").partition(".")
+        if method not in ("action", "action_post"):
+            return
+        view = next((v for v in current_app.appbuilder.baseviews
+                     if isinstance(v, ModelView) and v.endpoint == blueprint), None)
+        name = (request.view_args or {}).get("name") if method == "action" else request.form.get("action")
+        if view is not None and name not in view.actions:
+            abort(404)
 
 
 SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")
