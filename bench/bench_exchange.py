@@ -12,8 +12,6 @@ import argparse
 import gc
 import json
 import os
-import select as selector
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
 from app import create_app  # noqa: E402
+from app.exchange.simulator import Running  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Mark, OutboxMessage, OutboxStatus, School, Student  # noqa: E402
 
@@ -56,39 +55,6 @@ def exchange_app(url: str):
         print(f"demo --size small --today {TODAY}: {time.perf_counter() - started:.1f} s")
         print("  " + "\n  ".join(result.output.splitlines()[1:3]))
     return app
-
-
-class Simulator:
-    """The portal simulator as a subprocess on a free loopback port."""
-
-    def __init__(self, schema_every: int):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "app.exchange.simulator", "--host", "127.0.0.1", "--port", "0",
-             "--secret", SECRET, "--schema-every", str(schema_every)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-        ready, _, _ = selector.select([self.process.stdout], [], [], 30)
-        line = self.process.stdout.readline() if ready else ""
-        if not line.startswith("listening on "):
-            self.stop()
-            raise RuntimeError(f"the portal simulator did not start: {line!r}")
-        self.url = line.split()[-1]
-        self.control = httpx.Client(base_url=self.url.split("/api/")[0], timeout=30)
-
-    def state(self) -> dict:
-        return self.control.get("/_sim/state").raise_for_status().json()
-
-    def reset(self) -> None:
-        self.control.post("/_sim/reset").raise_for_status()
-
-    def stop(self) -> None:
-        if hasattr(self, "control"):
-            self.control.close()
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
 
 
 def samples() -> list[tuple[int, int, dict]]:
@@ -160,7 +126,7 @@ def accepted_in_outbox() -> int:
         OutboxMessage.status == OutboxStatus.accepted))
 
 
-def run_job(simulator: Simulator, report=None):
+def run_job(simulator: Running, report=None):
     """The exchange job once over the whole due outbox; (Run, seconds)."""
     from app.exchange.sender import run
     from app.exchange.transport import HttpPortal
@@ -174,7 +140,7 @@ def run_job(simulator: Simulator, report=None):
     return result, seconds
 
 
-def bare_loop(simulator: Simulator, students: dict, schools: dict) -> tuple[int, float]:
+def bare_loop(simulator: Running, students: dict, schools: dict) -> tuple[int, float]:
     """Read the outbox in id order in batches, build the same envelopes and POST them signed with a plain
     httpx client; (accepted receipts, seconds)."""
     from app.exchange.schema import envelope
@@ -201,7 +167,7 @@ def bare_loop(simulator: Simulator, students: dict, schools: dict) -> tuple[int,
     return accepted, seconds
 
 
-def job_memory(simulator: Simulator, n: int, live: bool) -> int:
+def job_memory(simulator: Running, n: int, live: bool) -> int:
     """Peak bytes the job allocates (tracemalloc) sending `n` due messages; with `live`, collecting
     garbage after each batch."""
     requeue(n)
@@ -218,7 +184,7 @@ def job_memory(simulator: Simulator, n: int, live: bool) -> int:
     return peak
 
 
-def bench(label: str, url: str, n: int, simulator: Simulator) -> dict:
+def bench(label: str, url: str, n: int, simulator: Running) -> dict:
     """Every measurement on one database."""
     print(f"== {label} ==")
     app = exchange_app(url)
@@ -267,7 +233,7 @@ def main() -> None:
     results = []
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-exchange-"))
-        simulator = Simulator(args.schema_every)
+        simulator = Running(SECRET, schema_every=args.schema_every, cwd=ROOT)
         stack.callback(simulator.stop)
         databases = [("SQLite", f"sqlite:///{tmp}/bench.db")]
         if os.environ.get("BENCH_POSTGRES_URL"):

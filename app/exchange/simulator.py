@@ -213,5 +213,66 @@ def main(argv: list[str] | None = None) -> None:
         server.server_close()
 
 
+class Running:
+    """A simulator started as a subprocess on a free loopback port, for tests, the benchmark and drills:
+    `url` for the sender, the control endpoints as methods, `stop()` when done."""
+
+    def __init__(self, secret: str, mode: str = "ok", slow_seconds: float = 3.0, schema_every: int = 1,
+                 cwd: str | None = None):
+        import queue
+        import subprocess
+        import sys
+        import threading
+
+        import httpx
+
+        self.secret, self._subprocess = secret, subprocess
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "app.exchange.simulator", "--host", "127.0.0.1", "--port", "0", "--secret", secret,
+             "--mode", mode, "--slow-seconds", str(slow_seconds), "--schema-every", str(schema_every)],
+            cwd=cwd, stdout=subprocess.PIPE, text=True)
+        lines = queue.Queue()
+        threading.Thread(target=lambda: lines.put(self.process.stdout.readline()), daemon=True).start()
+        try:
+            line = lines.get(timeout=30)
+        except queue.Empty:
+            line = ""
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError(f"the portal simulator did not start: {line!r}")
+        self.url = line.split()[-1]
+        self.control = httpx.Client(base_url=str(httpx.URL(self.url).copy_with(path="/")), timeout=30)
+
+    def mode(self, name: str) -> dict:
+        return self._ok(self.control.post("/_sim/mode", json={"mode": name}))
+
+    def state(self) -> dict:
+        return self._ok(self.control.get("/_sim/state"))
+
+    def messages(self, student=None) -> list[dict]:
+        """Accepted messages in arrival order, of one student (by id) or all."""
+        return self._ok(self.control.get("/_sim/messages", params={} if student is None else {"student": str(student)}))
+
+    def reset(self) -> dict:
+        return self._ok(self.control.post("/_sim/reset"))
+
+    def stop(self) -> None:
+        if hasattr(self, "control"):
+            self.control.close()
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except self._subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+    @staticmethod
+    def _ok(response):
+        response.raise_for_status()
+        return response.json()
+
+
+
 if __name__ == "__main__":
     main()
