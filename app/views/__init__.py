@@ -1,7 +1,7 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
-from app.views.base import refuse_unknown_actions
+from app.views.base import pin_form_columns, refuse_unknown_actions
 from app.views.consent import (
     AuditEventView,
     AuditExportView,
@@ -133,3 +133,4 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(AcademicRecordView)
     appbuilder.add_view_no_menu(ExtractVerifyView)
     refuse_unknown_actions()
+    pin_form_columns(appbuilder)

@@ -185,3 +185,18 @@ def enum_field(label, enum_class, exclude=()) -> SelectField:
     members = [m for m in enum_class if m not in exclude]
     return SelectField(label, choices=[(m.value, enum_label(m)) for m in members],
                        coerce=lambda v: enum_class(v) if v else None, validators=[DataRequired()])
+
+
+def pin_form_columns(appbuilder) -> None:
+    """Give every plain form view (FAB's reset-password and user-info forms included) its field list
+    up front. FAB otherwise takes it from the first form it builds, CSRF field and all, and a form built
+    later without CSRF (tests, or CSRF switched off) fails to render."""
+    from flask_appbuilder.baseviews import BaseFormView
+    from wtforms.fields.core import UnboundField
+
+    for view in appbuilder.baseviews:
+        if isinstance(view, BaseFormView) and view.form is not None and not view.form_columns \
+                and not view.form_fieldsets:
+            fields = [(f.creation_counter, name) for name in dir(view.form)
+                      if isinstance(f := getattr(view.form, name, None), UnboundField)]
+            view.form_columns = [name for _, name in sorted(fields)]
