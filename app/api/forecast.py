@@ -8,21 +8,7 @@ from app.security.scope import current_scope
 from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.forecast import TARGET_COLUMNS, NotFound, forecast, target_query
-
-
-def _number(name: str, required: bool = False) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise RuleViolation(_("%(name)s is required.", name=name))
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RuleViolation(_("%(name)s must be a whole number, got «%(raw)s».", name=name, raw=raw)) from None
-    if value <= 0:
-        raise RuleViolation(_("%(name)s must be a positive number.", name=name))
-    return value
+from app.services.params import id_arg
 
 
 class ForecastApi(BaseApi):
@@ -58,8 +44,8 @@ class ForecastApi(BaseApi):
         try:
             if len(keys) != 1:
                 raise RuleViolation(_("Give exactly one of class_id, group_id, stream_id, plan_id."))
-            query = target_query(current_scope(), keys[0], _number(keys[0], required=True),
-                                 _number("subject_id"), _number("period_id"))
+            query = target_query(current_scope(), keys[0], id_arg(request.args, keys[0], required=True),
+                                 id_arg(request.args, "subject_id"), id_arg(request.args, "period_id"))
         except RuleViolation as err:
             return self.response_400(message=str(err.message))
         except NotFound:

@@ -10,6 +10,7 @@ from app.security import permissions as p
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid
 from app.services.journal import Conflict, actor_of, set_attendance, set_mark
+from app.services.params import as_id, id_arg
 from app.views.lessons import lesson_guard
 
 
@@ -90,8 +91,9 @@ class _EntryApi:
 
 
 def _int(body: dict, key: str, default=None):
+    """The id of a row named in the body: a positive whole number that an id column can hold."""
     value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, str) or as_id(value) is None:
         raise RuleViolation(f"{key}: ожидается целое число")
     return value
 
@@ -162,11 +164,9 @@ class JournalApi(BaseApi):
         try:
             if len(keys) != 1:
                 raise RuleViolation("укажите ровно один из параметров class_id, group_id, stream_id, plan_id")
-            target_id = request.args.get(keys[0], type=int)
-            subject_id = request.args.get("subject_id", type=int)
-            period_id = request.args.get("period_id", type=int)
-            if target_id is None or subject_id is None or period_id is None:
-                raise RuleViolation("class_id/group_id/…, subject_id и period_id — целые числа")
+            target_id = id_arg(request.args, keys[0], required=True)
+            subject_id = id_arg(request.args, "subject_id", required=True)
+            period_id = id_arg(request.args, "period_id", required=True)
             return self.response(200, **journal_grid(_actor(), keys[0], target_id, subject_id, period_id))
         except RuleViolation as err:
             return self.response_400(message=err.message)

@@ -23,6 +23,7 @@ from app.models import (
     IndividualPlan,
     PeriodKind,
     ReportingPeriod,
+    School,
     Stream,
     Student,
     StudyGroup,
@@ -243,6 +244,10 @@ def _curriculum(item: CurriculumItem) -> None:
              _l("Planned hours must be from 0 to 500."), "planned_hours")
 
 
+def _school(item: School) -> None:
+    _require(item.study_days_per_week in (None, 5, 6), _l("The study week has 5 or 6 days."), "study_days_per_week")
+
+
 def _subject(item: Subject) -> None:
     _require(bool((item.name or "").strip()), _l("The name is required."), "name")
 
@@ -267,6 +272,7 @@ def _delivery(item) -> None:
 
 
 _RULES = {
+    School: _school,
     AcademicYear: _year, ReportingPeriod: _period, Holiday: _holiday, BellSlot: _bell,
     ClassUnit: _class, Student: _student, Enrolment: _enrolment, StudyGroup: _group, Stream: _stream,
     IndividualPlan: _plan, TeachingAssignment: _assignment, CurriculumItem: _curriculum,

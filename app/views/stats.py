@@ -10,6 +10,7 @@ from app.security import permissions as p
 from app.security.scope import current_scope
 from app.services import clock
 from app.services.errors import RuleViolation
+from app.services.params import id_arg
 from app.services.stats import NotFound, default_period, periods_of, resolve
 from app.services.stats_tables import CODES, TYPES, VALUES, choices, dashboard, table
 from app.views.csv_export import csv_response
@@ -19,9 +20,12 @@ PARAMS = ("period_id", "class_id", "subject_id", "grade", "teacher_id", "student
 
 
 def int_params(args) -> dict:
-    """The integer parameters of a request; a clear RuleViolation for a non-number."""
+    """The integer parameters of a request (ids as `id_arg` reads them); a clear RuleViolation otherwise."""
     out = {}
     for name in PARAMS:
+        if name.endswith("_id"):
+            out[name] = id_arg(args, name)
+            continue
         raw = args.get(name, "").strip()
         if not raw:
             out[name] = None
