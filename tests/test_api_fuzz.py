@@ -408,3 +408,18 @@ def test_the_openapi_documents_relations_as_ids(api, world):
     assert schemas["TeachingAssignmentApi.put"]["properties"]["group"]["nullable"] is True
     group = schemas["TeachingAssignmentApi.get"]["properties"]["group"]
     assert {"nullable": True, "type": "object"} in group["anyOf"]
+
+
+def test_the_pages_answer_404_for_an_id_no_row_can_have(login_as, world):
+    """The same bound on the pages: FAB's show/edit/delete passed any text as the pk to the database
+    (an overflow or type error, a 500); its file download had no UPLOAD_FOLDER (a 500)."""
+    client = login_as("admin")
+    before = snapshot()
+    for pk in (*TOO_BIG, "abc", "0", "-1"):
+        for method, action in (("get", "show"), ("get", "edit"), ("post", "edit"), ("post", "delete")):
+            response = client.open(f"/subjectview/{action}/{pk}", method=method.upper(), data={"name": "X"})
+            assert response.status_code == 404, (action, method, pk)
+    assert client.get("/subjectview/download/notes.txt").status_code == 404
+    assert changed_tables(before, snapshot()) == []
+    # Control: a real id is shown.
+    assert client.get(f"/subjectview/show/{world.subjects['math'].id}").status_code == 200

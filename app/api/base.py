@@ -8,7 +8,6 @@ is a 422, not FAB's 500.
 """
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.api.convert import Model2SchemaConverter
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, validate
 from marshmallow_sqlalchemy import field_for
@@ -17,23 +16,12 @@ from sqlalchemy import Integer, Numeric, String, Text, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
-from app.security.filters import SCOPE_FILTERS
+from app.security.filters import SCOPE_FILTERS, ScopedInterface
 from app.security.guard import check_delete, guarded
 from app.security.permissions import API_METHOD_ACTIONS
 from app.services.errors import RuleViolation
 from app.services.params import INT_MAX, INT_MIN, as_id
 from app.views.labels import LABELS
-
-
-class ScopedInterface(SQLAInterface):
-    """SQLAInterface whose `get` answers None (so 404) for a pk that no row can have, instead of the
-    database's overflow or type error (a 500) on `/api/v1/<entity>/<pk>`."""
-
-    def get(self, id, filters=None, select_columns=None, outer_default_load=False):  # noqa: A002 - FAB's name
-        pk = as_id(id)
-        if pk is None:
-            return None
-        return super().get(pk, filters, select_columns, outer_default_load)
 
 
 class ExistingRelated(Related):
