@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
+from sqlalchemy import inspect
 
 from app.extensions import db
 
@@ -30,17 +31,45 @@ def ensure_admin(username: str, password: str) -> bool:
     return True
 
 
+def production() -> bool:
+    return current_app.config.get("ENV_NAME") == "production"
+
+
+def admin_exists(username: str) -> bool:
+    """Whether the deployment admin is already there (False on a database not yet migrated)."""
+    return inspect(db.engine).has_table("ab_user") and \
+        current_app.appbuilder.sm.find_user(username=username) is not None
+
+
+def new_admin_password(username: str, given: str | None) -> str:
+    """The password of a new admin: the demo's by default; in production a given one that the password
+    policy accepts (checked before anything is written)."""
+    from app.security.passwords import policy_problem
+
+    if not production():
+        return given or current_app.config["DEMO_PASSWORD"]
+    if not given:
+        fail("в рабочей конфигурации задайте пароль администратора: --password")
+    problem = policy_problem(given, username)
+    if problem:
+        fail(problem)
+    return given
+
+
 @school_cli.command("init")
 @click.option("--admin", "admin_name", default="admin", show_default=True, help="Admin login.")
-@click.option("--password", default=None, help="Admin password (default: DEMO_PASSWORD).")
+@click.option("--password", default=None,
+              help="Admin password (default: DEMO_PASSWORD; required and checked by the policy in production).")
 def init_command(admin_name: str, password: str | None) -> None:
     """Migrate the database, sync roles and permissions, create the admin. Idempotent."""
     from app.security.sync import sync_roles
     from app.views import menu_resources
 
+    if not admin_exists(admin_name):
+        password = new_admin_password(admin_name, password)
     upgrade()
     counts = sync_roles(menu_resources())
-    created = ensure_admin(admin_name, password or current_app.config["DEMO_PASSWORD"])
+    created = ensure_admin(admin_name, password)
     db.session.commit()
     click.echo("База данных обновлена; роли: " + ", ".join(f"{r} ({n})" for r, n in counts.items()))
     click.echo(f"Администратор {admin_name}: {'создан' if created else 'уже есть'}")
@@ -61,11 +90,13 @@ def parse_day(_ctx, _param, value: str | None) -> dt.date | None:
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--today", callback=parse_day, default=None, help="The demo's today, YYYY-MM-DD.")
 def demo_command(size: str, seed: int, today: dt.date | None) -> None:
-    """Load a deterministic demo school and print its logins."""
+    """Load a deterministic demo school and print its logins (never in production: its passwords are known)."""
     import time
 
     from app.services.demo import DemoAlreadyLoaded, load_demo
 
+    if production():
+        fail("демонстрационные данные не загружаются в рабочей конфигурации: их пароли известны всем")
     started = time.perf_counter()
     try:
         result = load_demo(size=size, seed=seed, today=today or dt.date.today(),

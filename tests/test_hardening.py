@@ -250,6 +250,35 @@ def test_the_cli_and_the_demo_keep_their_passwords(app):
     assert app.test_client().post("/login/", data={"username": "admin2", "password": "demo"}).status_code == 302
 
 
+@pytest.mark.parametrize("args, fragment", [
+    (["school", "init", "--admin", "chief"], "--password"),
+    (["school", "init", "--admin", "chief", "--password", "demo"],
+     "The password must be at least %(n)d characters long."),
+    (["school", "init", "--admin", "chief", "--password", "chief2026school"],
+     "The password must not contain the user name."),
+    (["school", "demo"], "рабочей конфигурации"),
+])
+def test_production_cli_refuses_known_passwords_and_changes_nothing(prod_app, app, world, args, fragment):
+    """In production a new admin needs a password the policy accepts, and the demo (whose passwords
+    everyone knows) is not loaded. (The CLI runs in the innermost app context: the production app's.)"""
+    before = snapshot()
+    with prod_app.app_context():
+        result = prod_app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert (message(fragment, n=10) if "." in fragment else fragment) in result.output
+    assert snapshot() == before
+
+
+def test_production_init_creates_the_admin_with_a_strong_password(prod_app, app, world):
+    runner = prod_app.test_cli_runner()
+    with prod_app.app_context():
+        result = runner.invoke(args=["school", "init", "--admin", "chief", "--password", "Kestrel-2026-north"])
+        assert result.exit_code == 0, result.output
+        # Once there, a re-run (an upgrade) needs no password.
+        assert runner.invoke(args=["school", "init", "--admin", "chief"]).exit_code == 0
+    assert db.session.scalar(select(User).where(User.username == "chief")) is not None
+
+
 # --- CSRF ----------------------------------------------------------------------------------------
 
 def snapshot() -> dict:
