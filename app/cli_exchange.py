@@ -6,6 +6,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
+from app.exchange.sla import WINDOW_DAYS
 from app.extensions import db
 
 
@@ -67,7 +68,7 @@ def status_command() -> None:
 
 
 @exchange_cli.command("sla")
-@click.option("--days", type=click.IntRange(1, 400), default=7, show_default=True,
+@click.option("--days", type=click.IntRange(1, 400), default=WINDOW_DAYS, show_default=True,
               help="Also list results acknowledged late in the last N days (unacknowledged ones: always).")
 def sla_command(days: int) -> None:
     """Final grades and exam results not acknowledged within 24 hours (and those about to be late);

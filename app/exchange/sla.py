@@ -17,6 +17,7 @@ from app.services import clock
 from app.services.consent import electronic_recipients
 
 BREACH, LATE, DUE_SOON = "breach", "late", "due_soon"
+WINDOW_DAYS = 7  # late acknowledgements are listed for the last week unless asked otherwise
 STATE_LABELS = {BREACH: _l("not delivered, the deadline has passed"), LATE: _l("delivered late"),
                 DUE_SOON: _l("the deadline is near")}
 
@@ -79,7 +80,7 @@ def _flagged(now: dt.datetime, days: int, school_id: int | None) -> list[Flagged
     return [j for j in judged if j.student_id in electronic]
 
 
-def report(now: dt.datetime, days: int = 7, school_id: int | None = None) -> list[SlaItem]:
+def report(now: dt.datetime, days: int = WINDOW_DAYS, school_id: int | None = None) -> list[SlaItem]:
     """Results that breached the rule (never acknowledged: any time; late: in the last `days` days) or are
     about to, by deadline."""
     flagged = _flagged(now, days, school_id)
@@ -98,6 +99,6 @@ def report(now: dt.datetime, days: int = 7, school_id: int | None = None) -> lis
     return sorted(items, key=lambda i: i.deadline)
 
 
-def breaches(now: dt.datetime, days: int = 7, school_id: int | None = None) -> int:
+def breaches(now: dt.datetime, days: int = WINDOW_DAYS, school_id: int | None = None) -> int:
     """How many results broke the rule (as `report` counts them; the dashboard's number)."""
     return sum(state in (BREACH, LATE) for *_, state in _flagged(now, days, school_id))

@@ -21,7 +21,6 @@ from app.services import clock
 from app.views.base import SchoolModelView
 from app.views.consent import READ_ONLY_ROUTES
 
-SLA_DAYS = 7  # the page and the dashboard count breaches of the last week
 FAILED_SHOWN = 50
 STATUS_LABELS = {OutboxStatus.queued: _l("queued"), OutboxStatus.sending: _l("sending"),
                  OutboxStatus.accepted: _l("accepted"), OutboxStatus.failed: _l("failed"),
@@ -61,7 +60,7 @@ def dashboard(scope: Scope) -> dict | None:
         return None
     school_id = school_of(scope)
     counts = outbox.waiting_and_failed(school_id)
-    return {"breaches": sla.breaches(clock.utcnow(), SLA_DAYS, school_id), **counts}
+    return {"breaches": sla.breaches(clock.utcnow(), sla.WINDOW_DAYS, school_id), **counts}
 
 
 class ExchangeView(BaseView):
@@ -78,10 +77,10 @@ class ExchangeView(BaseView):
     def index(self):
         """The outbox and the 24-hour rule of the user's school."""
         school_id, now = school_of(current_scope()), clock.utcnow()
-        state, items = outbox.state(school_id), sla.report(now, SLA_DAYS, school_id)
+        state, items = outbox.state(school_id), sla.report(now, sla.WINDOW_DAYS, school_id)
         return self.render_template(
             "exchange/index.html", state=state, age=outbox.age_text(state.oldest_age(now)), statuses=STATUS_LABELS,
-            items=items, breaches=sum(i.is_breach for i in items), sla_labels=sla.STATE_LABELS, days=SLA_DAYS,
+            items=items, breaches=sum(i.is_breach for i in items), sla_labels=sla.STATE_LABELS, days=sla.WINDOW_DAYS,
             failed=latest_failed(school_id), utc=utc, failed_status=OutboxStatus.failed,
             may_retry=self.appbuilder.sm.has_access(p.CAN_WRITE, p.RESOURCE_EXCHANGE))
 
