@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services.audit import acting_as
 from app.services.finals import set_final
+from app.services.students import sync_enrolment
 from tests.consent_helpers import NOV_2, TODAY, record, school_today  # noqa: F401 - autouse fixture
 from tests.finals_helpers import q1
 from tests.journal_helpers import actor, add_lessons, math_of, work_type
@@ -224,3 +225,24 @@ def test_an_unchanged_exam_result_keeps_its_publication(world):
     validate_exam_result(result)
     db.session.commit()
     assert result.published_at is None and len(outbox("exam_result")) == 2
+
+
+def test_a_move_to_another_class_queues_the_full_diary_of_the_new_class(world):
+    """The new class's teachers, timetable and lessons reach the family at once, not as they change."""
+    record(world)
+    consented, other = world.students["Алексеев"], world.students["Борисов"]
+    before = {m.id for m in outbox()}
+    for student in (consented, other):
+        student.class_unit = world.classes["5Б"]
+        enrolment = sync_enrolment(student, TODAY)
+    db.session.commit()
+    (sync,) = [m for m in outbox() if m.status == OutboxStatus.queued]
+    # The consent's snapshot and the one of the move's first flush (old class ended) are replaced.
+    assert {m.id for m in outbox() if m.status == OutboxStatus.cancelled} >= before
+    assert (sync.kind, sync.student_id, sync.entity) == ("snapshot", consented.id, "enrolment")
+    assert sync.payload["items"], "the snapshot of the new class is not empty"
+    taught = {i["payload"]["scope_name"] for i in sync.payload["items"] if i["kind"] == "teachers"}
+    assert taught == {str(world.classes["5Б"])}
+    student, school = payloads.student_block(consented), payloads.school_block(world.school_a)
+    assert errors(envelope(sync, student, school)) == []
+    assert enrolment.class_unit_id == world.classes["5Б"].id  # the unconsented one moved too, silently

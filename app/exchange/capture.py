@@ -2,8 +2,9 @@
 transaction, one message per student concerned whose family may receive data electronically (the
 consent service's gate). A rolled-back change leaves no message.
 
-A new consent queues the student's full initial sync; a withdrawal or refusal cancels what is still
-waiting and queues the withdrawal message, the last one the portal gets about the student.
+A new consent queues the student's full initial sync, and so does a move to another class (the new
+class's teachers, timetable and lessons); a withdrawal or refusal cancels what is still waiting and
+queues the withdrawal message, the last one the portal gets about the student.
 New final grades and lesson changes also compose the family's notifications (delivery.py).
 """
 import datetime as dt
@@ -135,7 +136,8 @@ def _capture(session: Session, _context) -> None:
     found, consents = session.info.pop("exchange_changes", []), session.info.pop("exchange_consents", [])
     before = session.info.pop("exchange_electronic_before", set())
     described = [(obj, deleted, *d) for obj, deleted in found if (d := payloads.describe(obj, deleted))]
-    if not described and not consents:
+    moved = {obj.student_id: obj.id for obj, _ in found if isinstance(obj, Enrolment)}
+    if not described and not consents and not moved:
         return
     today, now = clock.today(), clock.utcnow()
     concerned = [(item, _students_of(session, item[0], today)) for item in described]
@@ -152,6 +154,10 @@ def _capture(session: Session, _context) -> None:
             notices += notice_rows(obj, to, now)
     if consents:
         rows += _consent_changes(session, consents, before, today, now)
+    for sid in {c.student_id for c in consents}:
+        moved.pop(sid, None)  # its consent already queued what the move would
+    if moved:
+        rows += _resync(session, moved, today, now)
     connection = session.connection()
     if rows:
         connection.execute(insert(OutboxMessage), rows)
@@ -181,6 +187,19 @@ def _consent_changes(session: Session, consents: list[Consent], before: set[int]
             _cancel(session, sid, "согласие отозвано: не отправлять")
             rows.append(message_row("withdrawal", sid, consent.school_id, payloads.withdrawal(consent), now,
                                     "consent", consent.id))
+    return rows
+
+
+def _resync(session: Session, moved: dict[int, int], today: dt.date, now: dt.datetime) -> list[dict]:
+    """The full diary again for a consented student whose enrolment changed (student id → enrolment id);
+    it replaces a snapshot still waiting (a move is several flushes: the last one has the new class)."""
+    rows = []
+    for sid in sorted(electronic_recipients(sorted(moved), today)):
+        student = session.get(Student, sid)
+        if student is not None:
+            _cancel(session, sid, "заменено более новым снимком дневника", kind="snapshot")
+            rows.append(message_row("snapshot", sid, student.school_id, payloads.snapshot(student, today), now,
+                                    "enrolment", moved[sid]))
     return rows
 
 
