@@ -6,6 +6,7 @@ from flask_appbuilder import AppBuilder
 
 from app.extensions import csrf, db, migrate
 from app.security.hardening import check_production, limit_logins, security_headers, trust_proxy
+from app.services.params import IdConverter
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -13,6 +14,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 def create_app(config: object | str = "config.Config", overrides: dict | None = None) -> Flask:
     """Build the app; `overrides` (tests) win over the config object."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["id"] = IdConverter  # `<id:…>` routes: a number no row can have is a 404
     app.config.from_object(config)
     if overrides:
         app.config.update(overrides)

@@ -36,9 +36,13 @@ def production() -> bool:
 
 
 def admin_exists(username: str) -> bool:
-    """Whether the deployment admin is already there (False on a database not yet migrated)."""
-    return inspect(db.engine).has_table("ab_user") and \
-        current_app.appbuilder.sm.find_user(username=username) is not None
+    """Whether the deployment admin is already there (False on a database not yet migrated); no
+    transaction stays open for the migrations to wait on."""
+    try:
+        return inspect(db.engine).has_table("ab_user") and \
+            current_app.appbuilder.sm.find_user(username=username) is not None
+    finally:
+        db.session.rollback()
 
 
 def new_admin_password(username: str, given: str | None) -> str:

@@ -45,7 +45,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Subject, TeachingAssignment
 from tests.conftest import PASSWORD
-from tests.journal_helpers import period_of
+from tests.journal_helpers import HTTP_TODAY, add_lessons, message, period_of, work_type
 from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
     bearer,
     changed_tables,
@@ -278,6 +278,8 @@ def test_weekly_hours_beyond_the_column_are_a_422_and_are_read_as_numbers(api, w
     assert changed_tables(before, snapshot()) == []
     shown = api("admin", "get", f"/api/v1/teachingassignment/{assignment.id}").json["result"]
     assert shown["weekly_hours"] == 3.0
+    info = api("admin", "get", "/api/v1/teachingassignment/_info").json
+    assert {f["name"]: f["type"] for f in info["edit_columns"]}["weekly_hours"] == "Decimal"  # FAB's name
 
 
 def test_a_study_week_of_7_days_is_a_422_with_the_rule(api, world):
@@ -335,14 +337,27 @@ def test_query_ids_beyond_any_row_are_a_400_naming_the_parameter(api, world):
 
 
 def test_entry_ids_beyond_any_row_are_a_422(api, world):
-    """Marks, attendance and finals are written through the services, with ids read from the body."""
+    """Marks, attendance and finals are written through the services, with ids read from the body: the
+    refusal names the id, every other one naming a real row."""
+    (lesson,) = add_lessons(world, HTTP_TODAY)
+    kid, math, q1 = world.students["Алексеев"].id, world.subjects["math"].id, period_of(world.year_a, 1).id
+    db.session.commit()
     before = snapshot()
-    for resource, body in (("mark", {"lesson": 2**70, "student": 1, "work_type": 1, "value": 5}),
-                           ("attendance", {"lesson": 1, "student": INT_MAX + 1, "code": "Н"}),
-                           ("finalgrade", {"student": 1, "subject": 2**63, "period": 1, "value": "5"})):
+    for resource, bad, body in (
+            ("mark", "lesson", {"lesson": 2**70, "student": kid, "work_type": work_type(world).id, "value": 5}),
+            ("attendance", "student", {"lesson": lesson.id, "student": INT_MAX + 1, "code": "Н"}),
+            ("attendance", "lesson", {"lesson": str(lesson.id), "student": kid, "code": "Н"}),
+            ("finalgrade", "subject", {"student": kid, "subject": 2**63, "period": q1, "value": "5"}),
+            ("finalgrade", "period", {"student": kid, "subject": math, "period": 0, "value": "5"})):
         response = api("admin", "post", f"/api/v1/{resource}/", json=body)
         assert response.status_code == 422, (resource, response.json)
+        assert response.json["message"] == message(
+            "%(name)s must be a whole number from 1 to %(max)s, got «%(raw)s».", name=bad, max=INT_MAX,
+            raw=body[bad]), resource
     assert changed_tables(before, snapshot()) == []
+    # Control: the same attendance with a real student is saved.
+    body = {"lesson": lesson.id, "student": kid, "code": "Н"}
+    assert api("admin", "post", "/api/v1/attendance/", json=body).status_code == 201
 
 
 def test_a_row_still_used_by_others_is_not_deleted(api, world):
@@ -353,7 +368,7 @@ def test_a_row_still_used_by_others_is_not_deleted(api, world):
                          ("classunit", world.classes["5А"].id), ("school", world.school_b.id)):
         response = api("admin", "delete", f"/api/v1/{resource}/{pk}")
         assert response.status_code == 422, (resource, response.json)
-        assert "teaching_assignment" in response.json["message"]
+        assert f'{_l("Teaching assignments")}: ' in response.json["message"]  # named as the menu names them
     assert changed_tables(before, snapshot()) == []
     # Control: a row nothing points at is deleted (the student's enrolment and guardians go with it).
     assert api("admin", "delete", f"/api/v1/student/{world.students['Гаврилов'].id}").status_code == 200
@@ -411,15 +426,56 @@ def test_the_openapi_documents_relations_as_ids(api, world):
 
 
 def test_the_pages_answer_404_for_an_id_no_row_can_have(login_as, world):
-    """The same bound on the pages: FAB's show/edit/delete passed any text as the pk to the database
-    (an overflow or type error, a 500); its file download had no UPLOAD_FOLDER (a 500)."""
+    """The same bound on the pages: FAB's show/edit/delete (its user and role screens too) passed any
+    text as the pk to the database (an overflow or type error, a 500); its file download had no
+    UPLOAD_FOLDER (a 500); our pages read ids from routes and query strings without a bound."""
     client = login_as("admin")
     before = snapshot()
     for pk in (*TOO_BIG, "abc", "0", "-1"):
-        for method, action in (("get", "show"), ("get", "edit"), ("post", "edit"), ("post", "delete")):
-            response = client.open(f"/subjectview/{action}/{pk}", method=method.upper(), data={"name": "X"})
-            assert response.status_code == 404, (action, method, pk)
-    assert client.get("/subjectview/download/notes.txt").status_code == 404
+        for view in ("subjectview", "users", "roles"):
+            for method, action in (("get", "show"), ("get", "edit"), ("post", "edit"), ("post", "delete")):
+                response = client.open(f"/{view}/{action}/{pk}", method=method.upper(), data={"name": "X"})
+                assert response.status_code == 404, (view, action, method, pk)
+        for url in (f"/finals/record/{pk}", f"/class/{pk}/changes", f"/class/{pk}/control-works"):
+            assert client.get(url).status_code == 404, url
+        assert client.post(f"/finals/close/{pk}").status_code == 404
+    for view in ("subjectview", "users", "roles"):
+        assert client.get(f"/{view}/download/notes.txt").status_code == 404
+    math, cls = world.subjects["math"].id, world.classes["5А"].id
+    for url, name, raw in ((f"/journal/grid?id={2**70}&subject={math}", "id", 2**70),
+                           (f"/journal/grid?id={cls}&subject={math}&period={2**63}", "period", 2**63),
+                           (f"/finals/sheet?id={cls}&subject={2**70}", "subject", 2**70),
+                           (f"/finals/sheet?id={cls}&subject={math}&period={2**70}", "period", 2**70),
+                           (f"/finals/summary?class_id={2**70}", "class_id", 2**70),
+                           (f"/finals/summary.pdf?class_id={INT_MAX + 1}", "class_id", INT_MAX + 1)):
+        response = client.get(url)
+        assert response.status_code in (400, 404), url
+        refusal = message("%(name)s must be a whole number from 1 to %(max)s, got «%(raw)s».", name=name,
+                          max=INT_MAX, raw=raw)
+        assert refusal in response.get_data(as_text=True), url
     assert changed_tables(before, snapshot()) == []
-    # Control: a real id is shown.
-    assert client.get(f"/subjectview/show/{world.subjects['math'].id}").status_code == 200
+    # Control: real ids are shown.
+    assert client.get(f"/subjectview/show/{math}").status_code == 200
+    assert client.get(f"/finals/record/{world.students['Алексеев'].id}").status_code == 200
+
+
+def test_a_filter_that_does_not_suit_its_column_is_a_400(api, world):
+    """FAB hands rison filter values to Python and the database as they are: a number for a text filter
+    (a TypeError), a number beyond the column (an overflow), a relation filter with an id no row can
+    have (an overflow) were 500s."""
+    refused = ["(filters:!((col:name,opr:sw,value:5)))", "(filters:!((col:name,opr:ct,value:!(1,2))))",
+               f"(filters:!((col:name,opr:eq,value:{2**70})))"]
+    for q in refused:
+        response = api("admin", "get", f"/api/v1/subject/?q={q}")
+        assert response.status_code == 400, (q, response.json)
+        assert response.json["message"] == message(
+            "A filter's value does not suit its column: text for text filters, numbers within the column's "
+            "range for number filters.")
+    for value in (2**70, "abc", 0):  # a relation filter naming no row matches nothing
+        response = api("admin", "get", f"/api/v1/subject/?q=(filters:!((col:school,opr:rel_o_m,value:{value})))")
+        assert (response.status_code, response.json["count"]) == (200, 0), value
+    # Control: the same filters with values that suit them.
+    assert api("admin", "get", "/api/v1/subject/?q=(filters:!((col:name,opr:sw,value:Мат)))").json["count"] == 2
+    school = world.school_a.id
+    response = api("admin", "get", f"/api/v1/subject/?q=(filters:!((col:school,opr:rel_o_m,value:{school})))")
+    assert response.json["count"] >= 1

@@ -267,6 +267,7 @@ def test_production_cli_refuses_known_passwords_and_changes_nothing(prod_app, ap
     assert result.exit_code == 2, result.output
     assert (message(fragment, n=10) if "." in fragment else fragment) in result.output
     assert snapshot() == before
+    assert db.session.scalar(select(User).where(User.username == "chief")) is None
 
 
 def test_production_init_creates_the_admin_with_a_strong_password(prod_app, app, world):
@@ -328,8 +329,8 @@ def test_every_post_without_the_csrf_token_is_refused_and_changes_nothing(app, w
     endpoints = post_endpoints(app)
     rules = {r.rule for r in endpoints}
     # our own POST endpoints are all there (a new one is covered without editing this test)
-    assert {"/journal/cell", "/journal/lesson/<int:lesson_id>", "/finals/save", "/finals/propose", "/finals/defer",
-            "/finals/close/<int:period_id>", "/exchange/retry", "/extracts/print", "/roster/upload",
+    assert {"/journal/cell", "/journal/lesson/<id:lesson_id>", "/finals/save", "/finals/propose", "/finals/defer",
+            "/finals/close/<id:period_id>", "/exchange/retry", "/extracts/print", "/roster/upload",
             "/extracts/verify/", "/login/", "/users/add", "/resetmypassword/form"} <= rules
     mark = {"lesson_id": lesson.id, "student_id": kid.id, "kind": "mark",
             "work_type_id": journal_rows["work_type"].id, "value": 5}

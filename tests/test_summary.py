@@ -86,7 +86,8 @@ def test_who_reads_the_summary(world, login_as, graded, username, cls, status):
 def test_the_summary_needs_a_class(world, login_as):
     response = login_as("director").get("/finals/summary?class_id=x")
     assert response.status_code == 400
-    assert message("The parameter %(name)s must be a number.", name="class_id") in response.get_data(as_text=True)
+    assert message("%(name)s must be a whole number from 1 to %(max)s, got «%(raw)s».", name="class_id",
+                   max=2**31 - 1, raw="x") in response.get_data(as_text=True)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ The foreign rows live in 5Б (another class of the same school) and in school B,
 that has an id-taking route; their text carries markers (СЕКРЕТ-…, sekret-…, the surnames of their
 students and staff) that no answer to these users may contain.
 
-The routes come from `app.url_map`: every rule with an id argument (`<pk>`, `<int:class_id>`…) is
+The routes come from `app.url_map`: every rule with an id argument (`<pk>`, `<id:class_id>`…) is
 filled with each foreign row of its model, with every method it allows; the lists of the model views
 and APIs are filtered by foreign related ids, and their add forms and POST bodies name foreign
 related rows. Our pages that take ids in the query string or the form are listed in QUERY_PAGES. A

@@ -13,14 +13,14 @@ from marshmallow import ValidationError, fields, validate
 from marshmallow_sqlalchemy import field_for
 from marshmallow_sqlalchemy.fields import Related
 from sqlalchemy import Integer, Numeric, String, Text, inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, ProgrammingError, SQLAlchemyError
 
 from app.extensions import db
 from app.security.filters import SCOPE_FILTERS, ScopedInterface
 from app.security.guard import check_delete, guarded
 from app.security.permissions import API_METHOD_ACTIONS
 from app.services.errors import RuleViolation
-from app.services.params import INT_MAX, INT_MIN, as_id
+from app.services.params import INT_MAX, INT_MIN, json_id
 from app.views.labels import LABELS
 
 
@@ -29,9 +29,10 @@ class ExistingRelated(Related):
     validation error (422) instead of a new related row built from it. The OpenAPI says integer."""
 
     def _deserialize(self, value, *args, **kwargs):
-        pk = None if isinstance(value, str) else as_id(value)
+        pk = json_id(value)
         if pk is None:
-            raise ValidationError(str(_l("Expected the id of a record (a positive whole number).")))
+            raise ValidationError(str(_l("Expected the id of a record: a whole number from 1 to %(max)s.",
+                                         max=INT_MAX)))
         obj = self.session.get(self.related_model, pk)
         if obj is None:
             raise ValidationError(str(_l("No record with id %(id)s.", id=pk)))
@@ -132,8 +133,17 @@ class SchoolModelApi(ModelRestApi):
             return self.response_422(message=err.message)
 
     def get_list_headless(self, **kwargs):
-        """List; a `page` that is no page is a 400 (below 0 PostgreSQL refuses the OFFSET: a 500)."""
-        return _bad_page(self, kwargs.get("rison", {}).get("page")) or super().get_list_headless(**kwargs)
+        """List; a `page` that is no page is a 400 (below 0 PostgreSQL refuses the OFFSET: a 500), and so
+        is a filter FAB cannot apply to its column (a number for a text filter, a number beyond the
+        column: FAB hands them to Python or the database as they are, a 500)."""
+        bad = _bad_page(self, kwargs.get("rison", {}).get("page"))
+        if bad:
+            return bad
+        try:
+            return super().get_list_headless(**kwargs)
+        except (TypeError, OverflowError, DataError, ProgrammingError):
+            db.session.rollback()
+            return self.response_400(message=str(BAD_FILTER))
 
     def info_headless(self, **kwargs):
         """_info; the same for the pages of the related fields' choices."""
@@ -153,6 +163,8 @@ class SchoolModelApi(ModelRestApi):
             info["description"] = ""
         if isinstance(field, ExistingRelated):
             info["type"] = Related.__name__
+        elif isinstance(field, NumberDecimal):
+            info["type"] = fields.Decimal.__name__
         return info
 
     def pre_delete(self, item):
@@ -167,11 +179,16 @@ class SchoolModelApi(ModelRestApi):
             return self.response_422(message=err.message)
 
 
+BAD_FILTER = _l("A filter's value does not suit its column: text for text filters, numbers within the column's "
+               "range for number filters.")
+
+
 def _bad_page(api: ModelRestApi, page):
     """The 400 of a page number outside 0…INT_MAX (None when absent or fine)."""
     if page is None or (isinstance(page, int) and not isinstance(page, bool) and 0 <= page <= INT_MAX):
         return None
-    return api.response_400(message=str(_l("page must be a whole number from 0 to %(max)s.", max=INT_MAX)))
+    message = _l("The parameter page must be a whole number from 0 to %(max)s.", max=INT_MAX)
+    return api.response_400(message=str(message))
 
 
 def refused_by_database(err: SQLAlchemyError) -> str:

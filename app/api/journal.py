@@ -10,7 +10,7 @@ from app.security import permissions as p
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid
 from app.services.journal import Conflict, actor_of, set_attendance, set_mark
-from app.services.params import as_id, id_arg
+from app.services.params import id_arg, id_error, json_id
 from app.views.lessons import lesson_guard
 
 
@@ -93,8 +93,8 @@ class _EntryApi:
 def _int(body: dict, key: str, default=None):
     """The id of a row named in the body: a positive whole number that an id column can hold."""
     value = body.get(key, default)
-    if isinstance(value, str) or as_id(value) is None:
-        raise RuleViolation(f"{key}: ожидается целое число")
+    if json_id(value) is None:
+        raise id_error(key, value)
     return value
 
 

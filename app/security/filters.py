@@ -23,11 +23,16 @@ SCOPE_FILTERS = [["id", ScopeFilter, lambda: None]]
 
 
 class ScopedInterface(SQLAInterface):
-    """SQLAInterface whose `get` answers None (so 404) for a pk that no row can have, instead of the
-    database's overflow or type error (a 500) on `/api/v1/<entity>/<pk>` and `/<view>/show|edit|delete/<pk>`."""
+    """SQLAInterface for which an id no row can have names no row: `get` answers None (so a 404 on
+    `/api/v1/<entity>/<pk>` and `/<view>/show|edit|delete/<pk>`) and a relation filter matches nothing,
+    instead of the database's overflow or type error (a 500)."""
 
     def get(self, id, filters=None, select_columns=None, outer_default_load=False):  # noqa: A002 - FAB's name
         pk = as_id(id)
         if pk is None:
             return None
         return super().get(pk, filters, select_columns, outer_default_load)
+
+    def get_related_obj(self, col_name, value):
+        pk = as_id(value)
+        return None if pk is None else super().get_related_obj(col_name, pk)

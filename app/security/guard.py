@@ -69,28 +69,35 @@ def check_delete(item, scope: Scope | None = None) -> None:
         raise RuleViolation(_l("The record is not available to you."))
     used = _references(item)
     if used:
+        from app.views.labels import table_label  # the menu's names (app.views imports this module)
+
         raise RuleViolation(_l("The record is still used (%(uses)s): delete or change those rows first.",
-                               uses=", ".join(f"{name}: {count}" for name, count in used)))
+                               uses=", ".join(f"{table_label(name)}: {count}" for name, count in used)))
 
 
 def _references(item) -> list[tuple[str, int]]:
-    """Tables whose rows still point at `item` and would be left pointing at nothing: foreign keys
-    without ON DELETE whose rows the ORM does not delete along. PostgreSQL refuses such a delete with
-    a raw error; SQLite (no foreign key enforcement) deleted the row and left the others orphaned, and
-    pages and APIs reading them then failed (found by tests/test_api_fuzz.py)."""
+    """Tables whose rows still point at `item` and would be left pointing at nothing: foreign keys the
+    database does not follow (no ON DELETE CASCADE/SET NULL) and the ORM does not delete along.
+    PostgreSQL refuses such a delete with a raw error; SQLite (no foreign key enforcement) deleted the
+    row and left the others orphaned, and pages and APIs reading them then failed (found by
+    tests/test_api_fuzz.py)."""
     mapper = inspect(type(item))
-    along = {rel.mapper.local_table for rel in mapper.relationships if rel.cascade.delete}
-    along |= {rel.secondary for rel in mapper.relationships if rel.secondary is not None}
+    along = {col for rel in mapper.relationships if rel.cascade.delete for col in rel.remote_side}
+    along |= {col for rel in mapper.relationships if rel.secondary is not None for col in rel.secondary.columns}
     found = []
     for table in Model.metadata.sorted_tables:
-        if table in along:
-            continue
         for fk in table.foreign_keys:
-            if fk.column.table is mapper.local_table and not fk.ondelete and fk.parent is not fk.column:
-                count = db.session.scalar(select(func.count()).select_from(table).where(fk.parent == item.id))
-                if count:
-                    found.append((table.name, count))
+            if fk.column.table is not mapper.local_table or fk.parent in along or fk.parent is fk.column \
+                    or (fk.ondelete or "").upper() in FOLLOWED_BY_DATABASE:
+                continue
+            value = getattr(item, mapper.get_property_by_column(fk.column).key)
+            count = db.session.scalar(select(func.count()).select_from(table).where(fk.parent == value))
+            if count:
+                found.append((table.name, count))
     return found
+
+
+FOLLOWED_BY_DATABASE = {"CASCADE", "SET NULL", "SET DEFAULT"}
 
 
 def guarded(item, scope: Scope | None = None, then=None) -> None:

@@ -1,4 +1,4 @@
-"""Ids from URLs, query strings and JSON bodies: one rule for every API and page.
+"""Ids from URLs, query strings, forms and JSON bodies: one rule for every API and page.
 
 An id is a whole number from 1 to the largest PostgreSQL `integer`; anything else names no row and
 is refused with a clear message before it reaches the database (where a huge number is an overflow
@@ -7,6 +7,7 @@ error, a 500, and on PostgreSQL so is any non-number).
 import re
 
 from flask_babel import lazy_gettext as _l
+from werkzeug.routing import IntegerConverter
 
 from app.services.errors import RuleViolation
 
@@ -15,23 +16,43 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def as_id(value) -> int | None:
-    """The id in `value`, digits (from a URL) or an integer (from JSON), if a row can have it; else None."""
+    """The id in `value`, digits (from a URL or a form) or an integer (from JSON), if a row can have it;
+    else None."""
     if isinstance(value, str):
+        value = value.strip()
         value = int(value) if _DIGITS.fullmatch(value) else None
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if 1 <= value <= INT_MAX else None
 
 
+def json_id(value) -> int | None:
+    """The id in a JSON body, where it is a number (a string is not an id there)."""
+    return None if isinstance(value, str) else as_id(value)
+
+
+def id_error(name: str, raw) -> RuleViolation:
+    """The refusal of `raw` as the id `name`."""
+    return RuleViolation(_l("%(name)s must be a whole number from 1 to %(max)s, got «%(raw)s».",
+                            name=name, max=INT_MAX, raw=str(raw)[:40]), name)
+
+
 def id_arg(args, name: str, required: bool = False) -> int | None:
-    """The id given as query parameter `name` (None when absent or blank, unless required)."""
-    raw = (args.get(name) or "").strip()
-    if not raw:
+    """The id given as `name` in a query string, a form or a JSON body (None when absent or blank,
+    unless required)."""
+    raw = args.get(name)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             raise RuleViolation(_l("%(name)s is required.", name=name), name)
         return None
     value = as_id(raw)
     if value is None:
-        raise RuleViolation(_l("%(name)s must be a whole number from 1 to %(max)s, got «%(raw)s».",
-                               name=name, max=INT_MAX, raw=raw[:40]), name)
+        raise id_error(name, raw)
     return value
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a route: an id as `as_id` reads it; anything else matches no route (a 404)."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=INT_MAX)

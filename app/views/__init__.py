@@ -1,7 +1,7 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
-from app.views.base import pin_form_columns, refuse_unknown_actions
+from app.views.base import pin_form_columns, refuse_impossible_ids, refuse_unknown_actions
 from app.views.consent import (
     AuditEventView,
     AuditExportView,
@@ -15,6 +15,7 @@ from app.views.extracts import ExtractLogView, ExtractsView, ExtractVerifyView
 from app.views.finals import AcademicRecordView, FinalsView, PeriodCloseView
 from app.views.forecast import ForecastView
 from app.views.journal import JournalView
+from app.views.labels import TABLE_LABELS
 from app.views.lessons import (
     ClassPagesView,
     ControlWorkPlanView,
@@ -117,6 +118,8 @@ def menu_resources() -> list[tuple[str, str, str]]:
 
 def register_views(appbuilder) -> None:
     """Add every view to the menu."""
+    TABLE_LABELS.update({view.model.__tablename__: label for view, _name, label, *_ in MENU
+                         if getattr(view, "model", None) is not None})
     for view, name, label, category, icon in MENU:
         cat_label, cat_icon = CATEGORIES[category]
         view.list_title = label
@@ -133,4 +136,5 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(AcademicRecordView)
     appbuilder.add_view_no_menu(ExtractVerifyView)
     refuse_unknown_actions()
+    refuse_impossible_ids()
     pin_form_columns(appbuilder)

@@ -17,16 +17,13 @@ from app.security.guard import check_delete, guarded
 from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services.errors import RuleViolation
+from app.services.params import as_id, id_arg
 from app.views.labels import LABELS, enum_label
 
 
 def int_arg(name: str, source=None) -> int:
-    """A whole-number parameter of the request (or of a form); a clear error otherwise."""
-    source = request.args if source is None else source
-    try:
-        return int(source.get(name))
-    except (TypeError, ValueError):
-        raise RuleViolation(_l("The parameter %(name)s must be a number.", name=name)) from None
+    """The id given as parameter `name` of the request (or of a form or JSON body); a clear error otherwise."""
+    return id_arg(request.args if source is None else source, name, required=True)
 
 
 def date_arg(text: str | None, field: str | None = None) -> dt.date | None:
@@ -48,8 +45,6 @@ class SchoolModelView(ModelView):
     resource = None
     method_permission_name = VIEW_METHOD_ACTIONS
     base_filters = SCOPE_FILTERS
-    # FAB's file download (no model of ours has file columns; without UPLOAD_FOLDER it was a 500).
-    exclude_route_methods = {"download"}
     page_size = 50
     add_title = _l("Add a record")
     edit_title = _l("Edit the record")
@@ -168,6 +163,20 @@ def refuse_unknown_actions() -> None:
                      if isinstance(v, ModelView) and v.endpoint == blueprint), None)
         name = (request.view_args or {}).get("name") if method == "action" else request.form.get("action")
         if view is not None and name not in view.actions:
+            abort(404)
+
+
+def refuse_impossible_ids() -> None:
+    """On the pages (FAB's user and role screens too), a pk no row can have is a 404 before FAB hands it
+    to the database (an overflow or type error, a 500), and so is FAB's file download (no model has
+    file columns; without UPLOAD_FOLDER it was a 500). The REST API answers its own JSON 404s."""
+
+    @current_app.before_request
+    def _impossible_id():
+        if request.path.startswith("/api/"):
+            return
+        pk = (request.view_args or {}).get("pk")
+        if (request.endpoint or "").endswith(".download") or (pk is not None and as_id(pk) is None):
             abort(404)
 
 

@@ -16,6 +16,7 @@ from app.services.errors import RuleViolation
 from app.services.finals import close_period, defer_final, missing_finals, propose_finals
 from app.services.finals_sheet import assignments_of, open_sheet, save_finals
 from app.services.journal import Conflict
+from app.services.params import id_arg
 from app.services.summary import academic_record, summary_sheet, visible_record, visible_summary
 from app.views.base import date_arg, int_arg
 from app.views.journal import current_actor, journals_of
@@ -60,7 +61,7 @@ class FinalsView(BaseView):
         """The finals sheet of one journal and period."""
         try:
             data = open_sheet(current_actor(), request.args.get("target", "class_id"), int_arg("id"),
-                              int_arg("subject"), request.args.get("period", type=int), clock.today())
+                              int_arg("subject"), id_arg(request.args, "period"), clock.today())
         except RuleViolation as err:
             return self.render_template("finals/error.html", message=err.message), 404
         return self.render_template("finals/sheet.html", sheet=data, administration=current_actor().administration)
@@ -192,7 +193,7 @@ class PeriodCloseView(BaseView):
             missing = missing_finals(period) if period is not None and not period.closed else []
         return self.render_template("finals/close.html", periods=periods, chosen=chosen, missing=missing)
 
-    @expose("/<int:period_id>", methods=["POST"])
+    @expose("/<id:period_id>", methods=["POST"])
     @has_access
     def close(self, period_id: int):
         """Close the period, or show why not."""
@@ -217,7 +218,7 @@ class AcademicRecordView(BaseView):
     method_permission_name = {"show": p.ACTION_READ}
     base_permissions = [p.CAN_READ]
 
-    @expose("/<int:student_id>")
+    @expose("/<id:student_id>")
     @has_access
     def show(self, student_id: int):
         """The record page (404 for a student outside the user's classes or school)."""

@@ -16,6 +16,7 @@ from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
 from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
 from app.services.membership import scheme_class
+from app.services.params import id_arg
 from app.views.base import int_arg
 from app.views.labels import enum_label
 
@@ -113,7 +114,7 @@ class JournalView(BaseView):
         target_key = request.args.get("target", "class_id")
         try:
             target_id, subject_id = int_arg("id"), int_arg("subject")
-            period_id = request.args.get("period", type=int)
+            period_id = id_arg(request.args, "period")
             if period_id is None:
                 period_id = current_period(target_key, target_id, subject_id, clock.today())
             data = journal_grid(current_actor(), target_key, target_id, subject_id, period_id)
@@ -153,7 +154,7 @@ class JournalView(BaseView):
         average = student_average(lesson_id, student_id, body["period_id"]) if body.get("period_id") else None
         return jsonify(ok=True, cell=cell, average=average)
 
-    @expose("/lesson/<int:lesson_id>", methods=["POST"])
+    @expose("/lesson/<id:lesson_id>", methods=["POST"])
     @has_access
     def save_lesson(self, lesson_id: int):
         """Save the topic, type, status and homework of a lesson from the column header."""

@@ -1,4 +1,5 @@
-"""Column labels, in one place for every view and API (translated by Babel)."""
+"""Column labels, in one place for every view and API (translated by Babel); table labels are the
+menu's (filled when the views are registered)."""
 from flask_babel import lazy_gettext as _l
 
 LABELS = {
@@ -55,3 +56,11 @@ ENUM_LABELS = _enum_labels()
 def enum_label(value):
     """The translated name of an enum value (as is for anything else)."""
     return ENUM_LABELS.get(value, value)
+
+
+TABLE_LABELS: dict = {}  # table name → the menu label of its view
+
+
+def table_label(name: str):
+    """The translated name of a table's rows, as the menu calls them (the table name otherwise)."""
+    return TABLE_LABELS.get(name, name)

@@ -162,7 +162,7 @@ class ClassPagesView(BaseView):
             abort(404)
         return cls
 
-    @expose("/<int:class_id>/changes")
+    @expose("/<id:class_id>/changes")
     @has_access
     def changes(self, class_id: int):
         """Substitutions, reschedulings and cancellations of the class in a week (?week=YYYY-MM-DD)."""
@@ -176,7 +176,7 @@ class ClassPagesView(BaseView):
         return self.render_template("class/changes.html", cls=cls, monday=monday, sunday=sunday,
                                     changes=changes_of_class(cls.id, monday, sunday), timedelta=dt.timedelta)
 
-    @expose("/<int:class_id>/control-works")
+    @expose("/<id:class_id>/control-works")
     @has_access
     def control_works(self, class_id: int):
         """The control-work schedule of the class in a period (?period=id, default: the whole year)."""
