@@ -26,12 +26,24 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Run against the app's engine; batch mode so SQLite can alter tables."""
+    """Run against the app's engine; batch mode so SQLite can alter tables. On SQLite, foreign keys are
+    not enforced during migrations: batch mode drops and re-creates tables, and a drop would delete
+    (ON DELETE CASCADE) or refuse what points at the table."""
     conf_args = current_app.extensions["migrate"].configure_args
+    sqlite = engine.dialect.name == "sqlite"
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
-        with context.begin_transaction():
-            context.run_migrations()
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:  # the connection goes back to the pool
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
 
 
 if context.is_offline_mode():

@@ -40,10 +40,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Subject, TeachingAssignment
+from app.models import StudyGroup, Subject, TeachingAssignment, study_group_student
 from tests.conftest import PASSWORD
 from tests.journal_helpers import HTTP_TODAY, add_lessons, message, period_of, work_type
 from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
@@ -479,3 +479,19 @@ def test_a_filter_that_does_not_suit_its_column_is_a_400(api, world):
     school = world.school_a.id
     response = api("admin", "get", f"/api/v1/subject/?q=(filters:!((col:school,opr:rel_o_m,value:{school})))")
     assert response.json["count"] >= 1
+
+
+def test_deleting_a_student_takes_their_group_memberships_along(api, world):
+    """ON DELETE CASCADE on both databases: SQLite enforces foreign keys only when asked per connection
+    (app/extensions.py); before, a deleted student's group membership stayed behind, and the next
+    student given the same id would have inherited it."""
+    kid = world.students["Гаврилов"]
+    group = StudyGroup(school_id=kid.school_id, class_unit_id=kid.class_unit_id, name="Английский 1")
+    group.students.append(kid)
+    db.session.add(group)
+    db.session.commit()
+    members = select(func.count()).select_from(study_group_student).where(study_group_student.c.student_id == kid.id)
+    assert db.session.scalar(members) == 1
+    assert api("admin", "delete", f"/api/v1/student/{kid.id}").status_code == 200
+    assert db.session.scalar(members) == 0
+    assert fresh(StudyGroup, group.id).students == []
