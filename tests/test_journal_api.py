@@ -89,7 +89,7 @@ def test_a_teacher_posts_reads_changes_and_deletes_a_mark(world, call, lessons):
     ({"value": "5"}, "A mark is a whole number from 1 to 5."),
     ({"lesson": "one"}, ("%(name)s must be a whole number from 1 to %(max)s, got «%(raw)s».",
                          {"name": "lesson", "max": 2**31 - 1, "raw": "one"})),
-    ({"value": None}, "value: отметка от 1 до 5"),
+    ({"value": None}, "A mark is a whole number from 1 to 5."),
 ])
 def test_bad_marks_are_422_with_nothing_saved(world, call, lessons, patch, expected):
     body = mark_body(lessons[0], world.students["Алексеев"], work_type(world)) | patch
@@ -171,6 +171,9 @@ def test_attendance_through_the_api(world, call, lessons):
     bad = call("teacher", "put", f"/api/v1/attendance/{pk}", json={"code": "Z", "version": 1})
     assert bad.status_code == 422
     assert bad.json["message"] == message("Attendance is one of: %(codes)s.", codes="Б, Н, ОП, УП")
+    missing = call("teacher", "put", f"/api/v1/attendance/{pk}", json={"version": 1})  # no code, no "remove"
+    assert (missing.status_code, missing.json["message"]) == (
+        422, message("Attendance is one of: %(codes)s.", codes="Б, Н, ОП, УП"))
     changed = call("teacher", "put", f"/api/v1/attendance/{pk}", json={"code": "УП", "version": 1})
     assert changed.status_code == 200 and changed.json["result"]["version"] == 2
     stale = call("teacher", "put", f"/api/v1/attendance/{pk}", json={"code": "Б", "version": 1})
@@ -258,6 +261,8 @@ def test_bad_journal_parameters_are_400(world, call, lessons, query):
     assert response.status_code == 400
     assert response.json["message"]
     assert "students" not in response.json
+    if "group_id" in q or "class_id" not in q:
+        assert response.json["message"] == message("Give exactly one of class_id, group_id, stream_id, plan_id.")
 
 
 def test_the_journal_api_needs_a_login(world, client, lessons):

@@ -3,13 +3,14 @@ journal service, so the rules, the version check and the audit are the same as i
 `GET /api/v1/journal/`."""
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_babel import lazy_gettext as _l
 
 from app.api.base import make_api
 from app.models import Attendance, Lesson, Mark, Recommendation
 from app.security import permissions as p
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid
-from app.services.journal import Conflict, actor_of, set_attendance, set_mark
+from app.services.journal import BAD_CODE, BAD_MARK, Conflict, actor_of, set_attendance, set_mark
 from app.services.params import id_arg, id_error, json_id
 from app.views.lessons import lesson_guard
 
@@ -113,7 +114,7 @@ class MarkApi(_EntryApi, MarkBase):
             lesson, student, work_type = _int(body, "lesson"), _int(body, "student"), _int(body, "work_type")
         value = None if body.get("remove") else body.get("value")
         if value is None and not body.get("remove"):
-            raise RuleViolation("value: отметка от 1 до 5")
+            raise RuleViolation(BAD_MARK, "value")
         return set_mark(_actor(), lesson, student, work_type, value, body.get("version"), body.get("comment"))
 
 
@@ -127,7 +128,7 @@ class AttendanceApi(_EntryApi, AttendanceBase):
             lesson, student = _int(body, "lesson"), _int(body, "student")
         code = None if body.get("remove") else body.get("code")
         if code is None and not body.get("remove"):
-            raise RuleViolation("code: Н, Б, УП или ОП")
+            raise RuleViolation(BAD_CODE, "code")
         return set_attendance(_actor(), lesson, student, code, body.get("version"))
 
 
@@ -163,7 +164,7 @@ class JournalApi(BaseApi):
         keys = [k for k in TARGETS if request.args.get(k)]
         try:
             if len(keys) != 1:
-                raise RuleViolation("укажите ровно один из параметров class_id, group_id, stream_id, plan_id")
+                raise RuleViolation(_l("Give exactly one of class_id, group_id, stream_id, plan_id."))
             target_id = id_arg(request.args, keys[0], required=True)
             subject_id = id_arg(request.args, "subject_id", required=True)
             period_id = id_arg(request.args, "period_id", required=True)

@@ -165,6 +165,10 @@ def _write_entry(query, version: int | None, cell, remove: bool, make, fill) -> 
     return cell(entry)
 
 
+BAD_MARK = _l("A mark is a whole number from 1 to 5.")
+BAD_CODE = _l("Attendance is one of: %(codes)s.", codes=", ".join(sorted(c.value for c in AttendanceCode)))
+
+
 def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
              version: int | None = None, comment: str | None = None, today: dt.date | None = None) -> dict | None:
     """Create, change (value) or remove (value None) the student's mark of a work type in a lesson;
@@ -174,7 +178,7 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
     if work_type is None or work_type.school_id != lesson.school_id:
         _fail(_l("Choose a work type of the school."), "work_type")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
-        _fail(_l("A mark is a whole number from 1 to 5."), "value")
+        _fail(BAD_MARK, "value")
 
     def fill(mark: Mark, new: bool) -> None:
         mark.value, mark.author = value, actor.username
@@ -193,9 +197,8 @@ def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | No
                    version: int | None = None, today: dt.date | None = None) -> dict | None:
     """Set (Н, Б, УП, ОП) or clear (None) the student's attendance entry of a lesson."""
     lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
-    codes = {c.value for c in AttendanceCode}
-    if code is not None and code not in codes:
-        _fail(_l("Attendance is one of: %(codes)s.", codes=", ".join(sorted(codes))), "code")
+    if code is not None and code not in {c.value for c in AttendanceCode}:
+        _fail(BAD_CODE, "code")
 
     def fill(entry: Attendance, _new: bool) -> None:
         entry.code, entry.author = AttendanceCode(code), actor.username
