@@ -42,11 +42,15 @@ demo: init
 serve: install
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# The whole suite on SQLite, then on PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it).
+# The whole suite on SQLite, then on PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it), each
+# spread over TEST_WORKERS processes with a database of their own. Browser tests and the modules marked
+# `any_database` (nothing in them depends on the database) run on SQLite only.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 test: install
-	$(BIN)/pytest
+	$(PYTEST)
 	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
-		echo "== PostgreSQL =="; TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(BIN)/pytest -m "not browser"; \
+		echo "== PostgreSQL =="; TEST_DATABASE_URL="$$TEST_POSTGRES_URL" $(PYTEST) -m "not browser and not any_database"; \
 	else echo "TEST_POSTGRES_URL is not set: PostgreSQL run skipped (.ci/run sets it)"; fi
 
 # Speed and size, measured (never asserted by tests): demo load time, journal page and save,

@@ -120,6 +120,7 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS = {}
     EXCHANGE_BACKOFF = EXCHANGE_RETRY_WAIT = 0.01
     EXCHANGE_POLL = 0.1
+    FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"  # every login verifies a hash: scrypt costs 0.1 s each
     RATELIMIT_ENABLED = False  # tests/test_hardening.py builds a production app with the limiter on
 
 

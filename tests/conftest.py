@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 from flask_appbuilder import Model
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from app import create_app
 from app.extensions import db
@@ -18,13 +18,42 @@ from tests import factories
 
 pytest_plugins = ("tests.exchange_helpers",)  # the portal simulator fixtures
 
+# Modules whose subject depends on no database feature (the role table, catalogues, the portal adapter and
+# message schema, CSV, security headers and settings): marked `any_database`, so `make test` runs them once.
+ANY_DATABASE = {"test_permissions", "test_i18n", "test_exchange_transport", "test_exchange_schema",
+                "test_csv_export", "test_hardening"}
+
 KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
                "ab_permission_view_role", "alembic_version"}
 PASSWORD = "secret-pass"
 
 
+def pytest_collection_modifyitems(items):
+    """Mark the tests of the ANY_DATABASE modules."""
+    for item in items:
+        if item.module.__name__.rpartition(".")[2] in ANY_DATABASE:
+            item.add_marker(pytest.mark.any_database)
+
+
 def _database_url(tmp_dir: str) -> str:
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_dir}/test.db"
+    """SQLite in the session's temporary folder, or a PostgreSQL database of this xdist worker's own."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_dir}/test.db"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _own_database(url, worker) if worker else url
+
+
+def _own_database(url: str, worker: str) -> str:
+    """A fresh database `<name>_<worker>` beside the given one (the test role may create databases)."""
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")  # CREATE DATABASE runs outside a transaction
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    admin.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import (
@@ -25,6 +24,7 @@ from app.models import (
     TeachingAssignment,
     WorkType,
 )
+from app.security.passwords import password_hash
 
 YEAR_START = dt.date(2026, 9, 1)
 _hash_cache: dict[str, str] = {}
@@ -60,7 +60,7 @@ def year(sch: School, start: dt.date = YEAR_START) -> AcademicYear:
 def user(username: str, password: str, *roles: str) -> User:
     """A login with the given roles (the password hash is computed once per password)."""
     if password not in _hash_cache:
-        _hash_cache[password] = generate_password_hash(password)
+        _hash_cache[password] = password_hash(password)
     sm = current_app.appbuilder.sm
     obj = User(first_name=username, last_name="Тестов", username=username, email=f"{username}@test.local",
                active=True, password=_hash_cache[password], roles=[sm.find_role(r) for r in roles])

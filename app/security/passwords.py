@@ -9,6 +9,7 @@ import re
 from flask import current_app, g, has_request_context, request
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_babel import lazy_gettext as _l
+from werkzeug.security import generate_password_hash
 
 MIN_LENGTH = 10
 
@@ -65,3 +66,9 @@ def password_policy(password: str) -> None:
     problem = policy_problem(password, _username())
     if problem:
         raise PasswordComplexityValidationError(problem)
+
+
+def password_hash(password: str) -> str:
+    """The stored hash of a password written outside FAB's forms, by FAB's own method setting
+    (scrypt by default; the tests set a cheap one, since every login verifies it)."""
+    return generate_password_hash(password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"))

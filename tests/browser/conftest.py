@@ -22,9 +22,10 @@ def live_server(app, world):
     thread.join(timeout=5)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def browser():
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
+    """Headless Debian Chromium driven by Playwright (never a downloaded browser), one for the session:
+    each test opens its own page."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         if os.environ.get("CI"):
             pytest.fail("Chromium is missing on CI: .ci/run must install it")

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from flask_appbuilder.security.sqla.models import Role, User
 from sqlalchemy import insert, select
-from werkzeug.security import generate_password_hash
 
 from app.extensions import db
 from app.models import (
@@ -28,6 +27,7 @@ from app.models import (
     stream_student,
     study_group_student,
 )
+from app.security.passwords import password_hash
 from app.security.roles import (
     ROLE_ADMINISTRATION,
     ROLE_AUDITOR,
@@ -85,7 +85,7 @@ class StructureBuilder:
         self.demo = DemoSchool(school, year)
         self.size = SIZES[size]
         self.rng = rng
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = password_hash(password)
         self.roles = {r.name: r for r in db.session.scalars(select(Role))}
 
     def build(self) -> DemoSchool:
