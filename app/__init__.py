@@ -6,6 +6,7 @@ from flask_appbuilder import AppBuilder
 
 from app.extensions import csrf, db, migrate
 from app.security.hardening import check_production, limit_logins, security_headers, trust_proxy
+from app.security.manager import SchoolSecurityManager
 from app.services.params import IdConverter
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -32,7 +33,8 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
         from app.views import register_views
         from app.views.home import HomeView
 
-        appbuilder = AppBuilder(indexview=HomeView, base_template="school_base.html")
+        appbuilder = AppBuilder(indexview=HomeView, base_template="school_base.html",
+                                security_manager_class=SchoolSecurityManager)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
         register_apis(appbuilder)
