@@ -6,11 +6,12 @@ The schema is built once per session by the real Alembic migration and `school i
 then starts from that state (roles and permissions kept, every other row removed).
 """
 import os
+import sqlite3
 import tempfile
 
 import pytest
 from flask_appbuilder import Model
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from app import create_app
 from app.extensions import db
@@ -26,6 +27,13 @@ ANY_DATABASE = {"test_permissions", "test_i18n", "test_exchange_transport", "tes
 KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
                "ab_permission_view_role", "alembic_version"}
 PASSWORD = "secret-pass"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection, _record) -> None:
+    """A test database is thrown away: SQLite need not wait for the disk at every commit."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 def pytest_collection_modifyitems(items):
