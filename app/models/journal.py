@@ -54,6 +54,18 @@ class AttendanceCode(StrEnum):
     excused = "УП"
     late = "ОП"
 
+    @property
+    def missed(self) -> bool:
+        """A missed lesson (Н, Б, УП), as reports count it; a late arrival is not one."""
+        return self is not AttendanceCode.late
+
+
+MISSED_CODES = tuple(code for code in AttendanceCode if code.missed)
+# What a teacher types into a journal cell for each code: the code in lower case, and a one-letter code on the
+# Latin keyboard layout too (the grid's script reads this map from the page).
+ATTENDANCE_KEYS = {**{code.value.lower(): code.value for code in AttendanceCode},
+                   "n": AttendanceCode.absent.value, "b": AttendanceCode.ill.value}
+
 
 class TimetableEntry(SchoolOwned, Model):
     """Расписание: an assignment's lesson on a weekday in a bell slot, valid for a span of dates."""

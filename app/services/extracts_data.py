@@ -30,12 +30,12 @@ from app.models import (
     stream_student,
     study_group_student,
 )
+from app.models.journal import MISSED_CODES
 from app.services.membership import enrolled_between
 from app.services.results import period_marks
 from app.services.summary import class_subjects
 
 SECTIONS = ("timetable", "changes", "control", "teachers", "holidays", "homework", "recommendations")
-MISSED = (AttendanceCode.absent, AttendanceCode.ill, AttendanceCode.excused)
 MARKS_PER_ROW = 36  # a longer list continues on the next row: a row never outgrows a page
 WEEKDAYS = ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб")
 CHANGE_KINDS = {"substitution": "замена", "rescheduling": "перенос", "cancellation": "отмена"}
@@ -87,7 +87,7 @@ def subject_rows(student: Student, cls: ClassUnit | None, period: ReportingPerio
     missed = dict(db.session.execute(
         select(TeachingAssignment.subject_id, func.count(Attendance.id))
         .join(Lesson, Lesson.id == Attendance.lesson_id).join(TeachingAssignment)
-        .where(Attendance.student_id == student.id, Attendance.code.in_(MISSED),
+        .where(Attendance.student_id == student.id, Attendance.code.in_(MISSED_CODES),
                Lesson.status != LessonStatus.cancelled, Lesson.date.between(period.start, period.end))
         .group_by(TeachingAssignment.subject_id)).all())
     averages = period_marks(period, student_ids=[student.id])
@@ -114,7 +114,7 @@ def attendance_totals(student: Student, period: ReportingPeriod) -> dict:
         select(Attendance.code, func.count(Attendance.id)).join(Lesson, Lesson.id == Attendance.lesson_id)
         .where(Attendance.student_id == student.id, Lesson.status != LessonStatus.cancelled,
                Lesson.date.between(period.start, period.end)).group_by(Attendance.code)).all())
-    return {"missed": sum(rows.get(c, 0) for c in MISSED), "ill": rows.get(AttendanceCode.ill, 0),
+    return {"missed": sum(rows.get(c, 0) for c in MISSED_CODES), "ill": rows.get(AttendanceCode.ill, 0),
             "late": rows.get(AttendanceCode.late, 0)}
 
 

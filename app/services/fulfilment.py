@@ -19,11 +19,10 @@ from app.models import (
     Subject,
     TeachingAssignment,
 )
+from app.models.journal import MISSED_CODES
 from app.services.grid import CONTROL_TYPES
 from app.services.membership import enrolled_between
 from app.services.stats import Filters, class_conditions
-
-MISSED = (AttendanceCode.absent, AttendanceCode.ill, AttendanceCode.excused)
 
 
 def curriculum(f: Filters) -> list[dict]:
@@ -118,7 +117,7 @@ def attendance(f: Filters, student_id: int | None = None) -> list[dict]:
     classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(ClassUnit.id.in_(list(per_class))))}
     out = [{"class_id": cid, "class": classes[cid].name, "grade": classes[cid].grade,
             "codes": {c.value: counts[c.value] for c in AttendanceCode},
-            "missed": sum(counts[c.value] for c in MISSED)} for cid, counts in per_class.items()]
+            "missed": sum(counts[c.value] for c in MISSED_CODES)} for cid, counts in per_class.items()]
     return sorted(out, key=lambda x: (x["grade"], x["class"]))
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
+from app.models.journal import ATTENDANCE_KEYS
 from app.security import permissions as p
 from app.security.scope import current_scope, visible_clause
 from app.services import clock
@@ -125,7 +126,8 @@ class JournalView(BaseView):
             ReportingPeriod.kind.in_([data["period"]["kind"], "year"])).order_by(ReportingPeriod.start)).all()
         return self.render_template("journal/grid.html", data=data, periods=periods, target_key=target_key,
                                     rows=grid_rows(data), columns=grid_columns(data),
-                                    lesson_types=[(t.value, enum_label(t)) for t in LessonType])
+                                    lesson_types=[(t.value, enum_label(t)) for t in LessonType],
+                                    attendance_keys=ATTENDANCE_KEYS)
 
     @expose("/cell", methods=["POST"])
     @has_access

@@ -9,7 +9,7 @@
   var lessons = {};
   JSON.parse(document.getElementById("journal-lessons").textContent).forEach(function (l) { lessons[l.id] = l; });
   var cells = JSON.parse(document.getElementById("journal-cells").textContent);
-  var ATTENDANCE = {"н": "Н", "n": "Н", "б": "Б", "b": "Б", "уп": "УП", "оп": "ОП"};
+  var ATTENDANCE = JSON.parse(document.getElementById("journal-attendance-keys").textContent);
 
   function post(url, body) {
     return fetch(url, {
