@@ -36,8 +36,8 @@ ROLES = ("Admin", "Administration", "Teacher", "ClassTeacher", "Registrar", "Aud
 DEMO = ["school", "demo", "--size", "small", "--seed", "3", "--today", "2026-11-28"]
 
 
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def role_names(username: str) -> set[str]:
@@ -289,6 +289,30 @@ def test_the_demo_keeps_the_rules_of_the_school_structure(runner):
     _demo_groups_split_their_own_class()
     _demo_calendar_is_inside_the_year()
     _demo_first_quarter_is_closed_with_every_final()
+    _demo_grade_1_learns_without_marks()
+
+
+def _demo_grade_1_learns_without_marks():
+    """Grade 1 is unmarked (rule for every subject; ОРКСЭ of grade 4 is pass/fail): 1А has lessons and
+    attendance but no marks, no finals and no forecast; the other classes keep theirs."""
+    from app.models import AssessmentRule, Attendance, FinalGrade, Lesson, Mark
+    from app.security.scope import Scope
+    from app.services.forecast import Query, forecast
+
+    assert sorted((r.grade, r.subject.name if r.subject else None, r.mode.value)
+                  for r in db.session.scalars(select(AssessmentRule))) == [
+        (1, None, "unmarked"), (4, "Основы религиозных культур и светской этики", "pass_fail")]
+    first = db.session.scalar(select(ClassUnit).where(ClassUnit.grade == 1))
+    pupils = select(Enrolment.student_id).where(Enrolment.class_unit_id == first.id)
+    lessons = select(Lesson.id).join(TeachingAssignment).where(TeachingAssignment.class_unit_id == first.id)
+    assert count(Lesson, Lesson.id.in_(lessons)) > 0 and count(Attendance, Attendance.lesson_id.in_(lessons)) > 0
+    assert count(Mark, Mark.student_id.in_(pupils)) == 0 and count(FinalGrade, FinalGrade.student_id.in_(pupils)) == 0
+    assert count(Mark) > 0 and count(FinalGrade) > 0
+    school = db.session.scalar(select(School))
+    scope, day = Scope(school_id=school.id, whole_school=True), dt.date(2026, 11, 28)
+    fifth = db.session.scalar(select(ClassUnit.id).where(ClassUnit.grade == 5).limit(1))
+    assert forecast(scope, Query(class_ids=(first.id,)), today=day) == []
+    assert forecast(scope, Query(class_ids=(fifth,)), today=day) != []
 
 
 def _demo_first_quarter_is_closed_with_every_final():

@@ -332,5 +332,5 @@ def test_metrics_edge_cases():
     assert (empty["success"], empty["quality"], empty["sou"], empty["average"]) == (None, None, None, None)
     assert metrics(["осв", "осв"])["success"] is None
     passfail = metrics(["зач", "зач", "незач", "н/а"], pass_fail=True)
-    assert (passfail["n"], passfail["success"], passfail["quality"], passfail["sou"]) == (4, 50.0, None, 1.75)
+    assert (passfail["n"], passfail["success"], passfail["quality"], passfail["sou"]) == (4, 50.0, None, None)
     assert metrics(["н/а"])["success"] == 0.0 and metrics(["н/а"])["sou"] == 7.0

@@ -48,7 +48,7 @@ def test_not_certified_stays_in_n():
 
 def test_pass_fail_subject_has_no_quality():
     m = metrics(["зач", "незач", "н/а", "зач"], pass_fail=True)
-    assert (m["n"], m["success"], m["quality"], m["sou"], m["average"]) == (4, 50.0, None, 1.75, None)
+    assert (m["n"], m["success"], m["quality"], m["sou"], m["average"]) == (4, 50.0, None, None, None)
 
 
 # ---- results of the crafted world -----------------------------------------------------------
@@ -64,16 +64,17 @@ def test_class_subject_metrics_with_leaver_newcomer_deferred_and_exempt(world):
     assert {k: v for k, v in math["counts"].items() if v and k != "осв"} == MATH_5A
     assert (math["success"], math["quality"], math["sou"], math["average"]) == (71.43, 42.86, 46.14, 3.5)
     orkse = by(only_5a["subjects"], "name", "ОРКСЭ")
-    assert (orkse["n"], orkse["success"], orkse["quality"], orkse["sou"]) == (4, 50.0, None, 1.75)
+    assert (orkse["n"], orkse["success"], orkse["quality"], orkse["sou"]) == (4, 50.0, None, None)
 
 
-def test_school_level_quality_leaves_pass_fail_subjects_out(world):
+def test_school_level_quality_sou_and_average_leave_pass_fail_subjects_out(world):
     built = build_results(world)
     school = results(Filters(built["q1"]))["school"]
     assert school["n"] == 12  # 7 + 4 in 5А, 1 in 5Б (PE осв is out)
     assert school["success"] == 66.67  # (2 + 2 + 2 + 2 зач) / 12
     assert school["quality"] == 50.0  # numeric subjects only: (2 + 2) / 8
-    assert school["sou"] == 35.83  # (200 + 128 + 72 + 16 + 7·2) / 12 = 430 / 12
+    assert school["sou"] == 52.88  # numeric subjects only: (200 + 128 + 72 + 16 + 7·1) / 8 = 423 / 8
+    assert (school["passed"], school["failed"]) == (2, 1)  # ОРКСЭ counted apart
     assert school["average"] == 3.71  # 26 / 7
 
 

@@ -5,6 +5,7 @@ from flask import current_app, jsonify, request
 from app.api.base import make_api
 from app.models import (
     AcademicYear,
+    AssessmentRule,
     BellSlot,
     ClassUnit,
     Consent,
@@ -57,6 +58,7 @@ API_SPECS = [
      ["school", "year", "teacher", "subject", "class_unit", "group", "stream", "plan", "weekly_hours"]),
     (CurriculumItem, p.RESOURCE_CURRICULUM, "curriculumitem",
      ["school", "class_unit", "subject", "period", "weekly_hours", "planned_hours"]),
+    (AssessmentRule, p.RESOURCE_ASSESSMENT_RULE, "assessmentrule", ["school", "grade", "subject", "mode"]),
 ]
 
 APIS = [make_api(*spec) for spec in API_SPECS]

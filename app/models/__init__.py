@@ -1,4 +1,5 @@
 """All models, imported so that Alembic and the mappers see every table."""
+from app.models.assessment import AssessmentMode, AssessmentRule
 from app.models.audit import AuditEvent
 from app.models.base import Model, PeriodKind, SchoolOwned
 from app.models.classes import (
@@ -66,5 +67,5 @@ __all__ = [
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
     "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
-    "NotificationStatus", "ExtractLog", "OutboxMessage", "OutboxStatus",
+    "NotificationStatus", "ExtractLog", "OutboxMessage", "OutboxStatus", "AssessmentMode", "AssessmentRule",
 ]

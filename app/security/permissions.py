@@ -24,6 +24,7 @@ RESOURCE_GUARDIAN = "Guardian"
 RESOURCE_STUDENT_GUARDIAN = "StudentGuardian"
 RESOURCE_TEACHING_ASSIGNMENT = "TeachingAssignment"
 RESOURCE_CURRICULUM = "CurriculumItem"
+RESOURCE_ASSESSMENT_RULE = "AssessmentRule"  # unmarked and pass/fail learning
 RESOURCE_JOURNAL = "Journal"
 RESOURCE_TIMETABLE = "TimetableEntry"
 RESOURCE_LESSON = "Lesson"

@@ -14,6 +14,7 @@ from sqlalchemy import exists, false, or_, select, true
 from app.extensions import db
 from app.models import (
     AcademicYear,
+    AssessmentRule,
     Attendance,
     AuditEvent,
     BellSlot,
@@ -218,7 +219,7 @@ _TEACHER_RULES.update({
     ExamResult: lambda s: ExamResult.student_id.in_(select(Student.id).where(visible_students(s))),
     Notification: lambda s: Notification.student_id.in_(select(Student.id).where(_homeroom_students(s))),
 })
-SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff)
+SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff, AssessmentRule)
 
 
 def visible_clause(model, scope: Scope):

@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
 from app.models import (
+    AssessmentMode,
     ClassUnit,
     Enrolment,
     FinalGrade,
@@ -24,8 +25,16 @@ from app.models import (
     Subject,
     TeachingAssignment,
 )
-from app.models.results import NUMERIC_FINALS, PASS_FAIL_FINALS, SPECIAL_FINALS
 from app.services import clock
+from app.services.assessment import (
+    final_values,
+    grades_on,
+    is_pass_fail,
+    mode_in,
+    rules_of,
+    student_mode,
+    unmarked_error,
+)
 from app.services.errors import RuleViolation
 from app.services.journal import Actor, Conflict
 from app.services.membership import is_member, members_query, scheme_class
@@ -38,9 +47,13 @@ def _fail(message, field: str | None = None):
     raise RuleViolation(message, field)
 
 
-def allowed_values(subject: Subject) -> tuple[FinalValue, ...]:
-    """5/4/3/2 or зач/незач by the subject, and н/а, осв for every subject."""
-    return (PASS_FAIL_FINALS if subject.pass_fail else NUMERIC_FINALS) + SPECIAL_FINALS
+def allowed_values(subject: Subject, student_id: int, period: ReportingPeriod) -> tuple[FinalValue, ...]:
+    """The finals the student may get in the subject for the period (see assessment.final_values);
+    refused outright where the student's grade learns the subject unmarked."""
+    mode, grade = student_mode(subject, student_id, period.end)
+    if mode == AssessmentMode.unmarked:
+        raise unmarked_error(subject, grade)
+    return final_values(subject, mode)
 
 
 def final_cell(grade: FinalGrade | None) -> dict | None:
@@ -150,7 +163,7 @@ def set_final(actor: Actor, student_id: int, subject_id: int, period_id: int, va
     student, subject = db.session.get(Student, student_id), db.session.get(Subject, subject_id)
     existing = _grade(student_id, subject_id, period_id)
     _check(actor, student, subject, period, existing)
-    allowed = allowed_values(subject)
+    allowed = allowed_values(subject, student_id, period)
     if value not in {v.value for v in allowed}:
         _fail(_l("A final in %(subject)s is one of: %(values)s.", subject=subject.name,
                  values=", ".join(v.value for v in allowed)), "value")
@@ -176,6 +189,7 @@ def defer_final(actor: Actor, student_id: int, subject_id: int, period_id: int, 
     period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
     student, subject = db.session.get(Student, student_id), db.session.get(Subject, subject_id)
     _check(actor, student, subject, period)
+    allowed_values(subject, student_id, period)  # nothing to defer where no final is given
     reason = (reason or "").strip()
     if not reason:
         _fail(_l("Give the reason of the deferral (e.g. illness with the certificate's number)."), "reason")
@@ -209,12 +223,18 @@ def year_proposal(student_id: int, subject: Subject, year_period: ReportingPerio
     if all(v == FinalValue.exempt for v in values):
         return FinalValue.exempt
     values = [v for v in values if v != FinalValue.exempt]
-    if subject.pass_fail:
+    if is_pass_fail(subject, student_mode(subject, student_id, year_period.end)[0]):
         return FinalValue.failed if FinalValue.failed in values else FinalValue.passed
     numbers = [v.number for v in values if v.number is not None]
     if not numbers:
         return None
     return FinalValue(str(math.floor(Fraction(sum(numbers), len(numbers)) + Fraction(1, 2))))
+
+
+def student_modes(subject: Subject, students: list[Student], period: ReportingPeriod) -> dict:
+    """Student → assessment mode in the subject at the period's end (unmarked ones owe no final)."""
+    rules, grades = rules_of(subject.school_id), grades_on([s.id for s in students], period.end)
+    return {s: mode_in(rules, grades.get(s.id), subject.id) for s in students}
 
 
 @dataclass
@@ -230,9 +250,10 @@ class SheetRow:
 
 def finals_sheet(assignment: TeachingAssignment, period: ReportingPeriod) -> list[SheetRow]:
     """Students who owe a final, with their average, marks count, proposal and current final."""
-    students = certified_students(assignment, period)
-    ids = [s.id for s in students]
     subject = assignment.subject
+    modes = student_modes(subject, certified_students(assignment, period), period)
+    students = [s for s in modes if modes[s] != AssessmentMode.unmarked]
+    ids = [s.id for s in students]
     grades = {g.student_id: g for g in db.session.scalars(select(FinalGrade).where(
         FinalGrade.subject_id == subject.id, FinalGrade.period_id == period.id, FinalGrade.student_id.in_(ids)))}
     rows = []
@@ -243,7 +264,7 @@ def finals_sheet(assignment: TeachingAssignment, period: ReportingPeriod) -> lis
     averages = period_marks(period, student_ids=ids, subject_id=subject.id)
     for s in students:
         average, count = averages.get((s.id, subject.id), (None, 0))
-        number = None if subject.pass_fail else proposed_final(average, count)
+        number = None if is_pass_fail(subject, modes[s]) else proposed_final(average, count)
         rows.append(SheetRow(s, average, count, FinalValue(str(number)) if number else None, grades.get(s.id)))
     return rows
 
@@ -282,8 +303,9 @@ def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]
     for assignment in assignments:
         if not follows(period, assignment):
             continue
-        for student in certified_students(assignment, period):
-            if (student.id, assignment.subject_id) not in done:
+        modes = student_modes(assignment.subject, certified_students(assignment, period), period)
+        for student, mode in modes.items():
+            if mode != AssessmentMode.unmarked and (student.id, assignment.subject_id) not in done:
                 missing.append((student, assignment.subject, str(assignment.target)))
     return missing
 

@@ -8,10 +8,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, PeriodKind, ReportingPeriod, Subject, TeachingAssignment
+from app.services.assessment import final_values, mode_in, rules_of
 from app.services.errors import RuleViolation
-from app.services.finals import SheetRow, allowed_values, finals_sheet, follows, set_final
+from app.services.finals import SheetRow, finals_sheet, follows, set_final
 from app.services.grid import TARGETS, resolve_target
 from app.services.journal import Actor, Conflict
+from app.services.membership import grade_of
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Sheet:
     rows: list[SheetRow]
     editable: bool
     values: tuple
+    mode: object = None  # AssessmentMode of the journal's grade, None when marked
 
 
 def sheet_periods(assignment: TeachingAssignment) -> list[ReportingPeriod]:
@@ -65,8 +68,9 @@ def open_sheet(actor: Actor, target_key: str, target_id: int, subject_id: int, p
         raise RuleViolation(_l("Choose a reporting period of the journal's scheme or the year."))
     editable = actor.administration or actor.scope.everything or \
         actor.scope.staff_id in {a.teacher_id for a in assignments}
+    mode = mode_in(rules_of(assignment.school_id), grade_of(assignment), subject_id)
     return Sheet(target, target_key, assignment.subject, assignment, period, periods,
-                 finals_sheet(assignment, period), editable, allowed_values(assignment.subject))
+                 finals_sheet(assignment, period), editable, final_values(assignment.subject, mode), mode)
 
 
 def save_finals(actor: Actor, subject_id: int, period_id: int,

@@ -31,9 +31,10 @@ from app.models import (
 )
 from app.security.scope import Scope
 from app.services import clock
+from app.services.assessment import mode_in, rules_of
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS
-from app.services.membership import enrolled_between
+from app.services.membership import enrolled_between, grade_of
 from app.services.results import grade_for, min_marks, period_marks, proposed_final, thresholds, truncated
 
 RISK_TWO, RISK_FEW = "projected_2", "too_few_marks"
@@ -212,7 +213,8 @@ def forecast(scope: Scope, q: Query = Query(), today: dt.date | None = None) -> 
     rows = []
     for period, classes in _classes(scope, q, today).items():
         day = min(max(today, period.start), period.end)
-        names = {c.id: c.name for c in classes}
+        names, grades = {c.id: c.name for c in classes}, {c.id: c.grade for c in classes}
+        rules = rules_of(period.school_id)
         pairs = {(s, subj): cls for s, subj, cls in _pairs(scope, q, period, sorted(names), day)}
         if not pairs:
             continue
@@ -225,8 +227,8 @@ def forecast(scope: Scope, q: Query = Query(), today: dt.date | None = None) -> 
         priors, remaining = others_mean(averages), remaining_share(period, today)
         title, minimum = str(period.title), min_marks()
         for (sid, subj), cls in pairs.items():
-            if subj not in subjects:
-                continue
+            if subj not in subjects or mode_in(rules, grades[cls], subj) is not None:
+                continue  # pass/fail or unmarked learning has no 1–5 forecast and no risk flags
             average, count = averages.get((sid, subj), (None, 0))
             projected = project(average, count, priors.get((sid, subj)), remaining)
             flags = tuple(f for f, on in ((RISK_TWO, projected == 2), (RISK_FEW, count < minimum)) if on)
@@ -284,8 +286,12 @@ def journals(scope: Scope, today: dt.date | None = None) -> list[dict]:
         homeroom = sorted(scope.homeroom_ids)
         query = query.where(or_(ta.teacher_id == scope.staff_id, ta.class_unit_id.in_(homeroom), ta.group_id.in_(
             select(StudyGroup.id).where(StudyGroup.class_unit_id.in_(homeroom)))))
-    found = {}
+    found, rules = {}, {}
     for a in db.session.scalars(query):
+        if a.school_id not in rules:
+            rules[a.school_id] = rules_of(a.school_id)
+        if mode_in(rules[a.school_id], grade_of(a), a.subject_id) is not None:
+            continue  # no forecast where learning is unmarked or pass/fail
         key = next(k for k, column in TARGET_COLUMNS.items() if getattr(a, column))
         found.setdefault((key, getattr(a, TARGET_COLUMNS[key]), a.subject_id), str(a.target) + " · " + a.subject.name)
     return [{"target_key": k, "target_id": t, "subject_id": s, "title": title}

@@ -22,9 +22,10 @@ from app.models import (
     WorkType,
 )
 from app.security.scope import Scope, is_visible
+from app.services.assessment import mode_in, rules_of
 from app.services.errors import RuleViolation
 from app.services.journal import Actor, can_write_lesson
-from app.services.membership import members_query
+from app.services.membership import grade_of, members_query
 from app.services.results import weighted_average
 
 TARGETS = {"class_id": (ClassUnit, "class_unit_id"), "group_id": (StudyGroup, "group_id"),
@@ -96,6 +97,8 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
     return {
         "target": {"kind": target_key, "id": target.id, "name": str(target)},
         "subject": {"id": subject.id, "name": subject.name},
+        "assessment": getattr(mode_in(rules_of(subject.school_id), grade_of(assignments[0]), subject.id), "value",
+                              None),  # unmarked | pass_fail: the journal takes no 1–5 marks
         "period": {"id": period.id, "name": period.title, "year_id": period.year_id, "kind": period.kind.value,
                    "start": period.start.isoformat(),
                    "end": period.end.isoformat(), "closed": period.closed},

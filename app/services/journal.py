@@ -23,6 +23,7 @@ from app.models import (
 from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
 from app.security.scope import Scope, current_scope
 from app.services import clock
+from app.services.assessment import check_marks_allowed
 from app.services.errors import RuleViolation
 from app.services.membership import grade_of, is_member, scheme_class
 
@@ -179,6 +180,8 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
         _fail(_l("Choose a work type of the school."), "work_type")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
         _fail(BAD_MARK, "value")
+    if value is not None:  # removing a mark stays possible, e.g. one entered before the rule was set
+        check_marks_allowed(lesson.assignment.subject, student_id, lesson.date)
 
     def fill(mark: Mark, new: bool) -> None:
         mark.value, mark.author = value, actor.username

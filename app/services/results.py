@@ -95,7 +95,7 @@ def metrics(values: Iterable, pass_fail: bool = False) -> dict:
     class at the period's end; None items (no final, e.g. deferred) leave N, as осв does.
 
     N = students − осв − without a final (н/а stays in N); успеваемость = (n5+n4+n3+n_зач)/N·100;
-    качество = (n5+n4)/N·100 (None for pass/fail subjects); СОУ = (100·n5+64·n4+36·n3+16·n2+7·n_н/а)/N;
+    качество = (n5+n4)/N·100; СОУ = (100·n5+64·n4+36·n3+16·n2+7·n_н/а)/N (both None for pass/fail learning);
     average of the numeric finals; percentages rounded to 2 decimals; N = 0 gives None.
     """
     counts = {v.value: 0 for v in FinalValue}
@@ -116,7 +116,8 @@ def metrics_of_counts(counts: dict[str, int], pass_fail: bool = False) -> dict:
         "n": n, "counts": counts,
         "success": _percent(n5 + n4 + n3 + counts["зач"], n) if n else None,
         "quality": None if pass_fail or not n else _percent(n5 + n4, n),
-        "sou": round((100 * n5 + 64 * n4 + 36 * n3 + 16 * n2 + 7 * counts["н/а"]) / n, 2) if n else None,
+        "sou": None if pass_fail or not n
+        else round((100 * n5 + 64 * n4 + 36 * n3 + 16 * n2 + 7 * counts["н/а"]) / n, 2),
         "average": round(numbers / graded, 2) if graded else None,
     }
 

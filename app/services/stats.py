@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, exists, func, select, union
 
 from app.extensions import db
 from app.models import (
+    AssessmentMode,
     ClassUnit,
     Enrolment,
     FinalGrade,
@@ -27,6 +28,7 @@ from app.models import (
     stream_student,
     study_group_student,
 )
+from app.services.assessment import is_pass_fail, mode_in, rules_of
 from app.services.errors import RuleViolation
 from app.services.membership import enrolled_between
 from app.services.results import FAILING_FINALS, metrics_of_counts, student_standing
@@ -144,9 +146,12 @@ def _finals(f: Filters, *columns):
 
 
 def summarise(counts: Counter, numeric: Counter) -> dict:
-    """SPEC §4 metrics of finals counted by value; качество over numeric subjects only."""
+    """SPEC §4 metrics of finals counted by value: успеваемость over every final; качество, СОУ and the
+    average over marked learning only, with the зачёт/незачёт finals counted apart."""
     result = metrics_of_counts(counts)
-    result["quality"] = metrics_of_counts(numeric)["quality"]
+    marked = metrics_of_counts(numeric)
+    result.update(quality=marked["quality"], sou=marked["sou"], average=marked["average"],
+                  passed=result["counts"][FinalValue.passed.value], failed=result["counts"][FinalValue.failed.value])
     return result
 
 
@@ -155,10 +160,16 @@ class _Tally:
 
     def __init__(self):
         self.all, self.numeric = defaultdict(Counter), defaultdict(Counter)
+        self.pass_fail: set = set()  # keys with pass/fail finals
 
-    def add(self, key, value: str, count: int, pass_fail: bool) -> None:
+    def add(self, key, value: str, count: int, pass_fail: bool | None) -> None:
+        """Count finals of one value; pass_fail None (unmarked learning) counts nowhere."""
+        if pass_fail is None:
+            return
         self.all[key][value] += count
-        if not pass_fail:
+        if pass_fail:
+            self.pass_fail.add(key)
+        else:
             self.numeric[key][value] += count
 
     def metrics(self, key) -> dict:
@@ -216,23 +227,30 @@ def results(f: Filters) -> dict:
     """Results of the period for the school, each grade, class, subject and teacher."""
     classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(*class_conditions(f)))}
     subjects = {s.id: s for s in db.session.scalars(select(Subject).where(Subject.school_id == f.period.school_id))}
+    rules = rules_of(f.period.school_id)
+
+    def pass_fail(grade: int, subject_id: int) -> bool | None:
+        """True for зачёт/незачёт learning, None for unmarked (no finals to count), else False."""
+        mode = mode_in(rules, grade, subject_id)
+        return None if mode == AssessmentMode.unmarked else is_pass_fail(subjects[subject_id], mode)
+
     by_class_subject = db.session.execute(_finals(
         f, Enrolment.class_unit_id, FinalGrade.subject_id, FinalGrade.value, func.count())
         .group_by(Enrolment.class_unit_id, FinalGrade.subject_id, FinalGrade.value))
     school, grades, by_class, by_subject = _Tally(), _Tally(), _Tally(), _Tally()
     for class_id, subject_id, value, count in by_class_subject:
-        value, pf = _value(value), subjects[subject_id].pass_fail
+        value, pf = _value(value), pass_fail(classes[class_id].grade, subject_id)
         for tally, key in ((school, 0), (grades, classes[class_id].grade), (by_class, class_id),
                            (by_subject, subject_id)):
             tally.add(key, value, count, pf)
     t = taught(f.period)
     by_teacher = _Tally()
-    for teacher_id, subject_id, value, count in db.session.execute(_finals(
-            f, t.c.teacher_id, FinalGrade.subject_id, FinalGrade.value, func.count())
+    for teacher_id, grade, subject_id, value, count in db.session.execute(_finals(
+            f, t.c.teacher_id, ClassUnit.grade, FinalGrade.subject_id, FinalGrade.value, func.count())
             .join(t, and_(t.c.student_id == FinalGrade.student_id, t.c.subject_id == FinalGrade.subject_id))
             .where(*([t.c.teacher_id == f.teacher_id] if f.teacher_id else []))
-            .group_by(t.c.teacher_id, FinalGrade.subject_id, FinalGrade.value)):
-        by_teacher.add(teacher_id, _value(value), count, subjects[subject_id].pass_fail)
+            .group_by(t.c.teacher_id, ClassUnit.grade, FinalGrade.subject_id, FinalGrade.value)):
+        by_teacher.add(teacher_id, _value(value), count, pass_fail(grade, subject_id))
     teachers = {s.id: s for s in db.session.scalars(select(Staff).where(Staff.id.in_(list(by_teacher.all))))}
     people = _students(f)
     grade_list = sorted({c.grade for c in classes.values()})
@@ -244,7 +262,8 @@ def results(f: Filters) -> dict:
             [people[c.id] for c in ordered if c.grade == g and c.id in people])} for g in grade_list],
         "classes": [{"class_id": c.id, "name": c.name, "grade": c.grade, **by_class.metrics(c.id),
                      **_student_metrics([people[c.id]] if c.id in people else [])} for c in ordered],
-        "subjects": [{"subject_id": s.id, "name": s.name, "pass_fail": s.pass_fail, **by_subject.metrics(s.id)}
+        "subjects": [{"subject_id": s.id, "name": s.name, "pass_fail": s.id in by_subject.pass_fail,
+                      **by_subject.metrics(s.id)}
                      for s in sorted(subjects.values(), key=lambda s: s.name) if s.id in by_subject.all],
         "teachers": [{"teacher_id": p.id, "name": p.short_name, **by_teacher.metrics(p.id)}
                      for p in sorted(teachers.values(), key=lambda p: (p.surname, p.name, p.id))],

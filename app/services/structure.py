@@ -11,6 +11,7 @@ from sqlalchemy import and_, inspect, or_, select
 from app.extensions import db
 from app.models import (
     AcademicYear,
+    AssessmentRule,
     BellSlot,
     Channel,
     ClassUnit,
@@ -252,6 +253,22 @@ def _subject(item: Subject) -> None:
     _require(bool((item.name or "").strip()), _l("The name is required."), "name")
 
 
+def _assessment_rule(item: AssessmentRule) -> None:
+    """Grade 1–11 and a mode; one rule per grade and subject (the database's unique constraint does
+    not see two «every subject» rules of a grade: NULLs differ)."""
+    _grade(item.grade)
+    _require(item.mode is not None, _l("Choose the assessment: unmarked or pass/fail."), "mode")
+    subject_id = item.subject.id if item.subject is not None else item.subject_id
+    same = select(AssessmentRule.id).where(AssessmentRule.school_id == _school_id(item),
+                                           AssessmentRule.grade == item.grade,
+                                           AssessmentRule.subject_id.is_(None) if subject_id is None
+                                           else AssessmentRule.subject_id == subject_id)
+    if item.id is not None:
+        same = same.where(AssessmentRule.id != item.id)
+    _require(db.session.scalar(same.limit(1)) is None,
+             _l("Grade %(grade)s already has a rule for this subject.", grade=item.grade), "subject")
+
+
 def _work_type(item: WorkType) -> None:
     _require(bool((item.name or "").strip()), _l("The name is required."), "name")
     _require(item.weight is not None and 1 <= item.weight <= 10, _l("The weight must be from 1 to 10."), "weight")
@@ -277,6 +294,7 @@ _RULES = {
     ClassUnit: _class, Student: _student, Enrolment: _enrolment, StudyGroup: _group, Stream: _stream,
     IndividualPlan: _plan, TeachingAssignment: _assignment, CurriculumItem: _curriculum,
     Subject: _subject, WorkType: _work_type, ContactPoint: validate_contact, DeliveryPreference: _delivery,
+    AssessmentRule: _assessment_rule,
 }
 
 

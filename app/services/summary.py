@@ -21,6 +21,7 @@ from app.models import (
     Subject,
     TeachingAssignment,
 )
+from app.services.assessment import is_pass_fail, mode_in, rules_of
 from app.services.membership import enrolled_between
 from app.services.results import metrics, student_standing
 
@@ -81,11 +82,12 @@ def summary_sheet(cls: ClassUnit) -> dict:
     at_end = {x.id: set(db.session.scalars(_enrolled(cls, x.end, x.end))) for x in periods}
     rows = [{"student": s, "cells": {(subj.id, x.id): cell(grades.get((s.id, subj.id, x.id)))
                                      for subj in subjects for x in periods}} for s in students]
-    table = {}
+    table, rules = {}, rules_of(cls.school_id)
     for subj in subjects:
+        pass_fail = is_pass_fail(subj, mode_in(rules, cls.grade, subj.id))
         for x in periods:
             table[(subj.id, x.id)] = metrics([_final(grades.get((sid, subj.id, x.id))) for sid in at_end[x.id]],
-                                             subj.pass_fail)
+                                             pass_fail)
     standing = {x.id: class_standing([[_final(grades.get((sid, subj.id, x.id))) for subj in subjects]
                                       for sid in at_end[x.id]]) for x in periods}
     return {"class": cls, "year": year, "periods": periods, "subjects": subjects, "rows": rows,

@@ -29,6 +29,7 @@ from app.views.results import ExamResultView, FinalGradeView, NotificationView
 from app.views.roster import RosterView
 from app.views.school import (
     AcademicYearView,
+    AssessmentRuleView,
     BellSlotView,
     HolidayView,
     ReportingPeriodView,
@@ -89,6 +90,7 @@ MENU = [
     (BellSlotView, "Bell schedule", _l("Bell schedule"), "School", "fa-bell"),
     (SubjectView, "Subjects", _l("Subjects"), "School", "fa-book"),
     (WorkTypeView, "Work types", _l("Work types"), "School", "fa-balance-scale"),
+    (AssessmentRuleView, "Assessment rules", _l("Unmarked and pass/fail learning"), "School", "fa-ban"),
     (FinalsView, "Finals", _l("Finals and summary sheets"), "Results", "fa-check-circle"),
     (FinalGradeView, "Final grades", _l("Final grades"), "Results", "fa-list-ol"),
     (ExamResultView, "Exam results", _l("Exam and competition results"), "Results", "fa-trophy"),

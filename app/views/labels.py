@@ -26,7 +26,7 @@ LABELS = {
     "old_teacher": _l("Teacher before"), "new_date": _l("New date"), "old_date": _l("Date before"),
     "new_slot": _l("New lesson number"), "changed_by": _l("Changed by"), "changed_at": _l("Changed at"),
     "text": _l("Text"), "value": _l("Mark"), "work_type": _l("Work type"), "comment": _l("Comment"),
-    "code": _l("Attendance"), "version": _l("Version"),
+    "code": _l("Attendance"), "version": _l("Version"), "mode": _l("Assessment"),
 }
 
 # People: "name" is the given name, not the name of a thing.
@@ -34,7 +34,7 @@ PERSON_LABELS = {"name": _l("First name")}
 
 
 def _enum_labels() -> dict:
-    from app.models import AttendanceCode, ChangeKind, LessonStatus, LessonType
+    from app.models import AssessmentMode, AttendanceCode, ChangeKind, LessonStatus, LessonType
     from app.models.school import PERIOD_KIND_LABELS
 
     return {
@@ -47,6 +47,7 @@ def _enum_labels() -> dict:
         ChangeKind.substitution: _l("substitution"), ChangeKind.rescheduling: _l("rescheduling"),
         ChangeKind.cancellation: _l("cancellation"),
         **{c: c.value for c in AttendanceCode},
+        AssessmentMode.unmarked: _l("unmarked"), AssessmentMode.pass_fail: _l("pass/fail"),
     }
 
 

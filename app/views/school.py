@@ -1,9 +1,9 @@
 """Views of the school, its calendar and reference lists."""
 from flask_babel import lazy_gettext as _l
 
-from app.models import AcademicYear, BellSlot, Holiday, ReportingPeriod, School, Subject, WorkType
+from app.models import AcademicYear, AssessmentRule, BellSlot, Holiday, ReportingPeriod, School, Subject, WorkType
 from app.security import permissions as p
-from app.views.base import SchoolModelView
+from app.views.base import SchoolModelView, enum_label
 
 
 class SchoolView(SchoolModelView):
@@ -57,3 +57,16 @@ class WorkTypeView(SchoolModelView):
     list_columns = ["name", "weight"]
     add_columns = edit_columns = show_columns = ["school", "name", "weight"]
     base_order = ("weight", "asc")
+
+
+class AssessmentRuleView(SchoolModelView):
+    """Безотметочное и зачётное обучение: a grade (and a subject, or all of the grade's) learns
+    without 1–5 marks; the journal, finals, forecast and statistics follow it."""
+
+    model, resource = AssessmentRule, p.RESOURCE_ASSESSMENT_RULE
+    list_columns = ["grade", "subject", "mode"]
+    add_columns = edit_columns = show_columns = ["school", "grade", "subject", "mode"]
+    description_columns = {"subject": _l("Empty: every subject of the grade"),  # noqa: RUF012
+                           "mode": _l("Unmarked: no marks and no finals; pass/fail: no marks, finals зач/незач")}
+    formatters_columns = {"mode": enum_label}  # noqa: RUF012
+    base_order = ("grade", "asc")

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import School
+from app.models import AssessmentMode, AssessmentRule, School
 from app.services.curriculum import fill_curriculum
 from app.services.demo.calendar import build_bells, build_calendar
+from app.services.demo.curriculum import ASSESSMENT
 from app.services.demo.families import FamiliesBuilder
 from app.services.demo.journal import JournalBuilder
 from app.services.demo.results import ResultsBuilder
@@ -66,6 +67,8 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     db.session.add_all([school, year, *periods, *holidays, *build_bells(school)])
     db.session.flush()
     demo = StructureBuilder(school, year, size, rng, password).build()
+    db.session.add_all(AssessmentRule(school=school, grade=grade, subject=demo.subjects[name] if name else None,
+                                      mode=AssessmentMode(mode)) for grade, name, mode in ASSESSMENT)
     db.session.flush()
     for cls in demo.classes:
         fill_curriculum(cls)

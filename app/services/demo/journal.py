@@ -22,8 +22,10 @@ from app.models import (
     stream_student,
     study_group_student,
 )
+from app.services.assessment import mode_in, rules_of
 from app.services.demo.school import DemoSchool
 from app.services.lessons import generate_lessons
+from app.services.membership import grade_of
 
 TOPICS = ["Повторение изученного", "Новая тема", "Решение задач", "Практикум", "Работа с текстом",
           "Обобщение и систематизация", "Разбор ошибок", "Проект: защита"]
@@ -54,7 +56,9 @@ class JournalBuilder:
                                   .order_by(Lesson.date, Lesson.bell_slot_id, Lesson.id)).all()
         held, control = self._lessons(rows, assignments)
         absent = self._attendance(held, members)
-        marks = self._marks(held, control, members, absent)
+        rules = rules_of(self.school.id)
+        marked = {a.id for a in assignments if mode_in(rules, grade_of(a), a.subject_id) is None}
+        marks = self._marks([(r, c) for r, c in held if r.assignment_id in marked], control, members, absent)
         return {"lessons": lessons, "marks": marks, "absences": len(absent)}
 
     def _timetable(self, assignments) -> None:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, update
 
 from app.extensions import db
 from app.models import (
+    AssessmentMode,
     ExamKind,
     ExamResult,
     FinalGrade,
@@ -17,9 +18,11 @@ from app.models import (
     ReportingPeriod,
     TeachingAssignment,
 )
+from app.services.assessment import is_pass_fail, mode_in, rules_of
 from app.services.consent import electronic_recipients
 from app.services.demo.school import DemoSchool
 from app.services.finals import certified_students, follows
+from app.services.membership import grade_of
 from app.services.results import period_marks, proposed_final
 
 PE = "Физическая культура"
@@ -56,6 +59,7 @@ class ResultsBuilder:
 
     def _finals(self, period: ReportingPeriod, assignments, exempt: set[int]) -> list[dict]:
         rng, subjects = self.rng, {s.id: s for s in self.demo.subjects.values()}
+        rules = rules_of(self.demo.school.id)
         averages = period_marks(period)
         decided = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(15, 0))
         electronic = self._electronic(decided.date())
@@ -63,20 +67,23 @@ class ResultsBuilder:
         for a in assignments:
             if not follows(period, a):
                 continue
-            subject = subjects[a.subject_id]
+            subject, mode = subjects[a.subject_id], mode_in(rules, grade_of(a), a.subject_id)
+            if mode == AssessmentMode.unmarked:
+                continue  # no finals where learning is unmarked
+            pass_fail = is_pass_fail(subject, mode)
             for student in certified_students(a, period):
                 if (student.id, subject.id) in seen:
                     continue
                 seen.add((student.id, subject.id))
                 average, count = averages.get((student.id, subject.id), (None, 0))
-                proposal = None if subject.pass_fail else proposed_final(average, count)
+                proposal = None if pass_fail else proposed_final(average, count)
                 row = {"school_id": a.school_id, "student_id": student.id, "subject_id": subject.id,
                        "period_id": period.id, "average": average, "status": FinalStatus.final.value,
                        "proposed_value": str(proposal) if proposal else None, "result_date": decided.date(),
                        "decided_by": "demo", "decided_at": decided, "deferral_reason": "", "version": 1,
                        "published_at": self._delivered(decided, student.id in electronic)}
-                rows.append(row | {"value": self._value(subject, proposal, student.id in exempt)})
-                if rng.random() < 0.002 and not subject.pass_fail:
+                rows.append(row | {"value": self._value(subject, pass_fail, proposal, student.id in exempt)})
+                if rng.random() < 0.002 and not pass_fail:
                     rows[-1] |= {"value": None, "status": FinalStatus.deferred.value, "result_date": None,
                                  "published_at": None,
                                  "deferral_reason": "Болезнь, справка № " + str(rng.randint(100, 999)),
@@ -90,11 +97,11 @@ class ResultsBuilder:
         """When the portal acknowledged a consented family's result (within hours); None for paper."""
         return recorded + dt.timedelta(minutes=self.lag.randint(5, 300)) if electronic else None
 
-    def _value(self, subject, proposal: int | None, exempt: bool) -> str:
+    def _value(self, subject, pass_fail: bool, proposal: int | None, exempt: bool) -> str:
         """The teacher's decision: mostly the proposal, sometimes one up or down."""
         if exempt and subject.name == PE:
             return FinalValue.exempt.value
-        if subject.pass_fail:
+        if pass_fail:
             return FinalValue.passed.value if self.rng.random() < 0.98 else FinalValue.failed.value
         x = self.rng.random()
         if proposal is None or x > 0.997:  # too few marks, or long missed lessons

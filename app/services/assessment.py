@@ -1,0 +1,79 @@
+"""Безотметочное и зачётное обучение: the one answer to «may this student get 1–5 marks and which
+finals in this subject?», asked by the journal, the finals, the forecast and the statistics."""
+import datetime as dt
+from collections.abc import Iterable
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AssessmentMode, AssessmentRule, ClassUnit, Enrolment, Subject
+from app.models.results import NUMERIC_FINALS, PASS_FAIL_FINALS, SPECIAL_FINALS, FinalValue
+from app.services.errors import RuleViolation
+from app.services.membership import enrolled_between
+
+Rules = dict[tuple[int, int | None], AssessmentMode]
+
+
+def rules_of(school_id: int) -> Rules:
+    """The school's rules keyed by (grade, subject id or None for the whole grade)."""
+    return {(grade, subject_id): mode for grade, subject_id, mode in db.session.execute(
+        select(AssessmentRule.grade, AssessmentRule.subject_id, AssessmentRule.mode)
+        .where(AssessmentRule.school_id == school_id))}
+
+
+def mode_in(rules: Rules, grade: int | None, subject_id: int) -> AssessmentMode | None:
+    """The mode of a grade in a subject: the subject's rule, else the grade's, else marked (None)."""
+    if grade is None:
+        return None
+    return rules.get((grade, subject_id)) or rules.get((grade, None))
+
+
+def grades_on(student_ids: Iterable[int], day: dt.date) -> dict[int, int]:
+    """Student id → the grade of the class they are enrolled in on that day."""
+    ids = list(student_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Enrolment.student_id, ClassUnit.grade)
+                              .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
+                              .where(Enrolment.student_id.in_(ids), enrolled_between(day, day))
+                              .order_by(Enrolment.start))
+    return {student_id: grade for student_id, grade in rows}
+
+
+def student_mode(subject: Subject, student_id: int, day: dt.date) -> tuple[AssessmentMode | None, int | None]:
+    """(mode, grade) of the student in the subject on that day, by the grade of their class."""
+    grade = grades_on([student_id], day).get(student_id)
+    return mode_in(rules_of(subject.school_id), grade, subject.id), grade
+
+
+def check_marks_allowed(subject: Subject, student_id: int, day: dt.date) -> None:
+    """Refuse a 1–5 mark where the student's grade learns the subject unmarked or pass/fail."""
+    mode, grade = student_mode(subject, student_id, day)
+    if mode == AssessmentMode.unmarked:
+        raise RuleViolation(_l("%(subject)s in grade %(grade)s is taught without marks: attendance, topics "
+                               "and homework are kept, 1–5 marks are not.", subject=subject.name, grade=grade),
+                            "value")
+    if mode == AssessmentMode.pass_fail:
+        raise RuleViolation(_l("%(subject)s in grade %(grade)s is assessed pass/fail: 1–5 marks are not given.",
+                               subject=subject.name, grade=grade), "value")
+
+
+def final_values(subject: Subject, mode: AssessmentMode | None) -> tuple[FinalValue, ...]:
+    """The finals a student may get: none when unmarked; зач/незач when pass/fail (by a rule or the
+    subject itself), else 5/4/3/2; н/а and осв wherever finals are given."""
+    if mode == AssessmentMode.unmarked:
+        return ()
+    pass_fail = mode == AssessmentMode.pass_fail or subject.pass_fail
+    return (PASS_FAIL_FINALS if pass_fail else NUMERIC_FINALS) + SPECIAL_FINALS
+
+
+def unmarked_error(subject: Subject, grade: int | None) -> RuleViolation:
+    """The refusal of a final where learning is unmarked."""
+    return RuleViolation(_l("%(subject)s in grade %(grade)s is taught without marks: no final is given.",
+                            subject=subject.name, grade=grade), "value")
+
+
+def is_pass_fail(subject: Subject, mode: AssessmentMode | None) -> bool:
+    """Whether finals are зач/незач (kept apart from качество, СОУ and the average)."""
+    return mode == AssessmentMode.pass_fail or (mode is None and subject.pass_fail)
