@@ -67,6 +67,9 @@ class Config:
     AUTH_ROLE_PUBLIC = "Public"
     WTF_CSRF_ENABLED = True  # every form and our JSON endpoints (X-CSRFToken); FAB exempts its JWT REST API
     JWT_ACCESS_TOKEN_EXPIRES = 3600
+    # Refresh tokens (POST /api/v1/security/refresh) live a day, not Flask-JWT-Extended's 30 days; logout, a
+    # password change or deactivation ends them sooner (app/security/sessions.py).
+    JWT_REFRESH_TOKEN_EXPIRES = int(os.environ.get("JWT_REFRESH_TOKEN_EXPIRES", "86400"))
 
     # Hardening (app/security/hardening.py). Cookies: not readable by scripts, not sent on cross-site
     # POSTs; Secure in production (HTTPS).
