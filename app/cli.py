@@ -241,6 +241,22 @@ def audit_anchor_command(anchor_file: str | None) -> None:
     click.echo(f"Привязка журнала аудита дописана в {path}: записей {anchor['count']}")
 
 
+@audit_cli.command("rekey")
+def audit_rekey_command() -> None:
+    """Once, after upgrading to the keyed chain: re-chain a trail written without AUDIT_KEY, if intact."""
+    from app.services.audit import rekey_legacy_chain, verify_chain
+
+    checked, problem = verify_chain()
+    if problem is None:
+        click.echo(f"Журнал аудита уже связан ключом: записей {checked}; ничего не изменено")
+        return
+    done, problem = rekey_legacy_chain()
+    if problem:
+        click.echo(f"Журнал аудита нарушен: {problem}", err=True)
+        sys.exit(1)
+    click.echo(f"Журнал аудита связан ключом AUDIT_KEY: записей {done}")
+
+
 def register_cli(app) -> None:
     """Attach the command groups to the app."""
     app.cli.add_command(school_cli)

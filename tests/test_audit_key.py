@@ -156,3 +156,26 @@ def test_production_refuses_to_start_without_an_audit_key(monkeypatch, key):
     monkeypatch.setattr(config.ProductionConfig, "AUDIT_KEY", key)
     with pytest.raises(UnsafeConfiguration, match="AUDIT_KEY is missing, is the demo key"):
         create_app("config.ProductionConfig")
+
+
+def test_rekey_moves_an_intact_unkeyed_trail_to_the_key_once(runner, trail):  # noqa: F811
+    """A trail written before the upgrade (unkeyed) fails verify until `audit rekey` chains it with the key;
+    a second run changes nothing."""
+    edit_and_rechain(trail[0], unkeyed_hash)  # the whole trail as the old code wrote it (username edited too)
+    assert run(runner, "verify")[0] == 1
+    code, output = run(runner, "rekey")
+    assert code == 0 and "связан ключом AUDIT_KEY: записей 7" in output, output
+    assert run(runner, "verify") == (0, "Журнал аудита цел: проверено записей 7\n")
+    hashes = [row(pk)["hash"] for pk in trail]
+    code, output = run(runner, "rekey")
+    assert code == 0 and "уже связан ключом" in output
+    assert [row(pk)["hash"] for pk in trail] == hashes
+
+
+def test_rekey_refuses_a_broken_unkeyed_trail_and_changes_nothing(runner, trail):  # noqa: F811
+    edit_and_rechain(trail[0], unkeyed_hash)
+    tamper("UPDATE audit_event SET username = 'auditor' WHERE id = :id", id=trail[3])
+    before = [row(pk) for pk in trail]
+    code, output = run(runner, "rekey")
+    assert code == 1 and f"запись №{trail[3]}: цепочка без ключа нарушена" in output
+    assert [row(pk) for pk in trail] == before

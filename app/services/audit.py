@@ -221,3 +221,28 @@ def _shorter_than_anchored(checked: int, last_id: int, anchors: dict[int, dict])
     first = f"после записи №{last_id}" if last_id else "с первой"
     return (f"записи {first} удалены: по привязке от {anchor['at']} в журнале было записей {longest} "
             f"(последняя №{anchor['last_id']}), сейчас {checked}")
+
+
+def legacy_hash(row: dict) -> str:
+    """The unkeyed SHA-256 the chain had before AUDIT_KEY (only to re-key a trail written then)."""
+    content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def rekey_legacy_chain() -> tuple[int, str | None]:
+    """Once, at the upgrade: check the trail under the old unkeyed hash and, only if it is intact, chain it
+    again with AUDIT_KEY. Returns (rows re-keyed, the first problem or None); on a problem nothing changes."""
+    from app.extensions import db
+
+    old_previous, new_previous, done, key = "", "", 0, audit_key()
+    for event_row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        row = {k: getattr(event_row, k) for k in HASHED_FIELDS}
+        if event_row.prev_hash != old_previous or legacy_hash(row) != event_row.hash:
+            db.session.rollback()
+            return 0, f"запись №{event_row.id}: цепочка без ключа нарушена — перевод на ключ отменён"
+        old_previous = event_row.hash
+        event_row.prev_hash = row["prev_hash"] = new_previous
+        event_row.hash = new_previous = event_hash(row, key)
+        done += 1
+    db.session.commit()
+    return done, None
