@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask_appbuilder.const import AUTH_DB
 
-from app.security.hardening import DEMO_SECRET_KEY
+from app.security.hardening import DEMO_AUDIT_KEY, DEMO_SECRET_KEY
 from app.security.passwords import password_policy
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -49,6 +49,12 @@ class Config:
     FINAL_THRESHOLDS = (4.60, 3.60, 2.60)
     SCHOOL_TODAY = os.environ.get("SCHOOL_TODAY")  # replay another day (demo, benchmarks); unset: real date
 
+    # The audit chain is HMAC-SHA256 keyed with AUDIT_KEY, kept outside the database (production refuses to
+    # start without one); `flask audit anchor` appends the chain's head to AUDIT_ANCHOR_FILE (keep it, or a
+    # copy, off the database server).
+    AUDIT_KEY = os.environ.get("AUDIT_KEY", DEMO_AUDIT_KEY)
+    AUDIT_ANCHOR_FILE = os.environ.get("AUDIT_ANCHOR_FILE") or str(BASE_DIR / "instance" / "audit-anchors.jsonl")
+
     # Flask-AppBuilder: the schema belongs to Alembic, permissions to `flask school init`.
     APP_NAME = "Электронный журнал"
     APP_THEME = ""
@@ -61,6 +67,9 @@ class Config:
     AUTH_ROLE_PUBLIC = "Public"
     WTF_CSRF_ENABLED = True  # every form and our JSON endpoints (X-CSRFToken); FAB exempts its JWT REST API
     JWT_ACCESS_TOKEN_EXPIRES = 3600
+    # Refresh tokens (POST /api/v1/security/refresh) live a day, not Flask-JWT-Extended's 30 days; logout, a
+    # password change or deactivation ends them sooner (app/security/sessions.py).
+    JWT_REFRESH_TOKEN_EXPIRES = int(os.environ.get("JWT_REFRESH_TOKEN_EXPIRES", "86400"))
 
     # Hardening (app/security/hardening.py). Cookies: not readable by scripts, not sent on cross-site
     # POSTs; Secure in production (HTTPS).
@@ -117,6 +126,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test-secret-key"
+    AUDIT_KEY = "test-audit-key"
     SQLALCHEMY_ENGINE_OPTIONS = {}
     EXCHANGE_BACKOFF = EXCHANGE_RETRY_WAIT = 0.01
     EXCHANGE_POLL = 0.1
@@ -125,12 +135,13 @@ class TestConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: SECRET_KEY must be set (the app refuses to start otherwise), no debug, HTTPS only."""
+    """Production: SECRET_KEY and AUDIT_KEY must be set (the app refuses to start otherwise), no debug, HTTPS only."""
 
     ENV_NAME = "production"
     DEBUG = False
     TESTING = False
     SECRET_KEY = os.environ.get("SECRET_KEY")
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     FORCE_HTTPS = True  # http → https; a TLS proxy in front sends X-Forwarded-Proto: https (and see PROXY_FIX)

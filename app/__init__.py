@@ -6,7 +6,7 @@ from flask_appbuilder import AppBuilder
 
 from app.extensions import csrf, db, migrate
 from app.security.hardening import check_production, limit_logins, security_headers, trust_proxy
-from app.security.manager import SchoolSecurityManager
+from app.security.sessions import install as install_sessions
 from app.services.params import IdConverter
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -30,6 +30,7 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():
         from app.api import register_apis
+        from app.security.manager import SchoolSecurityManager
         from app.views import register_views
         from app.views.home import HomeView
 
@@ -39,6 +40,7 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
         register_views(appbuilder)
         register_apis(appbuilder)
         limit_logins(app, appbuilder)
+        install_sessions(app)
     from app.cli import register_cli
 
     register_cli(app)

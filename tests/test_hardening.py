@@ -32,6 +32,7 @@ from tests.journal_helpers import (  # noqa: F401 - isolated is a fixture
 )
 
 STRONG_KEY = "x" * 16 + "0123456789abcdef0123"
+STRONG_AUDIT_KEY = "audit-" + "0123456789abcdef" * 2
 HTTPS = "https://localhost"
 REFERER = {"Referer": HTTPS + "/login/"}  # Flask-WTF checks it on HTTPS (WTF_CSRF_SSL_STRICT); browsers send it
 GOOD_PASSWORD = "Весна2026тетрадь"
@@ -80,6 +81,7 @@ def test_production_refuses_to_start_without_a_real_secret_key(monkeypatch, key)
 
 def test_production_refuses_debug(monkeypatch):
     monkeypatch.setattr(config.ProductionConfig, "SECRET_KEY", STRONG_KEY)
+    monkeypatch.setattr(config.ProductionConfig, "AUDIT_KEY", STRONG_AUDIT_KEY)
     assert config.ProductionConfig.DEBUG is False
     with pytest.raises(UnsafeConfiguration, match="DEBUG"):
         create_app("config.ProductionConfig", {"DEBUG": True})
@@ -90,6 +92,7 @@ def prod_app(database_url):
     """The app as deployed with APP_CONFIG=config.ProductionConfig (limiter on, memory storage)."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(config.ProductionConfig, "SECRET_KEY", STRONG_KEY)
+        mp.setattr(config.ProductionConfig, "AUDIT_KEY", STRONG_AUDIT_KEY)
         app = create_app("config.ProductionConfig", {"SQLALCHEMY_DATABASE_URI": database_url})
     return app
 

@@ -33,7 +33,7 @@ from tests.security_helpers import (  # noqa: F401 - isolated_requests is an aut
 # None is the anonymous visitor (role Public).
 USERS = ["admin", "director", "registrar", "auditor", "teacher", "classteacher", None]
 # Views of ours that anyone may open: they must declare no permission at all.
-PUBLIC_VIEWS = {"HomeView"}
+PUBLIC_VIEWS = {"HomeView", "AuthDBView"}  # the home page; sign-in and sign-out (FAB's, logout made a POST)
 
 
 @dataclass(frozen=True)

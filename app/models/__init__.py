@@ -56,10 +56,11 @@ from app.models.school import (
     Subject,
     WorkType,
 )
+from app.models.sessions import SessionEpoch
 from app.models.teaching import CurriculumItem, TeachingAssignment
 
 __all__ = [
-    "Model", "PeriodKind", "SchoolOwned", "ClassUnit", "Enrolment", "IndividualPlan", "Stream",
+    "SessionEpoch", "Model", "PeriodKind", "SchoolOwned", "ClassUnit", "Enrolment", "IndividualPlan", "Stream",
     "StudyGroup", "stream_student", "study_group_student", "Guardian", "Staff", "Student",
     "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "ReportingPeriod", "School",
     "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "Attendance",

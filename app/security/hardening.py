@@ -7,6 +7,7 @@ from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 DEMO_SECRET_KEY = "demo-secret-key-change-me"
+DEMO_AUDIT_KEY = "demo-audit-key-change-me"
 MIN_SECRET_KEY_LENGTH = 32
 
 
@@ -15,7 +16,7 @@ class UnsafeConfiguration(RuntimeError):
 
 
 def check_production(config) -> None:
-    """A production start needs a real SECRET_KEY and no debug mode; say what to fix otherwise."""
+    """A production start needs a real SECRET_KEY and AUDIT_KEY and no debug mode; say what to fix otherwise."""
     if config.get("ENV_NAME") != "production":
         return
     key = config.get("SECRET_KEY") or ""
@@ -25,6 +26,14 @@ def check_production(config) -> None:
             f"{MIN_SECRET_KEY_LENGTH} characters: set the SECRET_KEY environment variable to a random "
             "value, e.g. `python -c \"import secrets; print(secrets.token_hex(32))\"`, "
             "before starting with APP_CONFIG=config.ProductionConfig.")
+    audit_key = config.get("AUDIT_KEY") or ""
+    if not audit_key or audit_key == DEMO_AUDIT_KEY or len(audit_key) < MIN_SECRET_KEY_LENGTH:
+        raise UnsafeConfiguration(
+            "AUDIT_KEY is missing, is the demo key or is shorter than "
+            f"{MIN_SECRET_KEY_LENGTH} characters: the audit trail is chained with HMAC-SHA256 under this key, "
+            "which must be kept outside the database. Set the AUDIT_KEY environment variable to a random value "
+            "(e.g. `python -c \"import secrets; print(secrets.token_hex(32))\"`), keep it with the backups "
+            "of SECRET_KEY and never change it: the existing chain verifies only with the key it was written with.")
     if config.get("DEBUG"):
         raise UnsafeConfiguration("DEBUG must be off with APP_CONFIG=config.ProductionConfig.")
 

@@ -2,17 +2,20 @@
 AuditEvent in the same transaction, whoever saves it (view, API, service, CLI, job).
 
 Models opt in with `__audited__ = True`; the actor is the request's user, or the one named by
-`acting_as(...)` in the CLI and jobs.
+`acting_as(...)` in the CLI and jobs. The chain is keyed (HMAC-SHA256 with `AUDIT_KEY`, kept outside
+the database), so whoever can only write the table cannot recompute it; anchors (`app.services.
+audit_anchor`) kept outside the database reveal rows removed from its end.
 """
 import contextlib
 import datetime as dt
 import enum
 import hashlib
+import hmac
 import json
 from contextvars import ContextVar
 from decimal import Decimal
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -151,10 +154,10 @@ def _write_audit(session: Session, _flush_context) -> None:
         if connection.dialect.name == "postgresql":  # one chain: writers of audited rows take turns
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
         previous = connection.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-        previous = previous or ""
+        previous, key = previous or "", audit_key()
         for row in rows:
             row["prev_hash"] = previous
-            row["hash"] = previous = event_hash(row)
+            row["hash"] = previous = event_hash(row, key)
         connection.execute(insert(AuditEvent), rows)
 
 
@@ -163,27 +166,83 @@ HASHED_FIELDS = ("prev_hash", "at", "school_id", "user_id", "username", "entity"
                  "before", "after")
 
 
-def event_hash(row: dict) -> str:
-    """SHA-256 of an event's content and the previous event's hash."""
+class MissingAuditKey(RuntimeError):
+    """No AUDIT_KEY: the chain cannot be written or checked."""
+
+
+def audit_key() -> str:
+    """The chain's secret (AUDIT_KEY, from the environment; production refuses to start without it)."""
+    key = current_app.config.get("AUDIT_KEY")
+    if not key:
+        raise MissingAuditKey("AUDIT_KEY is not set: the audit chain is keyed with it.")
+    return key
+
+
+def event_hash(row: dict, key: str | None = None) -> str:
+    """HMAC-SHA256 (keyed with AUDIT_KEY) of an event's content and the previous event's hash: without
+    the key nobody can recompute the chain after editing a row."""
     content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    message = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hmac.new((key or audit_key()).encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify_chain(batch: int = 5000) -> tuple[int, str | None]:
-    """Walk the trail in id order; returns (rows checked, the first problem or None)."""
+def verify_chain(batch: int = 5000, anchors: dict[int, dict] | None = None) -> tuple[int, str | None]:
+    """Walk the trail in id order; returns (rows checked, the first problem or None). `anchors` (by row
+    count, see audit_anchor.read_anchors) also demand that the count-th row still has the anchored hash,
+    and that the trail is at least that long."""
     from app.extensions import db
 
-    previous, checked, last_id = "", 0, 0
+    previous, checked, last_id, key, anchors = "", 0, 0, audit_key(), anchors or {}
     while True:
         events = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
                                     .order_by(AuditEvent.id).limit(batch)).all()
         if not events:
-            return checked, None
+            return checked, _shorter_than_anchored(checked, last_id, anchors)
         for event_row in events:
             row = {k: getattr(event_row, k) for k in HASHED_FIELDS}
             if event_row.prev_hash != previous:
                 return checked, (f"запись №{event_row.id}: не совпадает хеш предыдущей записи — запись перед ней "
                                  f"удалена, вставлена или переставлена")
-            if event_hash(row) != event_row.hash:
+            if event_hash(row, key) != event_row.hash:
                 return checked, f"запись №{event_row.id}: содержимое изменено после записи"
+            anchor = anchors.get(checked + 1)
+            if anchor is not None and anchor["hash"] != event_row.hash:
+                return checked, (f"запись №{event_row.id}: хеш не совпадает с привязкой от {anchor['at']} "
+                                 f"(запись {checked + 1} по счёту) — журнал до неё перестроен")
             previous, checked, last_id = event_row.hash, checked + 1, event_row.id
+
+
+def _shorter_than_anchored(checked: int, last_id: int, anchors: dict[int, dict]) -> str | None:
+    """The problem of a trail that ends before the longest anchor's row (its tail was removed)."""
+    longest = max(anchors, default=0)
+    if longest <= checked:
+        return None
+    anchor = anchors[longest]
+    first = f"после записи №{last_id}" if last_id else "с первой"
+    return (f"записи {first} удалены: по привязке от {anchor['at']} в журнале было записей {longest} "
+            f"(последняя №{anchor['last_id']}), сейчас {checked}")
+
+
+def legacy_hash(row: dict) -> str:
+    """The unkeyed SHA-256 the chain had before AUDIT_KEY (only to re-key a trail written then)."""
+    content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def rekey_legacy_chain() -> tuple[int, str | None]:
+    """Once, at the upgrade: check the trail under the old unkeyed hash and, only if it is intact, chain it
+    again with AUDIT_KEY. Returns (rows re-keyed, the first problem or None); on a problem nothing changes."""
+    from app.extensions import db
+
+    old_previous, new_previous, done, key = "", "", 0, audit_key()
+    for event_row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        row = {k: getattr(event_row, k) for k in HASHED_FIELDS}
+        if event_row.prev_hash != old_previous or legacy_hash(row) != event_row.hash:
+            db.session.rollback()
+            return 0, f"запись №{event_row.id}: цепочка без ключа нарушена — перевод на ключ отменён"
+        old_previous = event_row.hash
+        event_row.prev_hash = row["prev_hash"] = new_previous
+        event_row.hash = new_previous = event_hash(row, key)
+        done += 1
+    db.session.commit()
+    return done, None
