@@ -9,8 +9,13 @@ import csv
 import hashlib
 import inspect
 import io
+import os
 import re
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -28,7 +33,8 @@ from tests.consent_helpers import record
 from tests.finals_helpers import q1
 from tests.journal_helpers import HTTP_TODAY, freeze_today
 
-APP_DIR = Path(__file__).resolve().parent.parent / "app"
+ROOT = Path(__file__).resolve().parent.parent
+APP_DIR = ROOT / "app"
 HELPERS = {"attachment", "csv_response"}  # app.views.downloads.attachment and the CSV writer built on it
 # Every view that returns a file, and the test below that downloads it over HTTP.
 FILE_ROUTES = {
@@ -219,3 +225,52 @@ def test_fab_file_download_routes_answer_404(app, signed_in):
     assert rules
     for rule in rules:
         assert admin.get(rule.replace("<string:filename>", "x.pdf")).status_code == 404, rule
+
+
+@pytest.fixture
+def gunicorn(database_url, world, tmp_path):
+    """`gunicorn run:app` (one sync worker, the production-like Config: CSRF on) on the test database."""
+    pytest.importorskip("gunicorn")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": database_url, "SCHOOL_TODAY": HTTP_TODAY.isoformat(),
+           "APP_CONFIG": "config.Config"}
+    log = tmp_path / "gunicorn.log"
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "1", "-b", f"127.0.0.1:{port}", "--timeout", "120",
+                             "--error-logfile", str(log), "run:app"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
+    try:
+        while True:
+            try:
+                if httpx.get(f"{base}/login/", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _csrf(page: httpx.Response) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)[1]
+
+
+def test_extract_through_gunicorn(world, gunicorn):
+    """gunicorn writes headers as latin-1 too: the extract arrives whole, under its Russian name."""
+    with httpx.Client(base_url=gunicorn, timeout=120) as client:
+        login = client.get("/login/")
+        signed = client.post("/login/", data={"username": "director", "password": PASSWORD, "csrf_token": _csrf(login)})
+        assert signed.status_code == 302
+        form = client.get("/extracts/")
+        answer = client.post("/extracts/print", data={
+            "csrf_token": _csrf(form), "period_id": q1(world).id, "target": "student",
+            "student_id": world.students["Васильев"].id})
+        body = downloaded(answer, "application/pdf", "Выписка В-2026-000001.pdf")
+    assert "Васильев Иван Иванович" in pdf_text(body)
+    [log] = print_log()
+    assert log.sha256 == hashlib.sha256(body).hexdigest()
