@@ -151,6 +151,7 @@ class FinalsView(BaseView):
     def summary_pdf(self):
         """The class summary sheet as a landscape PDF (same visibility as the page)."""
         from app.services.extracts import summary_pdf
+
         try:
             cls, data = summary_pdf(current_scope(), int_arg("class_id"))
         except RuleViolation as err:
