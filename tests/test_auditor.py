@@ -4,6 +4,7 @@ write on the consent, contact, delivery and audit views and APIs is refused and 
 import datetime as dt
 import json
 import re
+from urllib.parse import quote
 
 import pytest
 from flask_appbuilder.security.sqla.models import User
@@ -118,7 +119,7 @@ def test_the_consent_history_csv_has_every_decision_in_order(history, login_as):
     response = login_as("auditor").get("/consent/history.csv")
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert "consent-history.csv" in response.headers["Content-Disposition"]
+    assert "filename*=UTF-8''" + quote("История согласий.csv") in response.headers["Content-Disposition"]
     rows = parse_csv(response.data)
     c = history["consents"]
     assert [int(r["id"]) for r in rows] == [c["a1"], c["a2"], c["v1"], c["a3"]]

@@ -9,4 +9,4 @@ def test_formula_cells_are_defused_and_numbers_kept(app):
     assert text.startswith("\ufeffимя;балл\r\n")
     lines = text.splitlines()[1:]
     assert lines == ['"\'=HYPERLINK(""http://x"")";-1', "'+7 900;4.5", "'@SUM(A1);0", "Иванов;5"]
-    assert response.headers["Content-Disposition"] == "attachment; filename=x.csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=\"x.csv\"; filename*=UTF-8''x.csv"

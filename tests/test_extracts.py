@@ -1,6 +1,7 @@
 """Paper extracts: the PDF's text comes from the database, long extracts repeat the table header,
 batches keep class-list order, paper-only excludes consented families, the log and verification."""
 import datetime as dt
+import hashlib
 import io
 
 import pytest
@@ -163,3 +164,18 @@ def test_cli_print_and_verify_exit_codes(world, runner, tmp_path):
                                    "--out", str(tmp_path / "school.pdf")])
     assert no_class.exit_code == 2 and "--paper-only" in no_class.output
     assert log_count() == 2
+
+
+def test_cli_file_that_cannot_be_written_uses_no_number(world, runner, tmp_path):
+    """The printed file is the one handed over: when it cannot be written (a folder that does not exist),
+    nothing is logged and the next print gets the same number."""
+    args = ["extracts", "print", "--class", "5А", "--period", "1 четверть", "--school", "Школа А", "--out"]
+    failed = runner.invoke(args=[*args, str(tmp_path / "нет такой папки" / "5А.pdf")])
+    assert failed.exit_code == 2 and "Ошибка: не удалось записать" in failed.output
+    assert log_count() == 0
+    out = tmp_path / "5А.pdf"
+    assert runner.invoke(args=[*args, str(out)]).exit_code == 0
+    db.session.expire_all()
+    assert db.session.scalars(select(ExtractLog.number).order_by(ExtractLog.seq)).all() == \
+        ["В-2026-000001", "В-2026-000002"]
+    assert {x.sha256 for x in db.session.scalars(select(ExtractLog))} == {hashlib.sha256(out.read_bytes()).hexdigest()}

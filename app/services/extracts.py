@@ -147,7 +147,7 @@ def make_order(printer: Printer, *, period_id, student_id=None, class_id=None, a
         title = period.school.short_name
     if not items:
         raise RuleViolation(_l("Nobody to print: the choice has no students."))
-    return Order(items, list(sections), start, end, title)
+    return Order(items, list(dict.fromkeys(sections)), start, end, title)  # a section repeated prints once
 
 
 def _number(seq: int, today: dt.date) -> str:

@@ -165,7 +165,7 @@ class ConsentPagesView(BaseView):
                 for c in db.session.scalars(query if clause is None else query.where(clause))]
         header = ["id", "обучающийся", "класс", "законный представитель", "решение", "дата решения", "документ",
                   "номер", "дата документа", "эл. документ", "основание полномочий", "записал", "записано"]
-        return csv_response(header, rows, "consent-history.csv")
+        return csv_response(header, rows, str(_l("Consent history")) + ".csv")
 
 
 class AuditExportView(BaseView):
@@ -195,4 +195,4 @@ class AuditExportView(BaseView):
         rows = [[e.id, e.at.isoformat(), e.username, e.entity, e.entity_id, e.action, _json(e.before), _json(e.after),
                  e.hash] for e in db.session.scalars(query)]
         return csv_response(["id", "когда", "кто", "сущность", "запись", "действие", "до", "после", "хеш"], rows,
-                            "audit.csv")
+                            str(_l("Audit trail")) + ".csv")

@@ -5,6 +5,8 @@ import io
 
 from flask import Response
 
+from app.views.downloads import CSV, attachment
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -14,10 +16,9 @@ def _cell(value):
 
 
 def csv_response(header: list, rows, filename: str) -> Response:
-    """The rows as a CSV attachment named `filename`."""
+    """The rows as a CSV attachment named `filename` (a Russian name is fine: see app.views.downloads)."""
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";")
     writer.writerow(header)
     writer.writerows([_cell(v) for v in row] for row in rows)
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return attachment("\ufeff" + out.getvalue(), filename, CSV)

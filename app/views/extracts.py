@@ -1,7 +1,7 @@
 """Paper extracts pages: the print form (PDF download), verification of a printed file by its number,
 and the read-only print log. Rules live in app.services.extracts."""
 
-from flask import Response, current_app, request
+from flask import current_app, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -17,6 +17,7 @@ from app.services.errors import RuleViolation
 from app.services.extracts import make_order, print_order, printer_of, verify
 from app.views.base import SchoolModelView, date_arg
 from app.views.consent import READ_ONLY_ROUTES
+from app.views.downloads import PDF, attachment
 
 SECTION_LABELS = {"timetable": _l("Timetable"), "changes": _l("Lesson changes"), "control": _l("Control works"),
                   "teachers": _l("Teachers of the class"), "holidays": _l("Holidays"), "homework": _l("Homework"),
@@ -30,10 +31,14 @@ def _int(value):
         raise RuleViolation(_l("Choose from the lists: «%(value)s» is not a number.", value=value)) from None
 
 
-def pdf_response(data: bytes, name: str) -> Response:
-    """A PDF download."""
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f"attachment; filename={name}.pdf"})
+def file_name_of(logs) -> str:
+    """«Выписка В-2026-000001.pdf», or «Выписки В-2026-000001–000030.pdf» for a batch."""
+    first, last = logs[0].number, logs[-1].number
+    if len(logs) == 1:
+        name = _l("Extract %(number)s", number=first)
+    else:
+        name = _l("Extracts %(first)s–%(last)s", first=first, last=last.rsplit("-", 1)[-1])
+    return f"{name}.pdf"
 
 
 def _choices(printer):
@@ -82,7 +87,8 @@ class ExtractsView(BaseView):
     @expose("/print", methods=["POST"])
     @has_access
     def print_pdf(self):
-        """Check the choice, print and log, and send the PDF; a clear message and nothing logged otherwise."""
+        """Check the choice, print and log, and send the PDF; a clear message and nothing logged otherwise.
+        The log is committed only once the response holding the file is built."""
         printer = printer_of(current_app.appbuilder.sm.current_user)
         form = request.form
         target = form.get("target", "student")
@@ -94,12 +100,12 @@ class ExtractsView(BaseView):
                 all_paper=target == "school", paper_only=bool(form.get("paper_only")),
                 sections=[s for s in form.getlist("sections") if s], start=date_arg(form.get("start")),
                 end=date_arg(form.get("end")))
-            data = print_order(printer, order)
+            response = attachment(print_order(printer, order), file_name_of(order.logs), PDF)
             db.session.commit()
         except RuleViolation as err:
             db.session.rollback()
             return self._form(printer, err.message, 400)
-        return pdf_response(data, f"extracts-{order.logs[0].number}")
+        return response
 
 
 class ExtractVerifyView(BaseView):

@@ -19,6 +19,7 @@ from app.services.journal import Conflict
 from app.services.params import id_arg
 from app.services.summary import academic_record, summary_sheet, visible_record, visible_summary
 from app.views.base import date_arg, int_arg
+from app.views.downloads import PDF, attachment
 from app.views.journal import current_actor, journals_of
 
 CONFLICT = _l("Someone has changed the final of %(student)s meanwhile; the page shows the current values. "
@@ -150,13 +151,13 @@ class FinalsView(BaseView):
     def summary_pdf(self):
         """The class summary sheet as a landscape PDF (same visibility as the page)."""
         from app.services.extracts import summary_pdf
-        from app.views.extracts import pdf_response
 
         try:
             cls, data = summary_pdf(current_scope(), int_arg("class_id"))
         except RuleViolation as err:
             return self.render_template("finals/error.html", message=err.message), 404
-        return pdf_response(data, f"summary-{cls.id}")
+        name = _l("Summary sheet %(class_name)s %(year)s", class_name=cls.name, year=cls.year.name)
+        return attachment(data, f"{name}.pdf", PDF)
 
 
 def _named(err, message) -> str:

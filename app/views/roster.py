@@ -2,7 +2,7 @@
 decisions; check without saving, or import all or nothing; download the template."""
 import io
 
-from flask import current_app, request, send_file
+from flask import current_app, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -13,8 +13,9 @@ from app.security import permissions as p
 from app.security.scope import current_scope
 from app.services import roster
 from app.services.errors import RuleViolation
+from app.views.downloads import CSV, XLSX, attachment
 
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TEMPLATE_NAME = _l("Roster template")
 
 
 class RosterView(BaseView):
@@ -80,12 +81,10 @@ class RosterView(BaseView):
     @has_access
     def template_xlsx(self):
         """The empty roster template (Excel)."""
-        return send_file(io.BytesIO(roster.template_xlsx()), mimetype=XLSX_MIME, as_attachment=True,
-                         download_name="roster-template.xlsx")
+        return attachment(roster.template_xlsx(), f"{TEMPLATE_NAME}.xlsx", XLSX)
 
     @expose("/template.csv")
     @has_access
     def template_csv(self):
         """The empty roster template (CSV, UTF-8, `;`)."""
-        return send_file(io.BytesIO(roster.template_csv()), mimetype="text/csv; charset=utf-8", as_attachment=True,
-                         download_name="roster-template.csv")
+        return attachment(roster.template_csv(), f"{TEMPLATE_NAME}.csv", CSV)

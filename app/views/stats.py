@@ -37,6 +37,12 @@ def int_params(args) -> dict:
     return out
 
 
+# The dashboard's tables as their headings name them (the CSV file is named after them).
+TABLE_TITLES = {"grades": _l("By grade"), "classes": _l("By class"), "subjects": _l("By subject"),
+                "teachers": _l("By teacher"), "students": _l("Students"), "curriculum": _l("Curriculum fulfilment"),
+                "attendance": _l("Attendance"), "finals": _l("Final grades")}
+
+
 class StatsView(BaseView):
     """Статистика: успеваемость, качество, СОУ, выполнение учебного плана, пропуски."""
 
@@ -85,4 +91,7 @@ class StatsView(BaseView):
             return self._error(err)
         except KeyError:
             return self._error(RuleViolation(_l("Unknown table.")))
-        return csv_response(header, rows, f"stats-{request.args['table']}-{f.period.id}.csv")
+        table_name = request.args["table"]
+        name = _l("Statistics - %(table)s - %(period)s", table=TABLE_TITLES.get(table_name, table_name),
+                  period=f.period.title)
+        return csv_response(header, rows, f"{name}.csv")
