@@ -240,3 +240,18 @@ def test_the_journal_api_shows_closed_lessons_read_only(app, world, frozen, api_
     body = response.json.get("result", response.json)
     assert [lesson["editable"] for lesson in body["lessons"]] == [True]
     assert body["lessons"][0]["date"] == Q2_MONDAY.isoformat()
+
+
+@pytest.mark.usefixtures("isolated")
+@pytest.mark.parametrize("url, body", [
+    ("/api/v1/enrolment/{enrolment}", {"end": "2026-10-10"}),  # a leaving date moved into the closed quarter
+    ("/api/v1/student/{student}", {"left_on": "2026-10-10"}),  # the same through the student's record
+])
+def test_the_registrar_cannot_move_a_leaving_date_into_a_closed_quarter(app, world, frozen, api_token,  # noqa: F811
+                                                                        url, body):
+    headers = {"Authorization": f"Bearer {api_token('registrar')}"}
+    before = snapshot()
+    response = app.test_client().put(url.format(enrolment=frozen.enrolment.id,
+                                                student=world.students["Алексеев"].id), json=body, headers=headers)
+    assert response.status_code == 422 and response.json["message"] == frozen.message()
+    assert changed_tables(before, snapshot()) == []
