@@ -19,6 +19,7 @@ from app.services.finals import (
     set_final,
     year_proposal,
 )
+from app.services.freeze import closed_message
 from app.services.journal import Conflict, set_mark
 from app.services.results import metrics
 from tests.finals_helpers import IN_Q2, final_of, finals_count, give_marks, pe_of, q1, year_period
@@ -197,10 +198,14 @@ def test_deferral_lifecycle(world, kids):
     db.session.commit()
     with pytest.raises(RuleViolation) as err:  # the decided one is frozen
         set_final(actor("teacher"), kids[1].id, math.id, period.id, "5", version=2, today=IN_Q2)
-    assert err.value.message == message("The period «%(period)s» is closed: its finals are frozen.",
-                                        period=period.title)
+    assert err.value.message == closed_message(period)
     db.session.rollback()
-    later = set_final(actor("teacher"), kids[0].id, math.id, period.id, "3", version=cell["version"],
+    with pytest.raises(RuleViolation) as err:  # SPEC §3: only the administration completes it after closing
+        set_final(actor("teacher"), kids[0].id, math.id, period.id, "3", version=cell["version"],
+                  today=dt.date(2026, 11, 12))
+    assert err.value.message == message("Only the administration completes a deferred final of a closed period.")
+    db.session.rollback()
+    later = set_final(actor("director"), kids[0].id, math.id, period.id, "3", version=cell["version"],
                       today=dt.date(2026, 11, 12))
     db.session.commit()
     grade = final_of(kids[0], math, period)
@@ -225,16 +230,16 @@ def test_closing_is_refused_while_a_final_is_missing_then_allowed_and_freezes_ma
     assert "Васильев И. И. — Математика (5Б)" in err.value.message
     db.session.rollback()
     assert not period_of(world.year_a, 1).closed
+    lesson = add_lessons(world, dt.date(2026, 10, 20))[0]  # closing freezes the lessons too: add it before
     set_final(actor("teacher"), kids[1].id, math.id, period.id, "н/а", today=IN_Q2)
     set_final(actor("teacher_b"), world.students["Васильев"].id, math.id, period.id, "осв", today=IN_Q2)
     close_period(actor("director"), period.id)
     db.session.commit()
     db.session.expire_all()
     assert period_of(world.year_a, 1).closed
-    lesson = add_lessons(world, dt.date(2026, 10, 20))[0]
     with pytest.raises(RuleViolation) as err:
         set_mark(actor("director"), lesson.id, kids[0].id, work_type(world).id, 5, today=IN_Q2)
-    assert err.value.message == message("The period «%(period)s» is closed: its marks are frozen.", period=period)
+    assert err.value.message == closed_message(period)
     with pytest.raises(RuleViolation) as err:
         close_period(actor("director"), period.id)
     assert err.value.message == message("The period «%(period)s» is already closed.", period=period.title)

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import ExamResult, FinalStatus, FinalValue
 from app.services.audit import acting_as
 from app.services.finals import defer_final, set_final
+from app.services.freeze import closed_message
 from tests.finals_helpers import final_of, finals_count, give_marks, q1
 from tests.journal_helpers import (
     actor,
@@ -165,7 +166,7 @@ def test_closing_a_period_over_http(world, login_as, marked):
     kid = world.students["Алексеев"]
     text = page(login_as("teacher").post("/finals/save", data={**keys(world), f"value_{kid.id}": "3",
                                                                f"version_{kid.id}": "1"}, follow_redirects=True))
-    assert message("The period «%(period)s» is closed: its finals are frozen.", period=period.title) in text
+    assert closed_message(period) in text
     assert final_of(kid, world.subjects["math"], period).value == FinalValue.five
     assert login_as("director_b").post(f"/finals/close/{period_of(world.year_a, 2).id}",
                                        follow_redirects=True).status_code == 200

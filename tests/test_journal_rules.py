@@ -19,6 +19,7 @@ from app.models import (
     ReportingPeriod,
 )
 from app.services.errors import RuleViolation
+from app.services.freeze import closed_message
 from app.services.journal import Conflict, can_write_lesson, check_entry, frozen_period, set_attendance, set_mark
 from app.services.lessons import substitute
 from tests.journal_helpers import (
@@ -263,7 +264,7 @@ def test_a_closed_period_freezes_its_marks_for_everyone(world, lesson, kid, wt):
     db.session.commit()
     quarter = close_period(world, 1)
     assert frozen_period(lesson).id == quarter.id
-    expected = message("The period «%(period)s» is closed: its marks are frozen.", period=quarter)
+    expected = closed_message(quarter)
     for username in ("teacher", "director", "admin"):
         refused(lambda u=username: set_mark(actor(u), lesson.id, kid.id, wt.id, 5, version=cell["version"],
                                             today=SEPT_8), expected)
@@ -286,7 +287,7 @@ def test_a_closed_year_freezes_every_lesson_of_it(world, lesson, kid, wt):
     db.session.add(year_period)
     db.session.commit()
     refused(lambda: set_mark(actor("director"), lesson.id, kid.id, wt.id, 5, today=SEPT_8),
-            message("The period «%(period)s» is closed: its marks are frozen.", period=year_period))
+            closed_message(year_period))
     assert period_of(world.year_a, 1).closed is False
 
 

@@ -51,6 +51,7 @@ from app.models.school import (
     AcademicYear,
     BellSlot,
     Holiday,
+    PeriodStatusChange,
     ReportingPeriod,
     School,
     Subject,
@@ -62,7 +63,8 @@ from app.models.teaching import CurriculumItem, TeachingAssignment
 __all__ = [
     "SessionEpoch", "Model", "PeriodKind", "SchoolOwned", "ClassUnit", "Enrolment", "IndividualPlan", "Stream",
     "StudyGroup", "stream_student", "study_group_student", "Guardian", "Staff", "Student",
-    "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "ReportingPeriod", "School",
+    "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "PeriodStatusChange",
+    "ReportingPeriod", "School",
     "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "Attendance",
     "AttendanceCode", "ChangeKind", "ControlWorkPlan", "Lesson", "LessonChange", "LessonStatus",
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",

@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    DateTime,
     Enum,
     ForeignKey,
     Integer,
@@ -147,3 +148,20 @@ class WorkType(SchoolOwned, Model):
 
     def __repr__(self) -> str:
         return f"{self.name} ({self.weight})"
+
+
+class PeriodStatusChange(SchoolOwned, Model):
+    """History of closing and reopening a reporting period: who, when and why (audited)."""
+
+    __tablename__ = "period_status_change"
+    __audited__ = True
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_id: Mapped[int] = mapped_column(ForeignKey("reporting_period.id", ondelete="CASCADE"), index=True)
+    period = relationship("ReportingPeriod")
+    action: Mapped[str] = mapped_column(String(10))  # closed | reopened
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    def __repr__(self) -> str:
+        return f"{self.period}: {self.action} {self.changed_at:%d.%m.%Y %H:%M}"

@@ -1,9 +1,12 @@
 """The FAB filter that applies the row-level scope to views, APIs and related-field choices, and the
 data interface they share."""
+import contextlib
+
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
 from app.security.scope import current_scope, visible_clause
+from app.services.errors import RuleViolation
 from app.services.params import as_id
 
 
@@ -36,3 +39,30 @@ class ScopedInterface(SQLAInterface):
     def get_related_obj(self, col_name, value):
         pk = as_id(value)
         return None if pk is None else super().get_related_obj(col_name, pk)
+
+    def add(self, item, commit: bool = True) -> None:
+        with _undone_if_refused(self.session):
+            super().add(item, commit)
+
+    def edit(self, item, commit: bool = True) -> None:
+        with _undone_if_refused(self.session):
+            super().edit(item, commit)
+
+    def delete(self, item, commit: bool = True) -> None:
+        with _undone_if_refused(self.session):
+            super().delete(item, commit)
+
+    def delete_all(self, items) -> None:
+        with _undone_if_refused(self.session):
+            super().delete_all(items)
+
+
+@contextlib.contextmanager
+def _undone_if_refused(session):
+    """A rule the session enforces at flush (a closed period, append-only consents) leaves nothing
+    half-saved: FAB rolls back database errors only."""
+    try:
+        yield
+    except RuleViolation:
+        session.rollback()
+        raise

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select
 from app.extensions import db
 from app.models import School
 from app.security.scope import Scope, current_scope, is_visible
-from app.services import structure
+from app.services import freeze, structure
 from app.services.errors import RuleViolation
 
 
@@ -57,6 +57,7 @@ def check_write(item, scope: Scope | None = None) -> None:
                 raise RuleViolation(_l("Choose the school."), "school")
         _check_links(item, scope)
         structure.validate(item)
+        freeze.refuse_frozen(db.session, [item])
 
 
 def check_delete(item, scope: Scope | None = None) -> None:
@@ -67,6 +68,7 @@ def check_delete(item, scope: Scope | None = None) -> None:
     scope = scope or current_scope()
     if isinstance(item, School) and not scope.everything:
         raise RuleViolation(_l("The record is not available to you."))
+    freeze.refuse_frozen(db.session, [item], deleted=[item])
     used = _references(item)
     if used:
         from app.views.labels import table_label  # the menu's names (app.views imports this module)

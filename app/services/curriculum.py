@@ -32,10 +32,12 @@ def weekly_hours_by_subject(class_unit: ClassUnit) -> dict[int, Decimal]:
 
 
 def fill_curriculum(class_unit: ClassUnit) -> list[CurriculumItem]:
-    """Create or refresh the class's curriculum for every period of its scheme; returns the items."""
+    """Create or refresh the class's curriculum for every open period of its scheme (a closed period's
+    plan is frozen with it); returns the items."""
     periods = db.session.scalars(
         select(ReportingPeriod).where(
-            ReportingPeriod.year_id == class_unit.year_id, ReportingPeriod.kind == class_unit.period_kind
+            ReportingPeriod.year_id == class_unit.year_id, ReportingPeriod.kind == class_unit.period_kind,
+            ReportingPeriod.closed.is_(False),
         )
     ).all()
     holidays = holidays_of_year(class_unit.year_id)

@@ -36,8 +36,10 @@ from app.services.assessment import (
     unmarked_error,
 )
 from app.services.errors import RuleViolation
+from app.services.freeze import closed_message, release_deferred
 from app.services.journal import Actor, Conflict
 from app.services.membership import is_member, members_query, scheme_class
+from app.services.periods import CLOSED, REASON_MAX, record_status
 from app.services.results import period_marks, proposed_final
 
 DONE = (FinalStatus.final, FinalStatus.deferred)
@@ -134,7 +136,9 @@ def _check(actor: Actor, student: Student | None, subject: Subject | None, perio
             or subject.school_id != period.school_id:
         _fail(_l("The student or the subject is not found."))
     if period.closed and (existing is None or existing.status != FinalStatus.deferred):
-        _fail(_l("The period «%(period)s» is closed: its finals are frozen.", period=period.title))
+        _fail(closed_message(period))
+    if period.closed and not (actor.administration or actor.scope.everything):
+        _fail(_l("Only the administration completes a deferred final of a closed period."))
     if not may_decide(actor, student.id, subject.id, period):
         _fail(_l("Only the subject's teacher of the student or the administration decides this final."))
     if not owes_final(student.id, subject.id, period):
@@ -177,6 +181,8 @@ def set_final(actor: Actor, student_id: int, subject_id: int, period_id: int, va
     grade.decided_by, grade.decided_at = actor.username, dt.datetime.now(dt.UTC).replace(tzinfo=None)
     grade.published_at = None  # a changed final is published again
     db.session.add(grade)
+    if period.closed:  # the one documented exception to the freeze: completing a deferred final
+        release_deferred(grade)
     _flush(student_id, subject_id, period_id)
     return final_cell(grade)
 
@@ -275,7 +281,7 @@ def propose_finals(actor: Actor, assignment: TeachingAssignment, period: Reporti
     if not follows(period, assignment):
         _fail(_l("%(target)s has no finals for «%(period)s».", target=assignment.target, period=period.title))
     if period.closed:
-        _fail(_l("The period «%(period)s» is closed: its finals are frozen.", period=period.title))
+        _fail(closed_message(period))
     written = 0
     for row in finals_sheet(assignment, period):
         if row.grade is not None and row.grade.status in DONE:
@@ -310,8 +316,9 @@ def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]
     return missing
 
 
-def close_period(actor: Actor, period_id: int) -> ReportingPeriod:
-    """Close the period: refused while any final is missing and not deferred; freezes marks and finals."""
+def close_period(actor: Actor, period_id: int, reason: str = "") -> ReportingPeriod:
+    """Close the period: refused while any final is missing and not deferred; freezes everything of it
+    (app.services.freeze) and records who closed it (app.services.periods)."""
     if not (actor.administration or actor.scope.everything):
         _fail(_l("Only the administration closes a period."))
     period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
@@ -331,6 +338,7 @@ def close_period(actor: Actor, period_id: int) -> ReportingPeriod:
         _fail(_l("The period cannot be closed: %(count)d finals are missing, e.g. %(shown)s.",
                  count=len(missing), shown=shown))
     period.closed = True
+    record_status(period, CLOSED, actor, (reason or "").strip()[:REASON_MAX])
     db.session.flush()
     return period
 

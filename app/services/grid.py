@@ -24,6 +24,7 @@ from app.models import (
 from app.security.scope import Scope, is_visible
 from app.services.assessment import mode_in, rules_of
 from app.services.errors import RuleViolation
+from app.services.freeze import frozen_lessons
 from app.services.journal import Actor, can_write_lesson
 from app.services.membership import grade_of, members_query
 from app.services.results import weighted_average
@@ -85,6 +86,7 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
     work_types = db.session.scalars(select(WorkType).where(WorkType.school_id == target.school_id)
                                     .order_by(WorkType.weight, WorkType.name)).all()
     cancelled = {lesson.id for lesson in lessons if lesson.status == LessonStatus.cancelled}
+    frozen = frozen_lessons(db.session, lessons)
     cells: dict[str, dict] = defaultdict(lambda: {"marks": [], "attendance": None})
     per_student: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for lesson_id, student_id, mark_id, value, work_type_id, version, comment, weight in marks:
@@ -108,7 +110,8 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
             "id": lesson.id, "date": lesson.date.isoformat(), "slot": lesson.bell_slot_id, "topic": lesson.topic,
             "type": lesson.lesson_type.value, "status": lesson.status.value, "homework": lesson.homework,
             "homework_due": lesson.homework_due.isoformat() if lesson.homework_due else None,
-            "control": lesson.lesson_type in CONTROL_TYPES, "editable": can_write_lesson(actor, lesson),
+            "control": lesson.lesson_type in CONTROL_TYPES,
+            "editable": lesson.id not in frozen and can_write_lesson(actor, lesson),
         } for lesson in lessons],
         "cells": dict(cells),
         "averages": {str(s.id): weighted_average(per_student.get(s.id, [])) for s in students},

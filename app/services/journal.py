@@ -25,7 +25,8 @@ from app.security.scope import Scope, current_scope
 from app.services import clock
 from app.services.assessment import check_marks_allowed
 from app.services.errors import RuleViolation
-from app.services.membership import grade_of, is_member, scheme_class
+from app.services.freeze import closed_message, closed_period_of
+from app.services.membership import grade_of, is_member
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,7 @@ def can_write_lesson(actor: Actor, lesson: Lesson) -> bool:
 
 def frozen_period(lesson: Lesson) -> ReportingPeriod | None:
     """The closed period (of the class's scheme, or the year) that contains the lesson, if any."""
-    cls = scheme_class(lesson.assignment)
-    kinds = [cls.period_kind.value] if cls else []
-    return db.session.scalar(select(ReportingPeriod).where(
-        ReportingPeriod.year_id == lesson.assignment.year_id, ReportingPeriod.closed.is_(True),
-        ReportingPeriod.start <= lesson.date, ReportingPeriod.end >= lesson.date,
-        ReportingPeriod.kind.in_(kinds + ["year"])).limit(1))
+    return closed_period_of(db.session, lesson.assignment_id, lesson.date)
 
 
 def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.date) -> Lesson:
@@ -99,7 +95,7 @@ def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.
         _fail(_l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name))
     closed = frozen_period(lesson)
     if closed is not None:
-        _fail(_l("The period «%(period)s» is closed: its marks are frozen.", period=closed))
+        _fail(closed_message(closed))
     if not actor.administration and not actor.scope.everything:
         days = current_app.config["MARK_EDIT_DAYS"]
         if (today - lesson.date).days > days:

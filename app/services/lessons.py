@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services.calendar import study_days
 from app.services.errors import RuleViolation
+from app.services.freeze import refuse_frozen_lessons
 from app.services.membership import grade_of
 
 MAX_CONTROL_WORKS_A_DAY = 2
@@ -74,7 +75,8 @@ def generate_lessons(school: School, start: dt.date, end: dt.date) -> int:
                          "bell_slot_id": entry.bell_slot_id, "teacher_id": assignment.teacher_id,
                          "timetable_entry_id": entry.id, "room": entry.room, "topic": "", "homework": "",
                          "lesson_type": LessonType.regular.value, "status": LessonStatus.planned.value})
-    if rows:
+    if rows:  # a bulk insert: the session's freeze guard does not see it, so ask the rule here
+        refuse_frozen_lessons(db.session, {(r["assignment_id"], r["date"]) for r in rows})
         db.session.execute(insert(Lesson), rows)
     return len(rows)
 

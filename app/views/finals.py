@@ -17,6 +17,8 @@ from app.services.finals import close_period, defer_final, missing_finals, propo
 from app.services.finals_sheet import assignments_of, open_sheet, save_finals
 from app.services.journal import Conflict
 from app.services.params import id_arg
+from app.services.periods import history as period_history
+from app.services.periods import reopen_period
 from app.services.summary import academic_record, summary_sheet, visible_record, visible_summary
 from app.views.base import date_arg, int_arg
 from app.views.downloads import PDF, attachment
@@ -176,7 +178,8 @@ class PeriodCloseView(BaseView):
     route_base = "/finals/close"
     default_view = "index"
     resource = class_permission_name = p.RESOURCE_REPORTING_PERIOD
-    method_permission_name = {"index": p.ACTION_WRITE, "close": p.ACTION_WRITE}  # the administration's
+    method_permission_name = {"index": p.ACTION_WRITE, "close": p.ACTION_WRITE,  # the administration's
+                              "reopen": p.ACTION_WRITE}
     base_permissions = [p.CAN_READ, p.CAN_WRITE]  # shared with ReportingPeriodView: keep both on sync
 
     @expose("/")
@@ -192,7 +195,8 @@ class PeriodCloseView(BaseView):
         if chosen:
             period = next((x for x in periods if x.id == chosen), None)
             missing = missing_finals(period) if period is not None and not period.closed else []
-        return self.render_template("finals/close.html", periods=periods, chosen=chosen, missing=missing)
+        return self.render_template("finals/close.html", periods=periods, chosen=chosen, missing=missing,
+                                    history=period_history([x.id for x in periods]))
 
     @expose("/<id:period_id>", methods=["POST"])
     @has_access
@@ -207,6 +211,21 @@ class PeriodCloseView(BaseView):
             return redirect(url_for("PeriodCloseView.index", period=period_id))
         flash(str(_l("The period «%(period)s» is closed: its marks and finals are frozen.", period=period.title)),
               "success")
+        return redirect(url_for("PeriodCloseView.index"))
+
+    @expose("/<id:period_id>/reopen", methods=["POST"])
+    @has_access
+    def reopen(self, period_id: int):
+        """Reopen a closed period with the reason typed, or show why not."""
+        try:
+            period = reopen_period(current_actor(), period_id, request.form.get("reason", ""))
+            db.session.commit()
+        except RuleViolation as err:
+            db.session.rollback()
+            flash(err.message, "danger")
+            return redirect(url_for("PeriodCloseView.index", period=period_id))
+        flash(str(_l("The period «%(period)s» is reopened: its rows may be changed until it is closed again.",
+                     period=period.title)), "success")
         return redirect(url_for("PeriodCloseView.index"))
 
 

@@ -58,8 +58,12 @@ class TimetableEntryView(SchoolModelView):
         if not entries:
             return self.back_with(_l("Nothing chosen."), "warning")
         year = entries[0].assignment.year
-        count = generate_lessons(entries[0].school, max(clock.today(), year.start), year.end)
-        db.session.commit()
+        try:
+            count = generate_lessons(entries[0].school, max(clock.today(), year.start), year.end)
+            db.session.commit()
+        except RuleViolation as err:  # e.g. a day of a closed period
+            db.session.rollback()
+            return self.back_with(err.message, "danger")
         return self.back_with(_l("Lessons created: %(n)d.", n=count))
 
 
