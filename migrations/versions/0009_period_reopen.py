@@ -1,7 +1,7 @@
 """period status history: who closed or reopened a reporting period, when and why
 
-Revision ID: 0007h5
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04 20:38:05.591267
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007h5'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,6 @@
 """assessment rules: unmarked and pass/fail learning per grade and subject
 
-Revision ID: 0007h8
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04 20:34:49.095585
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007h8'
+revision = '0007'
 down_revision = '0006'
 branch_labels = None
 depends_on = None

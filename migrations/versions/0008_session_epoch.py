@@ -1,7 +1,7 @@
 """session epochs: logout, a password change or deactivation ends every session and token of a user
 
-Revision ID: 0007h2
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 21:00:00
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0007h2'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
