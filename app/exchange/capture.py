@@ -184,7 +184,7 @@ def _consent_changes(session: Session, consents: list[Consent], before: set[int]
             rows.append(message_row("snapshot", sid, consent.school_id, payloads.snapshot(student, today), now,
                                     "consent", consent.id))
         elif sid in before and sid not in after:
-            _cancel(session, sid, "согласие отозвано: не отправлять")
+            _cancel(session, sid, "согласие отозвано: не отправлять", claimed=True)
             rows.append(message_row("withdrawal", sid, consent.school_id, payloads.withdrawal(consent), now,
                                     "consent", consent.id))
     return rows
@@ -203,10 +203,12 @@ def _resync(session: Session, moved: dict[int, int], today: dt.date, now: dt.dat
     return rows
 
 
-def _cancel(session: Session, student_id: int, reason: str, kind: str | None = None) -> None:
-    """Cancel the student's messages that have not left (of one kind, or all)."""
-    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id,
-                                        OutboxMessage.status.in_([OutboxStatus.queued, OutboxStatus.failed]))
+def _cancel(session: Session, student_id: int, reason: str, kind: str | None = None, claimed: bool = False) -> None:
+    """Cancel the student's messages that have not left (of one kind, or all); with `claimed`, also those a
+    worker holds and the portal has not acknowledged (the worker asks before each POST and keeps its hands off
+    them afterwards; their lease keeps the withdrawal behind them until the worker lets go)."""
+    waiting = [OutboxStatus.queued, OutboxStatus.failed] + ([OutboxStatus.sending] if claimed else [])
+    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id, OutboxMessage.status.in_(waiting))
     if kind:
         query = query.where(OutboxMessage.kind == kind)
     session.connection().execute(query.values(status=OutboxStatus.cancelled, failure=reason))
