@@ -151,6 +151,28 @@ def electronic_recipients(student_ids: list[int], at: dt.date | None = None) -> 
     return {sid for sid, status in statuses(student_ids, at).items() if status.electronic}
 
 
+Spell = tuple[dt.date, dt.date | None]
+
+
+def consent_spells(student_ids: list[int], at: dt.date | None = None) -> dict[int, list[Spell]]:
+    """Each student's spells of consent up to `at`, oldest first: (first day, day it ended or None while it
+    lasts). A later consent inside a spell does not restart it; a refusal or withdrawal ends it."""
+    at = at or clock.today()
+    spells: dict[int, list] = {sid: [] for sid in student_ids}
+    if student_ids:
+        for sid, decision, day in db.session.execute(select(Consent.student_id, Consent.decision, Consent.decided_on)
+                                                     .where(Consent.student_id.in_(student_ids),
+                                                            Consent.decided_on <= at)
+                                                     .order_by(Consent.decided_on, Consent.id)):
+            runs = spells[sid]
+            open_now = bool(runs) and runs[-1][1] is None
+            if decision == Decision.consent and not open_now:
+                runs.append((day, None))
+            elif decision != Decision.consent and open_now:
+                runs[-1] = (runs[-1][0], day)
+    return spells
+
+
 def class_statuses(class_id: int, at: dt.date | None = None) -> list[tuple[Student, ConsentStatus]]:
     """Students enrolled in the class on the date, with their standing."""
     at = at or clock.today()
