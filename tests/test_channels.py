@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from app.exchange import sla
 from app.exchange.capture import message_row
 from app.exchange.delivery import deliver
+from app.exchange.outbox import initial_sync
 from app.exchange.sender import run
 from app.extensions import db
 from app.models import (
@@ -164,6 +165,10 @@ def test_the_exchange_sends_and_reports_for_the_electronic_families_only(familie
                                   decided_by="teacher", decided_at=decided))
     db.session.commit()
     assert {i.student for i in sla.report(clock.utcnow())} == {families.students[n].full_name for n in ELECTRONIC}
+    db.session.execute(OutboxMessage.__table__.delete())  # as if the exchange were switched on now
+    db.session.commit()
+    assert initial_sync() == 2
+    assert {m.student_id for m in outbox("snapshot")} == set(ids(families, ELECTRONIC))
 
 
 def test_choosing_a_channel_moves_the_family_between_paper_and_the_portal(families, api_token, app):
