@@ -192,3 +192,12 @@ def test_choosing_a_channel_moves_the_family_between_paper_and_the_portal(famili
     (snapshot,) = outbox(student=kid)
     assert snapshot.status == OutboxStatus.cancelled and "бумажн" in snapshot.failure
     assert kid in paper_recipients(families.school_a.id)
+
+
+def test_a_withdrawal_flushed_with_a_paper_choice_still_tells_the_portal(families):
+    kid = families.students["Алексеев"]
+    db.session.add(DeliveryPreference(school_id=kid.school_id, student_id=kid.id, channel=Channel.paper))
+    record(families, Decision.withdrawal, on=NOV_2, number="40-ПД")  # one flush: the preference and the decision
+    db.session.expire_all()
+    assert [(m.kind, m.status) for m in outbox(student=kid)] == [
+        ("snapshot", OutboxStatus.cancelled), ("withdrawal", OutboxStatus.queued)]

@@ -191,7 +191,10 @@ def _consent_changes(session: Session, changes: list, before: tuple[set[int], se
     """A family that now receives electronically (a consent, or a channel other than paper) gets its full
     diary; one whose consent ended has what waits cancelled and the withdrawal queued; one that chose paper
     under a standing consent has what waits cancelled (the portal may keep what it lawfully received)."""
-    decisions = {c.student_id: c for c in changes}
+    decisions = {}
+    for change in changes:  # a consent decision is the cause over a preference changed in the same flush
+        if isinstance(change, Consent) or change.student_id not in decisions:
+            decisions[change.student_id] = change
     ids = sorted(decisions)
     after = electronic_recipients(ids, today)
     consented = {sid for sid, status in statuses(ids, today).items() if status.electronic}

@@ -151,7 +151,7 @@ def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
     for row in (r for r in rows if r.id in ours):
         receipt = receipts.get(row.key)
         if row.key in refused and receipt is None:
-            change = _done(row, OutboxStatus.cancelled, "нет действующего согласия: не отправлено")
+            change = _done(row, OutboxStatus.cancelled, "нет согласия или выбрана бумажная форма: не отправлено")
             run.cancelled += 1
         elif receipt is None:
             change = _later(row, run.portal_down or "портал не подтвердил получение", now)
