@@ -201,3 +201,21 @@ def test_a_withdrawal_flushed_with_a_paper_choice_still_tells_the_portal(familie
     db.session.expire_all()
     assert [(m.kind, m.status) for m in outbox(student=kid)] == [
         ("snapshot", OutboxStatus.cancelled), ("withdrawal", OutboxStatus.queued)]
+
+
+def test_the_preference_form_moves_the_family_and_a_refused_form_moves_nothing(families, login_as):
+    kid = families.students["Дмитриев"]
+    pref = db.session.scalar(select(DeliveryPreference).where(DeliveryPreference.student_id == kid.id))
+    client = login_as("registrar")
+    refused = client.post(f"/deliverypreferenceview/edit/{pref.id}", follow_redirects=True,
+                          data={"student": str(kid.id), "channel": "email", "contact": ""})
+    assert refused.status_code == 200 and "alert-danger" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert outbox(student=kid) == [] and channels([kid.id]) == {kid.id: Channel.paper}
+    contact = add_contact(families, "Дмитриева", ContactKind.email, "dmitrieva@example.ru")
+    saved = client.post(f"/deliverypreferenceview/edit/{pref.id}",
+                        data={"student": str(kid.id), "channel": "email", "contact": str(contact.id)})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert [(m.kind, m.status) for m in outbox(student=kid)] == [("snapshot", OutboxStatus.queued)]
+    assert channels([kid.id]) == {kid.id: Channel.email} and kid not in paper_recipients(families.school_a.id)
