@@ -10,6 +10,8 @@ DEMO_SEED ?= 1
 PORTAL_PORT ?= 8090
 export PORTAL_URL ?= http://127.0.0.1:$(PORTAL_PORT)/api/ediary
 export PORTAL_SECRET ?= demo-portal-secret
+MAIL_PORT ?= 8025
+export SMTP_URL ?= smtp://127.0.0.1:$(MAIL_PORT)
 
 .PHONY: install translations init demo serve test test-sqlite test-postgres lint bench clean
 
@@ -27,16 +29,20 @@ translations: $(BIN)/activate
 init: install
 	$(FLASK) school init
 
-# The demo also runs the portal simulator and the exchange job, so «Обмен с порталом» shows real traffic.
+# The demo also runs the portal simulator, a local mail sink (instance/mail/) and the exchange job, so
+# «Обмен с порталом» shows real traffic and deliveries by e-mail can be read.
 demo: init
 	$(FLASK) school demo --size $(DEMO_SIZE) --seed $(DEMO_SEED)
 	$(FLASK) exchange sync
 	@echo "Электронный журнал: http://$(HOST):$(PORT)/  (Ctrl+C — остановить)"
 	@echo "Симулятор портала: $(PORTAL_URL); задание обмена работает в фоне"
+	@echo "Почта семьям (SMTP_URL=$(SMTP_URL)): instance/mail/ (mail.log и письма *.eml)"
 	@trap 'kill $$(jobs -p) 2>/dev/null' EXIT; \
 	$(BIN)/python -m app.exchange.simulator --host 127.0.0.1 --port $(PORTAL_PORT) --secret "$(PORTAL_SECRET)" \
 		--schema-every 10 >>instance/portal-simulator.log 2>&1 & \
-	$(FLASK) exchange run >>instance/exchange.log 2>&1 & \
+	$(BIN)/python -m app.exchange.mailsink --host 127.0.0.1 --port $(MAIL_PORT) --dir instance/mail \
+		>>instance/mailsink.log 2>&1 & \
+	sleep 1; $(FLASK) exchange run >>instance/exchange.log 2>&1 & \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install

@@ -78,10 +78,13 @@ def sla_command(days: int) -> None:
 
     items = report(clock.utcnow(), days)
     for item in items:
-        click.echo(_("%(state)s: %(student)s — %(what)s; result %(result)s, deadline %(deadline)s, acknowledged "
-                     "%(published)s (UTC)", state=STATE_LABELS[item.state], student=item.student, what=item.what,
-                     result=f"{item.result_at:%d.%m.%Y %H:%M}", deadline=f"{item.deadline:%d.%m.%Y %H:%M}",
-                     published=f"{item.published_at:%d.%m.%Y %H:%M}" if item.published_at else "—"))
+        line = _("%(state)s: %(student)s — %(what)s; result %(result)s, deadline %(deadline)s, acknowledged "
+                 "%(published)s (UTC)", state=STATE_LABELS[item.state], student=item.student, what=item.what,
+                 result=f"{item.result_at:%d.%m.%Y %H:%M}", deadline=f"{item.deadline:%d.%m.%Y %H:%M}",
+                 published=f"{item.published_at:%d.%m.%Y %H:%M}" if item.published_at else "—")
+        if item.since > item.result_at:  # the clock started with the family's consent
+            line += "; " + _("the family's consent from %(at)s", at=f"{item.since:%d.%m.%Y %H:%M}")
+        click.echo(line)
     broken = sum(item.is_breach for item in items)
     click.echo(_("Breaches of the 24-hour rule: %(breaches)d (never acknowledged, or late in the last %(days)d "
                  "days); about to breach: %(soon)d.", breaches=broken, soon=len(items) - broken, days=days))

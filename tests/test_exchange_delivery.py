@@ -173,16 +173,16 @@ def test_the_portal_channel_goes_through_the_outbox(world, smtp, kind, outbox_ki
     assert smtp.envelopes == []
 
 
-def test_paper_by_choice_or_for_want_of_a_channel(world, smtp):
+def test_paper_by_choice_and_the_portal_when_a_consent_names_no_channel(world, smtp):
     record(world)
     record(world, kid="Васильев", guardian="Васильева")
     prefer(world, Channel.paper, add_contact(world, "Алексеева", ContactKind.email, "mama@example.ru"))
-    chosen, nothing = notification(world), notification(world, kid="Васильев")
-    assert deliver() == Delivered(paper=2)
+    add_contact(world, "Васильева", ContactKind.email, "vasilieva@example.ru")  # a contact is no choice of channel
+    chosen, unsaid = notification(world), notification(world, kid="Васильев")
+    assert deliver() == Delivered(paper=1, sent_portal=1)
     assert (fresh(chosen).status, fresh(chosen).failure) == (NotificationStatus.paper, "")
-    assert fresh(nothing).status == NotificationStatus.paper
-    assert fresh(nothing).failure == ru("No agreed channel and no contact with a recorded provenance: on paper")
-    assert smtp.envelopes == [] and count(OutboxMessage, DELIVERED) == 0
+    assert (fresh(unsaid).status, fresh(unsaid).channel) == (NotificationStatus.sent, "portal")
+    assert smtp.envelopes == [] and count(OutboxMessage, DELIVERED) == 1
 
 
 def test_batches_settle_every_family_by_its_own_channel(world, smtp):

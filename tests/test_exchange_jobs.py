@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, insert, select
@@ -42,10 +43,12 @@ def test_sla_lists_late_and_nearly_late_results_of_electronic_families(world, ru
     late = final(world, "Алексеев", hours_ago=30)
     final(world, "Васильев", hours_ago=20)  # 4 hours left: about to breach
     final(world, "Борисов", hours_ago=40)  # a paper family: not the portal's rule
+    delivered = clock.utcnow() - dt.timedelta(hours=1)
+    obtained = delivered.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Europe/Moscow")).date()  # the school's day
     db.session.add(ExamResult(school_id=world.school_a.id, student_id=world.students["Алексеев"].id,
                               kind=ExamKind.competition, name="Олимпиада по математике", date=dt.date(2026, 11, 10),
-                              result_date=dt.date(2026, 11, 18), recorded_at=clock.utcnow() - dt.timedelta(hours=2),
-                              published_at=clock.utcnow() - dt.timedelta(hours=1)))  # delivered in time
+                              result_date=obtained, recorded_at=clock.utcnow() - dt.timedelta(hours=2),
+                              published_at=delivered))  # delivered in time: within 24 hours of its result date
     db.session.commit()
     items = sla.report(clock.utcnow())
     assert [(i.student_id, i.state) for i in items] == [(late.student_id, sla.BREACH),

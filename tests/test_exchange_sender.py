@@ -208,8 +208,10 @@ def test_a_worker_whose_lease_ran_out_does_not_overwrite_the_next_ones_outcome(c
     db.session.commit()
     assert run(once=True, deliver=False, worker="next").accepted == 1
     portal.mode("down")
+    batches = portal.state()["batches"]
     late = send_batch(portal_from_config(app.config), stalled, clock.utcnow(), "stalled")
-    assert late.portal_down and (late.accepted, late.unacknowledged) == (0, 0)
+    assert (late.accepted, late.unacknowledged, late.portal_down) == (0, 0, "")
+    assert portal.state()["batches"] == batches  # asked before its POST: no longer its message, nothing sent
     (message,) = outbox()
     assert (message.status, message.worker) == (OutboxStatus.accepted, "next")
 

@@ -1,10 +1,12 @@
 """The outbox (SPEC §6): every flush that changes something a family sees queues, in the same
-transaction, one message per student concerned whose family may receive data electronically (the
-consent service's gate). A rolled-back change leaves no message.
+transaction, one message per student concerned whose family receives data electronically (the
+consent service's gate: a current consent and a channel other than paper). A rolled-back change leaves
+no message.
 
-A new consent queues the student's full initial sync, and so does a move to another class (the new
-class's teachers, timetable and lessons); a withdrawal or refusal cancels what is still waiting and
-queues the withdrawal message, the last one the portal gets about the student.
+A new consent (or a consented family leaving paper) queues the student's full initial sync, and so does
+a move to another class (the new class's teachers, timetable and lessons); a withdrawal or refusal
+cancels what is still waiting and queues the withdrawal message, the last one the portal gets about the
+student; a consented family choosing paper has what waits cancelled.
 New final grades and lesson changes also compose the family's notifications (delivery.py).
 """
 import datetime as dt
@@ -18,6 +20,7 @@ from app.models import (
     ClassUnit,
     Consent,
     ControlWorkPlan,
+    DeliveryPreference,
     Enrolment,
     ExamResult,
     FinalGrade,
@@ -33,7 +36,7 @@ from app.models import (
     TimetableEntry,
 )
 from app.services import clock
-from app.services.consent import electronic_recipients
+from app.services.consent import electronic_recipients, statuses
 from app.services.membership import enrolled_between, members_query
 
 IGNORED = {"published_at", "recorded_at"}  # bookkeeping of the exchange itself, not news for families
@@ -105,11 +108,23 @@ def _before_flush(session: Session, _context, _instances) -> None:
     for obj in session.dirty:
         if isinstance(obj, ExamResult) and _changed_columns(obj) - IGNORED:
             obj.published_at, obj.recorded_at = None, clock.utcnow()
-    students = {c.student_id or (c.student and c.student.id) for c in session.new if isinstance(c, Consent)}
+    students = {c.student_id or (c.student and c.student.id) for c in _standing_changes(session)}
     students.discard(None)
     if students:
         with session.no_autoflush:
-            session.info["exchange_electronic_before"] = electronic_recipients(sorted(students))
+            ids = sorted(students)
+            session.info["exchange_electronic_before"] = electronic_recipients(ids)
+            session.info["exchange_consented_before"] = {s for s, st in statuses(ids).items() if st.electronic}
+
+
+def _standing_changes(session: Session):
+    """New consent decisions and changed delivery preferences: what may move a family between channels."""
+    for obj in session.new:
+        if isinstance(obj, (Consent, DeliveryPreference)):
+            yield obj
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, DeliveryPreference):
+            yield obj
 
 
 @event.listens_for(Session, "after_flush")
@@ -117,8 +132,8 @@ def _collect(session: Session, _context) -> None:
     """Note what changed while the session still knows (history); the messages are built after the
     flush, when new rows have their relations."""
     found = [(obj, deleted) for obj, deleted in _changes(session)
-             if not isinstance(obj, Consent) and _worth_telling(session, obj, deleted)]
-    consents = [c for c in session.new if isinstance(c, Consent)]
+             if not isinstance(obj, (Consent, DeliveryPreference)) and _worth_telling(session, obj, deleted)]
+    consents = list(_standing_changes(session))
     if found or consents:
         session.info.setdefault("exchange_changes", []).extend(found)
         session.info.setdefault("exchange_consents", []).extend(consents)
@@ -127,14 +142,15 @@ def _collect(session: Session, _context) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, _previous_transaction) -> None:
     """A failed flush or a rollback: what was noted belongs to changes that never happened."""
-    for key in ("exchange_changes", "exchange_consents", "exchange_electronic_before"):
+    for key in ("exchange_changes", "exchange_consents", "exchange_electronic_before", "exchange_consented_before"):
         session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_flush_postexec")
 def _capture(session: Session, _context) -> None:
     found, consents = session.info.pop("exchange_changes", []), session.info.pop("exchange_consents", [])
-    before = session.info.pop("exchange_electronic_before", set())
+    before = (session.info.pop("exchange_electronic_before", set()),
+              session.info.pop("exchange_consented_before", set()))
     described = [(obj, deleted, *d) for obj, deleted in found if (d := payloads.describe(obj, deleted))]
     moved = {obj.student_id: obj.id for obj, _ in found if isinstance(obj, Enrolment)}
     if not described and not consents and not moved:
@@ -170,23 +186,32 @@ def _notable(obj) -> bool:
     return isinstance(obj, LessonChange) or (isinstance(obj, FinalGrade) and obj.status == FinalStatus.final)
 
 
-def _consent_changes(session: Session, consents: list[Consent], before: set[int], today: dt.date,
+def _consent_changes(session: Session, changes: list, before: tuple[set[int], set[int]], today: dt.date,
                      now: dt.datetime) -> list[dict]:
-    """Initial sync for a newly consented student; for one whose consent ended, cancel what waits and
-    queue the withdrawal."""
-    decisions = {c.student_id: c for c in consents}
-    after = electronic_recipients(sorted(decisions), today)
+    """A family that now receives electronically (a consent, or a channel other than paper) gets its full
+    diary; one whose consent ended has what waits cancelled and the withdrawal queued; one that chose paper
+    under a standing consent has what waits cancelled (the portal may keep what it lawfully received)."""
+    decisions = {}
+    for change in changes:  # a consent decision is the cause over a preference changed in the same flush
+        if isinstance(change, Consent) or change.student_id not in decisions:
+            decisions[change.student_id] = change
+    ids = sorted(decisions)
+    after = electronic_recipients(ids, today)
+    consented = {sid for sid, status in statuses(ids, today).items() if status.electronic}
     rows = []
-    for sid, consent in decisions.items():
-        if sid in after and sid not in before:
+    for sid, cause in decisions.items():
+        entity = type(cause).__tablename__
+        if sid in after and sid not in before[0]:
             _cancel(session, sid, "согласие дано снова: отзыв не отправлять", kind="withdrawal")
             student = session.get(Student, sid)
-            rows.append(message_row("snapshot", sid, consent.school_id, payloads.snapshot(student, today), now,
-                                    "consent", consent.id))
-        elif sid in before and sid not in after:
-            _cancel(session, sid, "согласие отозвано: не отправлять")
-            rows.append(message_row("withdrawal", sid, consent.school_id, payloads.withdrawal(consent), now,
-                                    "consent", consent.id))
+            rows.append(message_row("snapshot", sid, cause.school_id, payloads.snapshot(student, today), now,
+                                    entity, cause.id))
+        elif sid in before[1] and sid not in consented and isinstance(cause, Consent):
+            _cancel(session, sid, "согласие отозвано: не отправлять", claimed=True)
+            rows.append(message_row("withdrawal", sid, cause.school_id, payloads.withdrawal(cause), now,
+                                    entity, cause.id))
+        elif sid in before[0] and sid not in after:
+            _cancel(session, sid, "семья выбрала бумажную форму: не отправлять", claimed=True)
     return rows
 
 
@@ -203,10 +228,12 @@ def _resync(session: Session, moved: dict[int, int], today: dt.date, now: dt.dat
     return rows
 
 
-def _cancel(session: Session, student_id: int, reason: str, kind: str | None = None) -> None:
-    """Cancel the student's messages that have not left (of one kind, or all)."""
-    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id,
-                                        OutboxMessage.status.in_([OutboxStatus.queued, OutboxStatus.failed]))
+def _cancel(session: Session, student_id: int, reason: str, kind: str | None = None, claimed: bool = False) -> None:
+    """Cancel the student's messages that have not left (of one kind, or all); with `claimed`, also those a
+    worker holds and the portal has not acknowledged (the worker asks before each POST and keeps its hands off
+    them afterwards; their lease keeps the withdrawal behind them until the worker lets go)."""
+    waiting = [OutboxStatus.queued, OutboxStatus.failed] + ([OutboxStatus.sending] if claimed else [])
+    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id, OutboxMessage.status.in_(waiting))
     if kind:
         query = query.where(OutboxMessage.kind == kind)
     session.connection().execute(query.values(status=OutboxStatus.cancelled, failure=reason))

@@ -1,6 +1,6 @@
-"""Notifications by the family's agreed channel (SPEC §1 p.7, §5): portal through the outbox, e-mail through SMTP
-to contacts whose provenance is recorded, paper otherwise; nothing leaves without current consent (the consent
-service's gate, asked once per batch).
+"""Notifications by the family's effective channel (SPEC §1 p.7, §5; `consent.channels`, asked once per batch):
+portal through the outbox, e-mail through SMTP to contacts whose provenance is recorded, paper otherwise — the
+same families the paper extracts are for; nothing leaves without current consent.
 
 `SMTP_URL`: `smtp://[user:password@]host[:port][?starttls=1]` or `smtps://…` (TLS from the start); `SMTP_FROM` is
 the sender, `SMTP_TIMEOUT` the seconds to wait for the server.
@@ -38,7 +38,7 @@ from app.models import (
     StudentGuardian,
 )
 from app.services import clock
-from app.services.consent import electronic_recipients
+from app.services.consent import channels
 
 SENT, FAILED, PAPER = NotificationStatus.sent, NotificationStatus.failed, NotificationStatus.paper
 
@@ -82,13 +82,13 @@ def retry_failed_notifications() -> int:
 
 def _deliver_batch(batch: list[Notification], now: dt.datetime, result: Delivered) -> None:
     ids = list({n.student_id for n in batch})
-    electronic = electronic_recipients(ids, at=clock.today())
+    channel_of = channels(ids, at=clock.today())
     prefs = {p.student_id: p for p in db.session.scalars(
         select(DeliveryPreference).where(DeliveryPreference.student_id.in_(ids)))}
-    contacts = _recorded_contacts(electronic)
+    contacts = _recorded_contacts([sid for sid in ids if channel_of[sid] == Channel.email])
     with closing(_Mailer()) as mail:
         for n in batch:
-            status, channel, failure = _route(n, n.student_id in electronic, prefs.get(n.student_id),
+            status, channel, failure = _route(n, channel_of[n.student_id], prefs.get(n.student_id),
                                               contacts[n.student_id], mail)
             n.status, n.channel, n.failure = status, channel, failure[:300]
             n.sent_at = now if status == SENT else None
@@ -110,16 +110,12 @@ def _recorded_contacts(student_ids) -> dict[int, list[ContactPoint]]:
     return found
 
 
-def _route(n: Notification, consented: bool, pref: DeliveryPreference | None, contacts: list[ContactPoint],
+def _route(n: Notification, channel: Channel, pref: DeliveryPreference | None, contacts: list[ContactPoint],
            mail: "_Mailer") -> tuple[NotificationStatus, str, str]:
-    """Deliver one notification: its status, channel and failure reason."""
-    if not consented:
-        return PAPER, "", _("No current consent to electronic delivery: on paper")
-    kinds = {c.kind for c in contacts}
-    channel = pref.channel if pref else Channel.portal if ContactKind.portal in kinds else \
-        Channel.email if ContactKind.email in kinds else Channel.paper
+    """Deliver one notification by the family's effective channel: its status, channel and failure reason."""
     if channel == Channel.paper:
-        return PAPER, "", "" if pref else _("No agreed channel and no contact with a recorded provenance: on paper")
+        chosen = pref is not None and pref.channel == Channel.paper
+        return PAPER, "", "" if chosen else _("No current consent to electronic delivery: on paper")
     if channel == Channel.portal:
         db.session.add(_outbox(n))
         return SENT, "portal", ""

@@ -52,8 +52,11 @@ class Run:
 def _due(now: dt.datetime):
     """Queued and due, or claimed by a worker whose lease ran out (it died mid-batch)."""
     earlier = aliased(Q)
-    busy = exists().where(earlier.student_id == Q.student_id, earlier.status == OutboxStatus.sending,
-                          earlier.id < Q.id)
+    # A message cancelled by a withdrawal while a worker held it stays «busy» until that worker lets go (or its
+    # lease ends): the worker may be mid-POST, and the withdrawal must reach the portal after it.
+    busy = exists().where(earlier.student_id == Q.student_id, earlier.id < Q.id, or_(
+        earlier.status == OutboxStatus.sending,
+        and_(earlier.status == OutboxStatus.cancelled, earlier.claimed_until > now)))
     return and_(Q.status.in_([OutboxStatus.queued, OutboxStatus.sending]),  # the partial index
                 or_(and_(Q.status == OutboxStatus.queued, Q.next_attempt_at <= now),
                     and_(Q.status == OutboxStatus.sending, Q.claimed_until < now)),
@@ -82,9 +85,25 @@ def _blocks(rows) -> tuple[dict, dict]:
     return ({s.id: payloads.student_block(s) for s in students}, {s.id: payloads.school_block(s) for s in schools})
 
 
-def _send(portal, messages: list[dict]) -> dict:
+def _cleared(request: list[dict], rows: dict, worker: str, refused: set[str]) -> list[dict]:
+    """The messages of a request that may leave right now: still held by this worker (a withdrawal cancels
+    claimed messages) and the family's consent still current (a withdrawal message always may). Asked before
+    every POST attempt, retries included; the refused keys are added to `refused`."""
+    keys = [m["idempotency_key"] for m in request if m["idempotency_key"] not in refused]
+    held = set(db.session.scalars(select(Q.key).where(Q.key.in_(keys), Q.worker == worker,
+                                                      Q.status == OutboxStatus.sending))) if keys else set()
+    electronic = electronic_recipients(sorted({rows[k].student_id for k in held}), clock.today())
+    db.session.commit()  # no transaction stays open while the portal is called
+    cleared = [m for m in request if m["idempotency_key"] in held
+               and (m["kind"] == "withdrawal" or rows[m["idempotency_key"]].student_id in electronic)]
+    refused.update(set(m["idempotency_key"] for m in request) - {m["idempotency_key"] for m in cleared})
+    return cleared
+
+
+def _send(portal, messages: list[dict], rows: dict, worker: str, refused: set[str]) -> dict:
     """Receipts by key for the messages, sent in order; a snapshot is large, so at most SNAPSHOTS_PER_REQUEST
-    of them go in one request. Each request is tried again after a growing pause (tenacity)."""
+    of them go in one request. Each request is tried again after a growing pause (tenacity), the consent gate
+    asked before each attempt (`_cleared`)."""
     config = current_app.config
     retrying = Retrying(stop=stop_after_attempt(config["EXCHANGE_TRIES"]), reraise=True,
                         wait=wait_exponential_jitter(initial=config["EXCHANGE_RETRY_WAIT"], max=60),
@@ -97,7 +116,12 @@ def _send(portal, messages: list[dict]) -> dict:
                 snapshots = 0
             snapshots += 1
         requests[-1].append(message)
-    return {r.key: r for request in requests for r in retrying(portal.send, request)}
+
+    def attempt(request: list[dict]) -> list:
+        cleared = _cleared(request, rows, worker, refused)
+        return portal.send(cleared) if cleared else []
+
+    return {r.key: r for request in requests for r in retrying(attempt, request)}
 
 
 def _still_ours(rows, worker: str) -> set[int]:
@@ -114,21 +138,20 @@ def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
     run = Run(batches=1)
     electronic = electronic_recipients(sorted({r.student_id for r in rows}), clock.today())
     leaving = [r for r in rows if r.kind == "withdrawal" or r.student_id in electronic]
-    sent = {r.id for r in leaving}
+    refused = {r.key for r in rows} - {r.key for r in leaving}
     receipts = {}
     if leaving:
         students, schools = _blocks(leaving)
         messages = [envelope(r, students[r.student_id], schools[r.school_id]) for r in leaving]
-        db.session.commit()  # no transaction stays open while the portal is called
         try:
-            receipts = _send(portal, messages)
+            receipts = _send(portal, messages, {r.key: r for r in leaving}, worker, refused)
         except PortalUnavailable as error:
             run.portal_down = str(error)
     ours, changes = _still_ours(rows, worker), []
     for row in (r for r in rows if r.id in ours):
         receipt = receipts.get(row.key)
-        if row.id not in sent:
-            change = _done(row, OutboxStatus.cancelled, "нет действующего согласия: не отправлено")
+        if row.key in refused and receipt is None:
+            change = _done(row, OutboxStatus.cancelled, "нет согласия или выбрана бумажная форма: не отправлено")
             run.cancelled += 1
         elif receipt is None:
             change = _later(row, run.portal_down or "портал не подтвердил получение", now)
@@ -144,6 +167,9 @@ def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
         changes.append(change)
     if changes:
         db.session.execute(update(Q), changes)
+    db.session.execute(update(Q).where(  # cancelled while held: the withdrawal behind them may go now
+        Q.id.in_([r.id for r in rows]), Q.worker == worker, Q.status == OutboxStatus.cancelled,
+        Q.claimed_until.is_not(None)).values(claimed_until=None).execution_options(synchronize_session=False))
     db.session.commit()
     return run
 

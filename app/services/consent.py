@@ -1,5 +1,6 @@
-"""The consent registry (SPEC §5): decisions are appended, the latest one decides, and one gate
-answers whether a student's data may leave the school electronically."""
+"""The consent registry (SPEC §5): decisions are appended, the latest one decides, and one rule gives a
+family's effective channel (`channels`), from which the gate answers whether a student's data may leave
+the school electronically."""
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -10,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (
+    Channel,
     ClassUnit,
     Consent,
     ContactKind,
     ContactPoint,
     Decision,
+    DeliveryPreference,
     DocumentKind,
     Enrolment,
     Student,
@@ -141,14 +144,47 @@ def status_of(student_id: int, at: dt.date | None = None) -> ConsentStatus:
     return statuses([student_id], at)[student_id]
 
 
+def channels(student_ids: list[int], at: dt.date | None = None) -> dict[int, Channel]:
+    """The one rule of a family's effective channel: its delivery preference where the current consent
+    allows electronic delivery (a consent with no preference: the portal), else paper. The exchange, the
+    notifications, the paper recipients and the extracts all follow it, so no family falls between them."""
+    standing = statuses(student_ids, at)
+    chosen = dict(db.session.execute(select(DeliveryPreference.student_id, DeliveryPreference.channel).where(
+        DeliveryPreference.student_id.in_(student_ids))).all()) if student_ids else {}
+    return {sid: (chosen.get(sid) or Channel.portal) if standing[sid].electronic else Channel.paper
+            for sid in student_ids}
+
+
 def may_send_electronically(student_id: int, at: dt.date | None = None) -> bool:
-    """The one gate every sender asks: is the latest decision about the student a consent?"""
+    """The one gate every sender asks: does the family receive electronically (consent, and not paper)?"""
     return student_id in electronic_recipients([student_id], at)
 
 
 def electronic_recipients(student_ids: list[int], at: dt.date | None = None) -> set[int]:
-    """The same gate for many students at once (batch senders): those whose data may leave."""
-    return {sid for sid, status in statuses(student_ids, at).items() if status.electronic}
+    """The same gate for many students at once (batch senders): those whose data may leave, by their channel."""
+    return {sid for sid, channel in channels(student_ids, at).items() if channel != Channel.paper}
+
+
+Spell = tuple[dt.date, dt.date | None]
+
+
+def consent_spells(student_ids: list[int], at: dt.date | None = None) -> dict[int, list[Spell]]:
+    """Each student's spells of consent up to `at`, oldest first: (first day, day it ended or None while it
+    lasts). A later consent inside a spell does not restart it; a refusal or withdrawal ends it."""
+    at = at or clock.today()
+    spells: dict[int, list] = {sid: [] for sid in student_ids}
+    if student_ids:
+        for sid, decision, day in db.session.execute(select(Consent.student_id, Consent.decision, Consent.decided_on)
+                                                     .where(Consent.student_id.in_(student_ids),
+                                                            Consent.decided_on <= at)
+                                                     .order_by(Consent.decided_on, Consent.id)):
+            runs = spells[sid]
+            open_now = bool(runs) and runs[-1][1] is None
+            if decision == Decision.consent and not open_now:
+                runs.append((day, None))
+            elif decision != Decision.consent and open_now:
+                runs[-1] = (runs[-1][0], day)
+    return spells
 
 
 def class_statuses(class_id: int, at: dt.date | None = None) -> list[tuple[Student, ConsentStatus]]:
@@ -161,14 +197,14 @@ def class_statuses(class_id: int, at: dt.date | None = None) -> list[tuple[Stude
 
 
 def paper_recipients(school_id: int, at: dt.date | None = None, class_id: int | None = None) -> list[Student]:
-    """Current students of the school (or class) whose families get paper extracts."""
+    """Current students of the school (or class) whose families get paper extracts (their channel is paper)."""
     query = select(Student).join(ClassUnit, ClassUnit.id == Student.class_unit_id).where(
         Student.school_id == school_id, Student.left_on.is_(None))
     if class_id:
         query = query.where(Student.class_unit_id == class_id)
     students = db.session.scalars(query.order_by(ClassUnit.grade, ClassUnit.letter, Student.surname)).all()
-    found = statuses([s.id for s in students], at)
-    return [s for s in students if not found[s.id].electronic]
+    found = channels([s.id for s in students], at)
+    return [s for s in students if found[s.id] == Channel.paper]
 
 
 def validate_contact(contact: ContactPoint) -> None:
