@@ -3,7 +3,7 @@ data interface they share."""
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.security.scope import current_scope, visible_clause
+from app.security.scope import current_scope, visible_clause, writable_clause
 from app.services.params import as_id
 
 
@@ -36,3 +36,19 @@ class ScopedInterface(SQLAInterface):
     def get_related_obj(self, col_name, value):
         pk = as_id(value)
         return None if pk is None else super().get_related_obj(col_name, pk)
+
+
+class OwnWriteFilter(BaseFilter):
+    """Rows the current user may write or link a write to: for teachers only their own (see
+    scope.writable_clause); the choices of add/edit forms and of the API's `_info`."""
+
+    name = "Writable by the current user"
+    arg_name = "own"
+
+    def apply(self, query, value):
+        """Narrow the query to the rows the request's user writes."""
+        clause = writable_clause(self.model, current_scope())
+        return query if clause is None else query.filter(clause)
+
+
+OWN_WRITE_FILTERS = [["id", OwnWriteFilter, lambda: None]]
