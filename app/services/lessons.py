@@ -25,6 +25,7 @@ from app.models import (
     TimetableEntry,
 )
 from app.services import clock
+from app.services.audit import record_created
 from app.services.calendar import holiday_on, study_days
 from app.services.errors import RuleViolation
 from app.services.membership import grade_of
@@ -32,9 +33,11 @@ from app.services.membership import grade_of
 MAX_CONTROL_WORKS_A_DAY = 2
 
 
-def generate_lessons(school: School, start: dt.date, end: dt.date) -> int:
+def generate_lessons(school: School, start: dt.date, end: dt.date, audited: bool = True) -> int:
     """Create the lessons of every valid timetable entry from start to end on study days of the
-    target's grade, skipping holidays; existing lessons are never duplicated. Returns the count."""
+    target's grade, skipping holidays; existing lessons are never duplicated. Returns the count.
+
+    Each lesson is in the audit trail (the demo's bulk load passes audited=False, as for its other rows)."""
     if end < start:
         raise RuleViolation(_l("The end date %(end)s is before the start date %(start)s.",
                                end=f"{end:%d.%m.%Y}", start=f"{start:%d.%m.%Y}"))
@@ -74,9 +77,12 @@ def generate_lessons(school: School, start: dt.date, end: dt.date) -> int:
             rows.append({"school_id": school.id, "assignment_id": assignment.id, "date": day,
                          "bell_slot_id": entry.bell_slot_id, "teacher_id": assignment.teacher_id,
                          "timetable_entry_id": entry.id, "room": entry.room, "topic": "", "homework": "",
-                         "lesson_type": LessonType.regular.value, "status": LessonStatus.planned.value})
+                         "lesson_type": LessonType.regular.value, "status": LessonStatus.planned.value,
+                         "homework_due": None})
     if rows:
-        db.session.execute(insert(Lesson), rows)
+        ids = db.session.scalars(insert(Lesson).returning(Lesson.id, sort_by_parameter_order=True), rows).all()
+        if audited:
+            record_created(db.session, Lesson, [{**row, "id": pk} for row, pk in zip(rows, ids, strict=True)])
     return len(rows)
 
 
