@@ -11,7 +11,7 @@ from flask import current_app
 from flask.testing import FlaskClient
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import (
@@ -173,13 +173,23 @@ def committed(model, *where) -> list:
         return conn.execute(select(model.__table__).where(*where)).mappings().all()
 
 
-def audit_events(entity: str | None = None) -> list[AuditEvent]:
-    """Committed audit events, oldest first."""
+ENTRIES = ("mark", "attendance")  # the journal's entries (the setup's lessons and enrolments are audited too)
+
+
+def audit_events(entity: str | tuple[str, ...] | None = None) -> list[AuditEvent]:
+    """Committed audit events (of one entity, or of several), oldest first."""
     db.session.expire_all()
     query = select(AuditEvent).order_by(AuditEvent.id)
     if entity:
-        query = query.where(AuditEvent.entity == entity)
+        query = query.where(AuditEvent.entity.in_([entity] if isinstance(entity, str) else entity))
     return db.session.scalars(query).all()
+
+
+def clear_trail() -> None:
+    """Start the audit trail after a test's setup (like the world's, that data stands for a school
+    already loaded); only the test's own changes are then in the trail."""
+    db.session.execute(delete(AuditEvent))
+    db.session.commit()
 
 
 def d(day: dt.date) -> str:

@@ -23,7 +23,7 @@ from tests.consent_helpers import (  # noqa: F401 - school_today is an autouse f
     ru,
     school_today,
 )
-from tests.journal_helpers import actor, add_lessons, work_type
+from tests.journal_helpers import actor, add_lessons, clear_trail, work_type
 from tests.security_helpers import isolated_requests  # noqa: F401 - autouse fixture
 
 TABLE = AuditEvent.__table__
@@ -49,6 +49,8 @@ def assert_chained(trail: list[AuditEvent]) -> None:
 def test_ui_and_api_changes_write_chained_events_with_their_actor(app, world, login_as):
     registrar, teacher = login_as("registrar"), login_as("teacher")
     kid, mother = world.students["Алексеев"], world.guardians["Алексеева"]
+    lesson = add_lessons(world, TODAY)[0]
+    clear_trail()
 
     # The registrar records a consent with the guided form …
     assert registrar.post("/consentview/add", data={
@@ -64,7 +66,6 @@ def test_ui_and_api_changes_write_chained_events_with_their_actor(app, world, lo
                           data={**contact_form, "value": "+79120001122"}).status_code == 302
     assert registrar.post(f"/contactpointview/delete/{contact_id}").status_code == 302
     # The teacher enters a mark, changes it and marks an absence in the journal grid.
-    lesson = add_lessons(world, TODAY)[0]
     wt = work_type(world)
     cell = {"kind": "mark", "lesson_id": lesson.id, "student_id": kid.id, "work_type_id": wt.id}
     first = teacher.post("/journal/cell", json={**cell, "value": 5})
@@ -105,8 +106,9 @@ def test_ui_and_api_changes_write_chained_events_with_their_actor(app, world, lo
 
 
 def test_service_changes_are_attributed_with_acting_as(world):
-    record(world, on=SEPT_10, by="registrar")
     lesson = add_lessons(world, dt.date(2026, 9, 7))[0]
+    clear_trail()
+    record(world, on=SEPT_10, by="registrar")
     with acting_as("teacher", user_id("teacher")):
         set_mark(actor("teacher"), lesson.id, world.students["Алексеев"].id, work_type(world).id, 3,
                  today=dt.date(2026, 9, 8))
@@ -169,6 +171,8 @@ def test_before_values_are_the_real_ones_after_a_commit_expired_the_row(world):
 def trail(world):
     """Seven chained events: a consent, a contact created and changed twice, a mark set and changed,
     an attendance entry."""
+    lesson = add_lessons(world, dt.date(2026, 9, 7))[0]
+    clear_trail()
     record(world, on=SEPT_10, by="registrar")
     with acting_as("registrar", user_id("registrar")):
         contact = add_contact(world, "Алексеева", ContactKind.phone, "+79123456789")
@@ -176,7 +180,6 @@ def trail(world):
         db.session.commit()
         contact.document_reference = "Заявление №7, исправлено"
         db.session.commit()
-    lesson = add_lessons(world, dt.date(2026, 9, 7))[0]
     kid, wt = world.students["Алексеев"], work_type(world)
     with acting_as("teacher", user_id("teacher")):
         cell = set_mark(actor("teacher"), lesson.id, kid.id, wt.id, 5, today=dt.date(2026, 9, 8))

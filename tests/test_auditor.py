@@ -29,7 +29,7 @@ from tests.consent_helpers import (
     record,
     school_today,  # noqa: F401 - autouse fixture
 )
-from tests.journal_helpers import actor, add_lessons, work_type
+from tests.journal_helpers import actor, add_lessons, clear_trail, work_type
 from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
     bearer,
     changed_tables,
@@ -68,6 +68,8 @@ def history(world):
     the registrar); a contact by the registrar (15.10); a mark by the teacher (18.11).
     School B: Гаврилов's consent by director_b. Events carry those days' times."""
     add_guardian(world, "Гаврилов", "Гаврилова", relation="мать")
+    lesson = add_lessons(world, dt.date(2026, 11, 18))[0]
+    clear_trail()
     consents = {
         "a1": record(world, Decision.consent, on=SEPT_10),
         "a2": record(world, Decision.refusal, on=OCT_1, number="13-ПД"),
@@ -77,7 +79,6 @@ def history(world):
     }
     with acting_as("registrar", user_id("registrar")):
         contact = add_contact(world, "Алексеева", ContactKind.email, "alekseeva@example.ru")
-    lesson = add_lessons(world, dt.date(2026, 11, 18))[0]
     with acting_as("teacher", user_id("teacher")):
         set_mark(actor("teacher"), lesson.id, world.students["Алексеев"].id, work_type(world).id, 4,
                  today=dt.date(2026, 11, 18))

@@ -193,9 +193,10 @@ def test_good_csv_import_creates_students_families_contacts_and_consents(world, 
     ]
     assert consents[0].authority_basis == "свидетельство о рождении ребёнка"
     assert consents[0].operator.startswith("МБОУ «Школа А»")
-    # Consents and contacts are audited under the importing user.
+    # Consents, contacts, enrolments and representation links are audited under the importing user.
     events = db.session.scalars(select(AuditEvent)).all()
-    assert sorted(e.entity for e in events) == ["consent"] * 2 + ["contact_point"] * 3
+    assert sorted(e.entity for e in events) == ["consent"] * 2 + ["contact_point"] * 3 + ["enrolment"] * 3 + [
+        "student_guardian"] * 3
     assert {e.username for e in events} == {"registrar"}
 
 
@@ -235,7 +236,7 @@ def test_reimport_of_the_same_file_changes_nothing(world, tmp_path):
     first = run(path, world)
     assert first.counts["students_created"] == 3
     after_first = snapshot()
-    assert after_first["AuditEvent"] == 5
+    assert after_first["AuditEvent"] == 11
     second = run(path, world)
     assert second.problems == []
     assert second.counts == dict.fromkeys(roster.COUNT_KEYS, 0) | {"rows": 4}

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from app.api.base import make_api
 from app.models import Attendance, Lesson, Mark, Recommendation
 from app.security import permissions as p
+from app.security.filters import OWN_WRITE_FILTERS
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid
 from app.services.journal import BAD_CODE, BAD_MARK, Conflict, actor_of, set_attendance, set_mark
@@ -21,13 +22,24 @@ def _actor():
     return actor_of(current_app.appbuilder.sm.current_user)
 
 
+class _AuthorOptional:
+    """The author (`teacher`) may be left out: the service makes it the signed-in staff member (for a
+    lesson of the administration, the assignment's teacher); teachers cannot name anyone else."""
+
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()
+        self.add_model_schema.fields["teacher"].required = False
+
+
 LessonBase = make_api(Lesson, p.RESOURCE_LESSON, "lesson",
                       ["assignment", "date", "bell_slot", "teacher", "room", "topic", "lesson_type", "status",
                        "homework", "homework_due"], after_guard=lesson_guard)
 LessonBase.edit_columns = ["topic", "lesson_type", "status", "homework", "homework_due"]
+LessonBase.add_query_rel_fields = {**LessonBase.add_query_rel_fields,
+                                   "assignment": OWN_WRITE_FILTERS, "teacher": OWN_WRITE_FILTERS}
 
 
-class LessonApi(LessonBase):
+class LessonApi(_AuthorOptional, LessonBase):
     """Lessons: teachers write only their own; cancelling is a lesson change (the same rules as the view)."""
 
     def delete_headless(self, pk):
@@ -42,8 +54,14 @@ class LessonApi(LessonBase):
         lesson_guard(item, deleting=True)
 
 
-RecommendationApi = make_api(Recommendation, p.RESOURCE_RECOMMENDATION, "recommendation",
-                             ["teacher", "student", "subject", "text", "date"])
+RecommendationBase = make_api(Recommendation, p.RESOURCE_RECOMMENDATION, "recommendation",
+                              ["teacher", "student", "subject", "text", "date"])
+RecommendationBase.add_query_rel_fields = RecommendationBase.edit_query_rel_fields = {
+    **RecommendationBase.add_query_rel_fields, "teacher": OWN_WRITE_FILTERS, "subject": OWN_WRITE_FILTERS}
+
+
+class RecommendationApi(_AuthorOptional, RecommendationBase):
+    """Recommendations: the author is the signed-in staff member (see services.authorship)."""
 
 
 class _EntryApi:

@@ -69,6 +69,7 @@ class Enrolment(SchoolOwned, Model):
     """A student's membership of a class for a span of days; one class at a time."""
 
     __tablename__ = "enrolment"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id", ondelete="CASCADE"), index=True)
     student = relationship("Student", back_populates="enrolments")

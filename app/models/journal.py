@@ -71,6 +71,7 @@ class TimetableEntry(SchoolOwned, Model):
     """Расписание: an assignment's lesson on a weekday in a bell slot, valid for a span of dates."""
 
     __tablename__ = "timetable_entry"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("teaching_assignment.id"), index=True)
     assignment = relationship("TeachingAssignment")
@@ -89,6 +90,7 @@ class Lesson(SchoolOwned, Model):
     """Урок: an assignment's lesson on a date; `teacher` is who actually teaches it."""
 
     __tablename__ = "lesson"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("teaching_assignment.id"), index=True)
     assignment = relationship("TeachingAssignment")
@@ -114,6 +116,7 @@ class LessonChange(SchoolOwned, Model):
     """A substitution, rescheduling or cancellation: who changed what, when and why."""
 
     __tablename__ = "lesson_change"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     lesson_id: Mapped[int] = mapped_column(ForeignKey("lesson.id", ondelete="CASCADE"), index=True)
     lesson = relationship("Lesson")
@@ -139,6 +142,7 @@ class ControlWorkPlan(SchoolOwned, Model):
     """A control work planned for an assignment's class (group, stream) on a date."""
 
     __tablename__ = "control_work_plan"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("teaching_assignment.id"), index=True)
     assignment = relationship("TeachingAssignment")
@@ -200,6 +204,7 @@ class Recommendation(SchoolOwned, Model):
     """A teacher's recommendation to a student, optionally about a subject."""
 
     __tablename__ = "recommendation"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     teacher_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     teacher = relationship("Staff")

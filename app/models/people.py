@@ -75,6 +75,7 @@ class StudentGuardian(SchoolOwned, Model):
     """Who represents whom, and on what basis of authority (152-ФЗ ст.9 ч.4)."""
 
     __tablename__ = "student_guardian"
+    __audited__ = True
     id: Mapped[int] = mapped_column(primary_key=True)
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
     student = relationship("Student", back_populates="guardians")

@@ -5,7 +5,7 @@ import contextlib
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.security.scope import current_scope, visible_clause
+from app.security.scope import current_scope, visible_clause, writable_clause
 from app.services.errors import RuleViolation
 from app.services.params import as_id
 
@@ -66,3 +66,18 @@ def _undone_if_refused(session):
     except RuleViolation:
         session.rollback()
         raise
+
+class OwnWriteFilter(BaseFilter):
+    """Rows the current user may write or link a write to: for teachers only their own (see
+    scope.writable_clause); the choices of add/edit forms and of the API's `_info`."""
+
+    name = "Writable by the current user"
+    arg_name = "own"
+
+    def apply(self, query, value):
+        """Narrow the query to the rows the request's user writes."""
+        clause = writable_clause(self.model, current_scope())
+        return query if clause is None else query.filter(clause)
+
+
+OWN_WRITE_FILTERS = [["id", OwnWriteFilter, lambda: None]]

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import School
 from app.security.scope import Scope, current_scope, is_visible
 from app.services import freeze, structure
+from app.services.authorship import check_authorship
 from app.services.errors import RuleViolation
 
 
@@ -56,6 +57,7 @@ def check_write(item, scope: Scope | None = None) -> None:
             if item.school_id is None:
                 raise RuleViolation(_l("Choose the school."), "school")
         _check_links(item, scope)
+        check_authorship(item, scope)
         structure.validate(item)
         freeze.refuse_frozen(db.session, [item])
 
@@ -68,6 +70,7 @@ def check_delete(item, scope: Scope | None = None) -> None:
     scope = scope or current_scope()
     if isinstance(item, School) and not scope.everything:
         raise RuleViolation(_l("The record is not available to you."))
+    check_authorship(item, scope, deleting=True)
     freeze.refuse_frozen(db.session, [item], deleted=[item])
     used = _references(item)
     if used:

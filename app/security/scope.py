@@ -249,3 +249,44 @@ def is_visible(obj, scope: Scope) -> bool:
         return True
     found = db.session.scalar(select(true()).select_from(model).where(model.id == obj.id, clause))
     return bool(found)
+
+
+def _own_assignments(s: Scope):
+    return select(TeachingAssignment.id).where(TeachingAssignment.teacher_id == s.staff_id)
+
+
+# What a teacher may write, narrower than what they read: their own assignments, lessons (also those a
+# substitution gave them), control works, recommendations, and the subjects they teach. The
+# administration writes for any teacher of its school (its scope reads the whole school).
+_OWN_WRITES = {
+    TeachingAssignment: lambda s: TeachingAssignment.teacher_id == s.staff_id,
+    Staff: lambda s: Staff.id == s.staff_id,
+    Subject: lambda s: Subject.id.in_(select(TeachingAssignment.subject_id).where(
+        TeachingAssignment.teacher_id == s.staff_id)),
+    Lesson: lambda s: or_(Lesson.teacher_id == s.staff_id, Lesson.assignment_id.in_(_own_assignments(s))),
+    ControlWorkPlan: lambda s: ControlWorkPlan.assignment_id.in_(_own_assignments(s)),
+    Recommendation: lambda s: Recommendation.teacher_id == s.staff_id,
+}
+
+
+def writable_clause(model, scope: Scope):
+    """SQL condition selecting the rows of `model` the scope may write or link a write to (None: any)."""
+    clause = visible_clause(model, scope)
+    rule = _OWN_WRITES.get(model)
+    if rule is None or scope.reads_school:
+        return clause
+    return rule(scope) if clause is None else clause & rule(scope)
+
+
+def is_writable(obj, scope: Scope) -> bool:
+    """Whether one row, as stored, is the scope's to write (or to link a write to)."""
+    model = type(obj)
+    clause = writable_clause(model, scope)
+    if clause is None:
+        return True
+    return bool(db.session.scalar(select(true()).select_from(model).where(model.id == obj.id, clause)))
+
+
+def teaches(scope: Scope, student_id: int, subject_id: int) -> bool:
+    """Whether one of the scope's own assignments teaches that subject to that student."""
+    return bool(db.session.scalar(select(_teaches(scope, student_id, subject_id))))

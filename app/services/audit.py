@@ -149,6 +149,11 @@ def _write_audit(session: Session, _flush_context) -> None:
                      "username": username, "entity": type(obj).__tablename__,
                      "entity_id": _row_id(obj),
                      "action": action, "before": before, "after": after})
+    _append(session, rows)
+
+
+def _append(session: Session, rows: list[dict]) -> None:
+    """Chain the events after the newest one and insert them in the session's transaction."""
     if rows:
         connection = session.connection()
         if connection.dialect.name == "postgresql":  # one chain: writers of audited rows take turns
@@ -159,6 +164,17 @@ def _write_audit(session: Session, _flush_context) -> None:
             row["prev_hash"] = previous
             row["hash"] = previous = event_hash(row, key)
         connection.execute(insert(AuditEvent), rows)
+
+
+def record_created(session: Session, model, rows: list[dict]) -> None:
+    """Audit rows a bulk INSERT created (the session's events do not see it): one «create» event each,
+    `after` holding every column as the row now stands."""
+    user_id, username = current_actor()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    columns = [c.key for c in inspect(model).column_attrs]
+    _append(session, [{"at": now, "school_id": row.get("school_id"), "user_id": user_id, "username": username,
+                       "entity": model.__tablename__, "entity_id": row["id"], "action": "create", "before": None,
+                       "after": {k: _plain(row.get(k)) for k in columns}} for row in rows])
 
 
 CHAIN_LOCK = 7_152_009  # advisory lock key of the audit chain

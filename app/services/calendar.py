@@ -3,7 +3,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import Holiday
@@ -23,6 +23,14 @@ def study_days(
             days.append(day)
         day += dt.timedelta(days=1)
     return days
+
+
+def holiday_on(year_id: int, grade: int | None, day: dt.date) -> Holiday | None:
+    """The holiday that frees the grade (any grade when None) on that day, if any."""
+    query = select(Holiday).where(Holiday.year_id == year_id, Holiday.start <= day, Holiday.end >= day)
+    if grade is not None:  # a holiday of another grade must not hide the one of this grade
+        query = query.where(or_(Holiday.grade.is_(None), Holiday.grade == grade))
+    return db.session.scalar(query.order_by(Holiday.start, Holiday.id).limit(1))
 
 
 def holidays_of_year(year_id: int) -> list[Holiday]:

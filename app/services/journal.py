@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -13,7 +13,6 @@ from app.extensions import db
 from app.models import (
     Attendance,
     AttendanceCode,
-    Holiday,
     Lesson,
     LessonStatus,
     Mark,
@@ -24,6 +23,7 @@ from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
 from app.security.scope import Scope, current_scope
 from app.services import clock
 from app.services.assessment import check_marks_allowed
+from app.services.calendar import holiday_on
 from app.services.errors import RuleViolation
 from app.services.freeze import closed_message, closed_period_of
 from app.services.membership import grade_of, is_member
@@ -85,12 +85,7 @@ def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.
     year = lesson.assignment.year
     if not year.contains(lesson.date):
         _fail(_l("%(day)s is outside the academic year.", day=f"{lesson.date:%d.%m.%Y}"))
-    grade = grade_of(lesson.assignment)
-    holidays = select(Holiday).where(Holiday.year_id == year.id, Holiday.start <= lesson.date,
-                                     Holiday.end >= lesson.date)
-    if grade is not None:  # a holiday of another grade must not hide the one of this grade
-        holidays = holidays.where(or_(Holiday.grade.is_(None), Holiday.grade == grade))
-    holiday = db.session.scalar(holidays.order_by(Holiday.start, Holiday.id).limit(1))
+    holiday = holiday_on(year.id, grade_of(lesson.assignment), lesson.date)
     if holiday is not None:
         _fail(_l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name))
     closed = frozen_period(lesson)

@@ -24,7 +24,9 @@ from app.models import (
     TeachingAssignment,
     TimetableEntry,
 )
-from app.services.calendar import study_days
+from app.services import clock
+from app.services.audit import record_created
+from app.services.calendar import holiday_on, study_days
 from app.services.errors import RuleViolation
 from app.services.freeze import refuse_frozen_lessons
 from app.services.membership import grade_of
@@ -32,9 +34,11 @@ from app.services.membership import grade_of
 MAX_CONTROL_WORKS_A_DAY = 2
 
 
-def generate_lessons(school: School, start: dt.date, end: dt.date) -> int:
+def generate_lessons(school: School, start: dt.date, end: dt.date, audited: bool = True) -> int:
     """Create the lessons of every valid timetable entry from start to end on study days of the
-    target's grade, skipping holidays; existing lessons are never duplicated. Returns the count."""
+    target's grade, skipping holidays; existing lessons are never duplicated. Returns the count.
+
+    Each lesson is in the audit trail (the demo's bulk load passes audited=False, as for its other rows)."""
     if end < start:
         raise RuleViolation(_l("The end date %(end)s is before the start date %(start)s.",
                                end=f"{end:%d.%m.%Y}", start=f"{start:%d.%m.%Y}"))
@@ -74,10 +78,13 @@ def generate_lessons(school: School, start: dt.date, end: dt.date) -> int:
             rows.append({"school_id": school.id, "assignment_id": assignment.id, "date": day,
                          "bell_slot_id": entry.bell_slot_id, "teacher_id": assignment.teacher_id,
                          "timetable_entry_id": entry.id, "room": entry.room, "topic": "", "homework": "",
-                         "lesson_type": LessonType.regular.value, "status": LessonStatus.planned.value})
-    if rows:  # a bulk insert: the session's freeze guard does not see it, so ask the rule here
+                         "lesson_type": LessonType.regular.value, "status": LessonStatus.planned.value,
+                         "homework_due": None})
+    if rows:  # a bulk insert: the session's freeze guard and audit listener do not see it, so ask here
         refuse_frozen_lessons(db.session, {(r["assignment_id"], r["date"]) for r in rows})
-        db.session.execute(insert(Lesson), rows)
+        ids = db.session.scalars(insert(Lesson).returning(Lesson.id, sort_by_parameter_order=True), rows).all()
+        if audited:
+            record_created(db.session, Lesson, [{**row, "id": pk} for row, pk in zip(rows, ids, strict=True)])
     return len(rows)
 
 
@@ -125,10 +132,7 @@ def _check_move(lesson: Lesson, day: dt.date | None, slot: BellSlot | None) -> N
         raise RuleViolation(_l("Choose a bell slot of the school."), "new_slot")
     if day is None or not lesson.assignment.year.contains(day):
         raise RuleViolation(_l("The new date must be inside the academic year."), "new_date")
-    grade = grade_of(lesson.assignment)
-    holiday = next((h for h in db.session.scalars(select(Holiday).where(
-        Holiday.year_id == lesson.assignment.year_id, Holiday.start <= day, Holiday.end >= day)
-        .order_by(Holiday.start, Holiday.id)) if grade is None or h.applies_to(grade)), None)
+    holiday = holiday_on(lesson.assignment.year_id, grade_of(lesson.assignment), day)
     if holiday is not None:  # no marks could ever be entered there
         raise RuleViolation(_l("%(day)s is a holiday (%(name)s).", day=f"{day:%d.%m.%Y}", name=holiday.name),
                             "new_date")
@@ -216,6 +220,33 @@ def check_lesson_write(actor, lesson: Lesson, deleting: bool = False) -> None:
     statuses = set(history.added) | set(history.deleted) if lesson.id is not None else {lesson.status}
     if LessonStatus.cancelled in statuses or LessonStatus.cancelled.value in statuses:
         raise RuleViolation(_l("Cancel or restore lessons through a lesson change."), "status")
+    if lesson.id is None:
+        check_study_day(lesson.assignment, lesson.date)
+    if lesson.id is None or history.added:
+        check_held(lesson)
+
+
+def check_study_day(assignment: TeachingAssignment, day: dt.date | None) -> None:
+    """A lesson's date is a study day of its assignment's year: inside the year, a day of the school
+    week, not a holiday of the grade."""
+    if day is None:
+        raise RuleViolation(_l("Choose the date."), "date")
+    if not assignment.year.contains(day):
+        raise RuleViolation(_l("%(day)s is outside the academic year.", day=f"{day:%d.%m.%Y}"), "date")
+    if day.weekday() >= assignment.school.study_days_per_week:
+        raise RuleViolation(_l("%(day)s is a day off: the school studies %(n)d days a week.",
+                               day=f"{day:%d.%m.%Y}", n=assignment.school.study_days_per_week), "date")
+    holiday = holiday_on(assignment.year_id, grade_of(assignment), day)
+    if holiday is not None:
+        raise RuleViolation(_l("%(day)s is a holiday (%(name)s).", day=f"{day:%d.%m.%Y}", name=holiday.name), "date")
+
+
+def check_held(lesson: Lesson) -> None:
+    """A lesson is «held» only once its day has come (the school clock)."""
+    status = getattr(lesson.status, "value", lesson.status)
+    if status == LessonStatus.held.value and lesson.date is not None and lesson.date > clock.today():
+        raise RuleViolation(_l("The lesson of %(day)s has not taken place yet: it cannot be held.",
+                               day=f"{lesson.date:%d.%m.%Y}"), "status")
 
 
 def describe_lesson(lesson: Lesson, topic: str | None = None, homework: str | None = None,
@@ -250,5 +281,6 @@ def describe_lesson(lesson: Lesson, topic: str | None = None, homework: str | No
             lesson.status = LessonStatus(status)
         except ValueError:
             raise RuleViolation(_l("Unknown lesson status."), "status") from None
+        check_held(lesson)
     db.session.flush()
     return lesson

@@ -17,14 +17,13 @@ from app.models import (
     LessonChange,
     Recommendation,
     ReportingPeriod,
-    Staff,
     TimetableEntry,
 )
 from app.security import permissions as p
+from app.security.filters import OWN_WRITE_FILTERS
 from app.security.guard import guarded
 from app.security.scope import current_scope, is_visible
 from app.services import clock
-from app.services.errors import RuleViolation
 from app.services.lessons import (
     apply_change,
     changes_of_class,
@@ -76,6 +75,7 @@ class LessonView(SchoolModelView):
     show_columns = add_columns + ["status"]
     search_columns = ["date", "assignment", "teacher", "lesson_type", "status"]
     base_order = ("date", "desc")
+    add_form_query_rel_fields = {"assignment": OWN_WRITE_FILTERS, "teacher": OWN_WRITE_FILTERS}  # noqa: RUF012
 
     def pre_add(self, item):
         """Teachers add and change only their own lessons; cancelling is a lesson change."""
@@ -122,6 +122,7 @@ class ControlWorkPlanView(SchoolModelView):
     list_columns = ["date", "assignment", "kind", "topic"]
     add_columns = edit_columns = show_columns = ["assignment", "date", "kind", "topic"]
     base_order = ("date", "asc")
+    add_form_query_rel_fields = edit_form_query_rel_fields = {"assignment": OWN_WRITE_FILTERS}  # noqa: RUF012
 
     def post_add(self, item):
         """Warn when the class gets more than two control works that day."""
@@ -140,14 +141,8 @@ class RecommendationView(SchoolModelView):
     show_columns = ["date", "student", "subject", "teacher", "text"]
     search_columns = ["student", "subject", "teacher", "date"]
     base_order = ("date", "desc")
-
-    def pre_add(self, item):
-        """The author is the signed-in teacher."""
-        staff = db.session.scalar(select(Staff).where(Staff.id == current_scope().staff_id))
-        if staff is None:
-            raise RuleViolation(_l("Only staff members write recommendations."))
-        item.teacher = staff
-        guarded(item)
+    # the author is the signed-in staff member: the guard's authorship rules set and check it
+    add_form_query_rel_fields = edit_form_query_rel_fields = {"subject": OWN_WRITE_FILTERS}  # noqa: RUF012
 
 
 class ClassPagesView(BaseView):

@@ -49,7 +49,8 @@ class JournalBuilder:
         assignments = db.session.scalars(select(TeachingAssignment).where(
             TeachingAssignment.school_id == self.school.id).order_by(TeachingAssignment.id)).all()
         self._timetable(assignments)
-        lessons = generate_lessons(self.school, self.demo.year.start, self.today + dt.timedelta(days=7))
+        lessons = generate_lessons(self.school, self.demo.year.start, self.today + dt.timedelta(days=7),
+                                   audited=False)
         members = self._members(assignments)
         rows = db.session.execute(select(Lesson.id, Lesson.assignment_id, Lesson.date, Lesson.teacher_id)
                                   .where(Lesson.school_id == self.school.id)
