@@ -24,6 +24,7 @@ from app.security.filters import OWN_WRITE_FILTERS
 from app.security.guard import guarded
 from app.security.scope import current_scope, is_visible
 from app.services import clock
+from app.services.errors import RuleViolation
 from app.services.lessons import (
     apply_change,
     changes_of_class,
