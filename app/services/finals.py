@@ -273,9 +273,11 @@ def propose_finals(actor: Actor, assignment: TeachingAssignment, period: Reporti
 
 
 def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]]:
-    """(student, subject, class or target) of every final still missing and not deferred."""
+    """(student, subject, class or target) of every final still missing and not deferred: one per
+    student and subject, however many journals (class, group, plan) teach it to them."""
     assignments = db.session.scalars(select(TeachingAssignment).where(
-        TeachingAssignment.year_id == period.year_id, TeachingAssignment.school_id == period.school_id)).all()
+        TeachingAssignment.year_id == period.year_id, TeachingAssignment.school_id == period.school_id)
+        .order_by(TeachingAssignment.id)).all()
     done = set(db.session.execute(select(FinalGrade.student_id, FinalGrade.subject_id).where(
         FinalGrade.period_id == period.id, FinalGrade.status.in_(DONE))).tuples())
     missing = []
@@ -284,6 +286,7 @@ def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]
             continue
         for student in certified_students(assignment, period):
             if (student.id, assignment.subject_id) not in done:
+                done.add((student.id, assignment.subject_id))
                 missing.append((student, assignment.subject, str(assignment.target)))
     return missing
 
