@@ -86,6 +86,7 @@ from app.security.permissions import CAN_WRITE
 from app.security.roles import ROLE_CLASS_TEACHER, ROLE_TEACHER
 from app.security.scope import _TEACHER_RULES, SCHOOL_WIDE
 from app.services.audit import acting_as
+from tests.finals_helpers import finals_without_marks  # noqa: F401 - fixture
 from tests.journal_helpers import HTTP_TODAY, freeze_today, math_of, period_of
 from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
     bearer,
@@ -684,6 +685,7 @@ def test_foreign_ids_show_nothing_and_change_nothing(app, planted, login_as, api
     assert len(attempts) > 600, "the attack lost attempts"
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_own_ids_pass(app, planted, login_as, api_token):
     """The controls: the same pages and bodies with `teacher`'s own ids are accepted, so the
     refusals above are about the foreign ids; and 5Б's own teacher is shown the planted markers, so
