@@ -20,7 +20,7 @@ from app.models import (
     TeachingAssignment,
     WorkType,
 )
-from app.security.scope import Scope, is_visible
+from app.security.scope import Scope, is_visible, reads_journal
 from app.services.errors import RuleViolation
 from app.services.journal import Actor, can_write_lesson
 from app.services.membership import members_query
@@ -32,25 +32,16 @@ CONTROL_TYPES = {LessonType.control_work, LessonType.test, LessonType.exam}
 
 
 def resolve_target(scope: Scope, target_key: str, target_id: int, subject_id: int | None = None):
-    """The class, group, stream or plan by id, if the scope may see it (or, for a subject, the user
-    substitutes a lesson of it)."""
+    """The class, group, stream or plan by id, if the scope reads its journal of the subject (a teacher:
+    their own, their homeroom class's, or one they substitute in; see scope.journal_clause)."""
     if target_key not in TARGETS:
         raise RuleViolation(_l("Choose a class, a group, a stream or an individual plan."))
     model, column = TARGETS[target_key]
     target = db.session.get(model, target_id)
-    if target is None or not (is_visible(target, scope) or substitutes(scope, column, target_id, subject_id)):
+    if target is None or not (is_visible(target, scope) if scope.reads_school
+                              else reads_journal(scope, column, target_id, subject_id)):
         raise RuleViolation(_l("The journal is not found or is not available to you."))
     return target
-
-
-def substitutes(scope: Scope, column: str, target_id: int, subject_id: int | None) -> bool:
-    """Whether the user teaches a lesson of the target's subject they are not assigned to (a substitution)."""
-    if subject_id is None or scope.staff_id is None:
-        return False
-    return db.session.scalar(select(Lesson.id).join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-                             .where(Lesson.teacher_id == scope.staff_id, Lesson.school_id == scope.school_id,
-                                    getattr(TeachingAssignment, column) == target_id,
-                                    TeachingAssignment.subject_id == subject_id).limit(1)) is not None
 
 
 def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int, period_id: int) -> dict:
