@@ -2,6 +2,7 @@
 year period, a pass/fail subject, and readers of committed finals."""
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -62,3 +63,10 @@ def finals_count() -> int:
     db.session.expire_all()
     return len(db.session.scalars(select(FinalGrade.id)).all())
 
+
+
+@pytest.fixture
+def finals_without_marks(app):
+    """`MIN_MARKS_FOR_FINAL` = 0 for tests of other rules that set finals with no journal behind them
+    (tests/test_finals_due.py covers the minimum)."""
+    app.config["MIN_MARKS_FOR_FINAL"] = 0

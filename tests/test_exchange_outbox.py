@@ -28,7 +28,7 @@ from app.services.audit import acting_as
 from app.services.finals import set_final
 from app.services.students import sync_enrolment
 from tests.consent_helpers import NOV_2, TODAY, record, school_today  # noqa: F401 - autouse fixture
-from tests.finals_helpers import q1
+from tests.finals_helpers import finals_without_marks, q1  # noqa: F401 - fixture
 from tests.journal_helpers import actor, add_lessons, math_of, work_type
 
 
@@ -134,6 +134,7 @@ def test_withdrawal_cancels_what_waits_and_is_the_last_message(world):
     assert db.session.get(Mark, waiting.id) is not None
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_a_final_queues_its_message_and_the_familys_notification(world):
     record(world)
     kid = world.students["Алексеев"]

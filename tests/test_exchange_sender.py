@@ -15,7 +15,7 @@ from app.services import clock
 from app.services.audit import acting_as
 from app.services.finals import set_final
 from tests.consent_helpers import NOV_2, record, school_today  # noqa: F401 - autouse fixture
-from tests.finals_helpers import q1
+from tests.finals_helpers import finals_without_marks, q1  # noqa: F401 - fixture
 from tests.journal_helpers import actor
 from tests.test_exchange_outbox import mark, outbox
 
@@ -79,6 +79,7 @@ def test_the_withdrawal_is_the_last_message_the_portal_gets(consented, portal):
     assert kinds == ["snapshot", "mark", "withdrawal"]
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_published_at_of_a_final_comes_from_the_receipt(consented, portal):
     world = consented
     kid = world.students["Алексеев"]

@@ -22,7 +22,16 @@ from app.services.finals import (
 from app.services.freeze import closed_message
 from app.services.journal import Conflict, set_mark
 from app.services.results import metrics
-from tests.finals_helpers import IN_Q2, final_of, finals_count, give_marks, pe_of, q1, year_period
+from tests.finals_helpers import (
+    IN_Q2,
+    final_of,
+    finals_count,
+    finals_without_marks,  # noqa: F401 - fixture
+    give_marks,
+    pe_of,
+    q1,
+    year_period,
+)
 from tests.journal_helpers import actor, add_lessons, audit_events, math_of, message, period_of, work_type
 
 TEACHER_ONLY = "Only the subject's teacher of the student or the administration decides this final."
@@ -103,6 +112,7 @@ def test_a_numeric_subject_refuses_other_values(world, kids, value):
     assert finals_count() == 0
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_confirm_override_and_special_values(world, kids):
     math, period = world.subjects["math"], q1(world)
     cell = set_final(actor("teacher"), kids[0].id, math.id, period.id, "н/а", today=IN_Q2)
@@ -155,6 +165,7 @@ def test_another_schools_student_or_period_is_refused(world):
     assert finals_count() == 0
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_a_stale_version_is_a_conflict_and_changes_nothing(world, kids):
     math, period = world.subjects["math"], q1(world)
     first = set_final(actor("teacher"), kids[0].id, math.id, period.id, "4", today=IN_Q2)
@@ -172,6 +183,7 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(world, kids):
 
 # --- deferral, closing, freezing ---------------------------------------------------------------------
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_deferral_lifecycle(world, kids):
     math, period = world.subjects["math"], q1(world)
     today = dt.date(2026, 10, 20)
@@ -217,6 +229,7 @@ def test_deferral_lifecycle(world, kids):
     db.session.rollback()
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_closing_is_refused_while_a_final_is_missing_then_allowed_and_freezes_marks(world, kids):
     math, period = world.subjects["math"], q1(world)
     set_final(actor("teacher"), kids[0].id, math.id, period.id, "5", today=IN_Q2)
@@ -246,6 +259,7 @@ def test_closing_is_refused_while_a_final_is_missing_then_allowed_and_freezes_ma
     db.session.rollback()
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_finals_go_to_the_audit_trail(world, kids):
     math, period = world.subjects["math"], q1(world)
     with acting_as("teacher"):
@@ -269,6 +283,7 @@ def test_finals_go_to_the_audit_trail(world, kids):
     (["осв", "осв", "осв", "осв"], "осв"),
     (["осв", "5", "4", "4"], "4"),  # 4.33 → 4
 ])
+@pytest.mark.usefixtures("finals_without_marks")
 def test_year_grade_from_the_period_finals(world, kids, quarters, expected):
     math = world.subjects["math"]
     year = year_period(world)
@@ -281,6 +296,7 @@ def test_year_grade_from_the_period_finals(world, kids, quarters, expected):
     assert rows["Алексеев"].proposal == (FinalValue(expected) if expected else None)
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 @pytest.mark.parametrize("quarters", [["5", "4"], ["5", "4", "5", "deferred"]])
 def test_no_year_grade_while_a_period_final_is_missing_or_deferred(world, kids, quarters):
     math, day = world.subjects["math"], dt.date(2027, 5, 26)
@@ -305,6 +321,7 @@ def test_the_year_closes_only_after_its_periods(world, kids):
     assert not year_period(world).closed
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_deferring_a_published_final_unpublishes_it(world, kids):
     math, period = world.subjects["math"], q1(world)
     set_final(actor("teacher"), kids[0].id, math.id, period.id, "4", today=IN_Q2)

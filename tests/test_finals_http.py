@@ -11,7 +11,7 @@ from app.models import ExamResult, FinalStatus, FinalValue
 from app.services.audit import acting_as
 from app.services.finals import defer_final, set_final
 from app.services.freeze import closed_message
-from tests.finals_helpers import final_of, finals_count, give_marks, q1
+from tests.finals_helpers import final_of, finals_count, finals_without_marks, give_marks, q1  # noqa: F401 - fixture
 from tests.journal_helpers import (
     actor,
     audit_events,
@@ -257,6 +257,7 @@ def test_a_period_is_closed_only_through_the_finals_check(world, login_as, api_t
     assert not period_of(world.year_a, 1).closed
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_a_teacher_sees_the_finals_of_their_own_subject_only(world, login_as, api_token):
     """Another subject's finals of the same students (and its deferral reasons) stay hidden from a
     subject teacher; the class teacher reads the whole class."""

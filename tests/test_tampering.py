@@ -86,6 +86,7 @@ from app.security.permissions import CAN_WRITE
 from app.security.roles import ROLE_CLASS_TEACHER, ROLE_TEACHER
 from app.security.scope import _TEACHER_RULES, SCHOOL_WIDE
 from app.services.audit import acting_as
+from tests.finals_helpers import finals_without_marks  # noqa: F401 - fixture
 from tests.journal_helpers import HTTP_TODAY, freeze_today, math_of, period_of
 from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
     bearer,
@@ -684,6 +685,7 @@ def test_foreign_ids_show_nothing_and_change_nothing(app, planted, login_as, api
     assert len(attempts) > 600, "the attack lost attempts"
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_own_ids_pass(app, planted, login_as, api_token):
     """The controls: the same pages and bodies with `teacher`'s own ids are accepted, so the
     refusals above are about the foreign ids; and 5Б's own teacher is shown the planted markers, so
@@ -729,3 +731,104 @@ def test_own_ids_pass(app, planted, login_as, api_token):
         if response.status_code != 200 or not _leaks(_text(response)):
             wrong.append(f"teacher_b {response.request.path}: {response.status_code}, no marker")
     assert not wrong, "\n".join(wrong)
+
+
+# --- the scope of pages: another subject of an own class, a class teacher's other classes ------------
+
+RU_MARKER = "СЕКРЕТ-РЯ"
+
+
+def _scoped_journals(world, planted: Planted) -> SimpleNamespace:
+    """Russian in 5А by `teacher_b` (a lesson, Алексеев's mark and attendance, a final with markers), and
+    music in 5Б taught by `classteacher`, so 5Б is among the classes the class teacher of 5А teaches."""
+    ru = Subject(school=world.school_a, name="Русский язык", short_name="Рус")
+    music = Subject(school=world.school_a, name="Музыка", short_name="Муз")
+    ru_5a = TeachingAssignment(school=world.school_a, year=world.year_a, teacher=world.staff["teacher_b"],
+                               subject=ru, class_unit=world.classes["5А"], weekly_hours=4)
+    music_5b = TeachingAssignment(school=world.school_a, year=world.year_a, teacher=world.staff["classteacher"],
+                                  subject=music, class_unit=world.classes["5Б"], weekly_hours=1)
+    slot = db.session.scalar(select(BellSlot).where(BellSlot.school_id == world.school_a.id))
+    lesson = Lesson(school=world.school_a, assignment=ru_5a, date=HTTP_TODAY - dt.timedelta(days=1), bell_slot=slot,
+                    teacher=world.staff["teacher_b"], topic=f"{RU_MARKER}-тема")
+    kid = world.students["Алексеев"]
+    mark = Mark(school=world.school_a, lesson=lesson, student=kid, work_type_id=planted.own.work_type, value=2,
+                comment=f"{RU_MARKER}-отметка", author="teacher_b")
+    absence = Attendance(school=world.school_a, lesson=lesson, student=world.students["Борисов"],
+                         code=AttendanceCode.late, author=f"{RU_MARKER}-автор")
+    final = FinalGrade(school=world.school_a, student=kid, subject=ru, period=period_of(world.year_a, 1),
+                       status=FinalStatus.deferred, deferral_reason=f"{RU_MARKER}-отсрочка")
+    with acting_as("teacher_b"):
+        db.session.add_all([ru, music, ru_5a, music_5b, lesson, mark, absence, final])
+        db.session.commit()
+    return SimpleNamespace(ru=ru.id, lesson=lesson.id, mark=mark.id, absence=absence.id, final=final.id)
+
+
+def test_query_parameters_of_another_subject_or_class_show_nothing(app, world, planted, login_as, api_token):
+    """A teacher of 5А's mathematics asks for 5А's Russian, a class teacher of 5А who teaches music in
+    5Б asks for 5Б's mathematics and consents, through the query strings, forms and bodies of every
+    custom page and JSON endpoint: refused or empty, never the rows; nothing changes. The controls
+    show the same requests answered where the journal is the user's."""
+    o, extra = planted.own, _scoped_journals(world, planted)
+    five_b, q1, q2 = planted.pk(ClassUnit, OTHER_CLASS), o.q1, o.q2
+    ru = {"target": "class_id", "id": o.cls, "subject": extra.ru}
+    b_math = {"target": "class_id", "id": five_b, "subject": o.subject}
+    b_markers = ("СЕКРЕТ-5Б-отметка", "СЕКРЕТ-5Б-отсрочка", "СЕКРЕТ-5Б-основание", "СЕКРЕТ-5Б-автор", "Соседкин",
+                 "Васильев")
+    attacks = {
+        "teacher": ((RU_MARKER, "Русский язык"), [
+            ("GET", _url("/journal/grid", **ru, period=q2), None),
+            ("GET", _url("/finals/sheet", **ru, period=q1), None),
+            ("API", _url("/api/v1/journal/", class_id=o.cls, subject_id=extra.ru, period_id=q2), None),
+            ("POST", "/finals/save", {**ru, "period": q1, f"value_{o.student}": "5", f"reason_{o.student}": "x"}),
+            ("POST", "/finals/propose", {**ru, "period": q1}),
+            ("JSON", "/journal/cell", {"lesson_id": extra.lesson, "student_id": o.student, "period_id": q2,
+                                       "kind": "mark", "work_type_id": o.answer, "value": 5}),
+            ("JSON", f"/journal/lesson/{extra.lesson}", {"topic": WRITE_TEXT}),
+            ("API", _url("/api/v1/forecast/", class_id=o.cls, subject_id=extra.ru), None),
+            ("GET", _url("/forecast/", **ru), None),
+            ("GET", "/journal/", None), ("GET", "/finals/", None),
+            ("API", "/api/v1/mark/?q=(page_size:100)", None), ("API", "/api/v1/attendance/?q=(page_size:100)", None),
+            ("API", f"/api/v1/mark/{extra.mark}", None), ("API", f"/api/v1/finalgrade/{extra.final}", None),
+        ]),
+        "classteacher": (b_markers, [
+            ("GET", _url("/consent/status", class_id=five_b), None),
+            ("GET", _url("/consent/paper", class_id=five_b), None),
+            ("GET", "/consent/paper", None),
+            ("GET", _url("/journal/grid", **b_math, period=q2), None),
+            ("GET", _url("/finals/sheet", **b_math, period=q1), None),
+            ("API", _url("/api/v1/journal/", class_id=five_b, subject_id=o.subject, period_id=q2), None),
+            ("POST", "/finals/save", {**b_math, "period": q1, f"value_{o.student}": "5"}),
+            ("API", _url("/api/v1/forecast/", class_id=five_b, subject_id=o.subject), None),
+            ("GET", _url("/finals/summary", class_id=five_b), None),
+            ("API", "/api/v1/mark/?q=(page_size:100)", None), ("API", "/api/v1/attendance/?q=(page_size:100)", None),
+            ("API", "/api/v1/finalgrade/?q=(page_size:100)", None),
+        ]),
+    }
+    before, wrong = snapshot(), []
+    for username, (markers, requests) in attacks.items():
+        ui, headers = login_as(username), bearer(api_token(username))
+        for kind, url, body in requests:
+            if kind == "API":
+                response = app.test_client().get(url, headers=headers)
+            elif kind == "JSON":
+                response = ui.post(url, json=body)
+            else:
+                response = ui.open(url, method=kind, data=body, follow_redirects=True)
+            text = _text(response)
+            shown = [m for m in markers if m in text]
+            if response.status_code >= 500 or shown:
+                wrong.append(f"{username} {kind} {url}: {response.status_code} shows {shown}")
+    changed = changed_tables(before, snapshot())
+    assert not wrong, "\n".join(wrong)
+    assert changed == [], f"tables changed: {changed}"
+
+    # The controls: the journal's own teacher and the class teacher of 5А read 5А's Russian.
+    for username in ("teacher_b", "classteacher"):
+        ui, headers = login_as(username), bearer(api_token(username))
+        for response in (ui.get(_url("/journal/grid", **ru, period=q2)), ui.get(_url("/finals/sheet", **ru, period=q1)),
+                         app.test_client().get(f"/api/v1/mark/{extra.mark}", headers=headers),
+                         app.test_client().get(_url("/api/v1/journal/", class_id=o.cls, subject_id=extra.ru,
+                                                    period_id=q2), headers=headers)):
+            assert response.status_code == 200 and RU_MARKER in _text(response), (username, response.request.path)
+    consent = login_as("classteacher").get(_url("/consent/status", class_id=o.cls))
+    assert consent.status_code == 200 and "Алексеев" in _text(consent)

@@ -12,7 +12,8 @@ from app.services.finals import defer_final, set_final
 
 FinalGradeBase = make_api(FinalGrade, p.RESOURCE_FINAL_GRADE, "finalgrade",
                           ["student", "subject", "period", "value", "proposed_value", "average", "status",
-                           "deferral_reason", "deferral_deadline", "result_date", "published_at", "version"])
+                           "deferral_reason", "deferral_deadline", "decision_reason", "result_date", "published_at",
+                           "version"])
 FinalGradeBase.include_route_methods = {"get", "get_list", "info", "post", "put"}
 
 
@@ -25,7 +26,8 @@ def _date(body: dict, key: str) -> dt.date | None:
 
 
 class FinalGradeApi(_EntryApi, FinalGradeBase):
-    """POST {student, subject, period, value[, version]} sets a final; with {"status": "deferred",
+    """POST {student, subject, period, value[, version, reason]} sets a final (a reason where the
+    finals are not open yet or the marks are too few); with {"status": "deferred",
     "deferral_reason", "deferral_deadline"} the administration defers it; PUT {value, version}."""
 
     def _write(self, body: dict, existing: FinalGrade | None = None):
@@ -42,7 +44,10 @@ class FinalGradeApi(_EntryApi, FinalGradeBase):
         value = body.get("value")
         if not isinstance(value, str):
             raise RuleViolation("value: 5, 4, 3, 2, зач, незач, н/а или осв")
-        return set_final(_actor(), student, subject, period, value, version)
+        reason = body.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            raise RuleViolation("reason: ожидается текст")
+        return set_final(_actor(), student, subject, period, value, version, reason=reason)
 
 
 ExamResultApi = make_api(ExamResult, p.RESOURCE_EXAM_RESULT, "examresult",

@@ -59,6 +59,7 @@ class FinalGrade(SchoolOwned, Model):
     status: Mapped[FinalStatus] = mapped_column(enum_column(FinalStatus), default=FinalStatus.proposed)
     deferral_reason: Mapped[str] = mapped_column(String(300), default="")
     deferral_deadline: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    decision_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")  # early or on few marks
     result_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     decided_by: Mapped[str] = mapped_column(String(100), default="")
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)

@@ -198,13 +198,68 @@ def _visible_lessons(s: Scope):
         Lesson.assignment_id.in_(_visible_assignments(s)), Lesson.teacher_id == s.staff_id))
 
 
+def _homeroom_plans(s: Scope):
+    return select(IndividualPlan.id).where(IndividualPlan.student_id.in_(
+        select(Enrolment.student_id).where(_in(Enrolment.class_unit_id, s.homeroom_ids))))
+
+
+def _journal_assignments(s: Scope):
+    """The journals (assignment: target × subject) a teacher reads: their own, every journal of their
+    homeroom class (its groups and its students' plans too), and those they substitute in."""
+    return select(TeachingAssignment.id).where(TeachingAssignment.school_id == s.school_id, or_(
+        TeachingAssignment.teacher_id == s.staff_id,
+        _in(TeachingAssignment.class_unit_id, s.homeroom_ids),
+        TeachingAssignment.group_id.in_(select(StudyGroup.id).where(_in(StudyGroup.class_unit_id, s.homeroom_ids))),
+        TeachingAssignment.plan_id.in_(_homeroom_plans(s)),
+        TeachingAssignment.id.in_(select(Lesson.assignment_id).where(Lesson.teacher_id == s.staff_id))))
+
+
+def _journal_lessons(s: Scope):
+    return select(Lesson.id).where(Lesson.school_id == s.school_id, or_(
+        Lesson.assignment_id.in_(_journal_assignments(s)), Lesson.teacher_id == s.staff_id))
+
+
+def journal_clause(scope: Scope):
+    """Condition on TeachingAssignment: the journals whose marks, attendance and finals the scope reads
+    (None: all). A teacher sees a class's other subjects in the timetable, never their journals."""
+    if scope.everything:
+        return None
+    if scope.school_id is None:
+        return false()
+    if scope.reads_school:
+        return TeachingAssignment.school_id == scope.school_id
+    return TeachingAssignment.id.in_(_journal_assignments(scope))
+
+
+def reads_journal(scope: Scope, column: str, target_id: int, subject_id: int | None) -> bool:
+    """Whether the scope reads the journal of a target (`class_unit_id`, `group_id`, … = id) in a subject
+    (in any subject when None)."""
+    query = select(TeachingAssignment.id).where(getattr(TeachingAssignment, column) == target_id)
+    if subject_id is not None:
+        query = query.where(TeachingAssignment.subject_id == subject_id)
+    clause = journal_clause(scope)
+    return db.session.scalar((query if clause is None else query.where(clause)).limit(1)) is not None
+
+
+def families_clause(scope: Scope):
+    """Condition on Student: whose families' decisions, contacts and notices the scope reads (the
+    whole school, or a class teacher's own class)."""
+    if scope.everything:
+        return None
+    if scope.school_id is None:
+        return false()
+    if scope.reads_school:
+        return Student.school_id == scope.school_id
+    return _homeroom_students(scope)
+
+
 _TEACHER_RULES.update({
     TimetableEntry: lambda s: TimetableEntry.assignment_id.in_(_visible_assignments(s)),
     ControlWorkPlan: lambda s: ControlWorkPlan.assignment_id.in_(_visible_assignments(s)),
     Lesson: lambda s: Lesson.id.in_(_visible_lessons(s)),
     LessonChange: lambda s: LessonChange.lesson_id.in_(_visible_lessons(s)),
-    Mark: lambda s: Mark.lesson_id.in_(_visible_lessons(s)),
-    Attendance: lambda s: Attendance.lesson_id.in_(_visible_lessons(s)),
+    Mark: lambda s: Mark.lesson_id.in_(_journal_lessons(s)),
+    Attendance: lambda s: Attendance.lesson_id.in_(_journal_lessons(s)),
     Recommendation: lambda s: or_(Recommendation.teacher_id == s.staff_id,
                                   Recommendation.student_id.in_(select(Student.id).where(visible_students(s)))),
 })

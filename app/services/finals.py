@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,7 +41,7 @@ from app.services.freeze import closed_message, release_deferred
 from app.services.journal import Actor, Conflict
 from app.services.membership import is_member, members_query, scheme_class
 from app.services.periods import CLOSED, REASON_MAX, record_status
-from app.services.results import period_marks, proposed_final
+from app.services.results import min_marks, period_marks, proposed_final
 
 DONE = (FinalStatus.final, FinalStatus.deferred)
 
@@ -64,7 +65,7 @@ def final_cell(grade: FinalGrade | None) -> dict | None:
         return None
     return {"id": grade.id, "value": grade.value.value if grade.value else None, "status": grade.status.value,
             "proposed": grade.proposed_value.value if grade.proposed_value else None, "average": grade.average,
-            "version": grade.version, "deferral_reason": grade.deferral_reason,
+            "version": grade.version, "deferral_reason": grade.deferral_reason, "reason": grade.decision_reason,
             "deferral_deadline": grade.deferral_deadline.isoformat() if grade.deferral_deadline else None,
             "result_date": grade.result_date.isoformat() if grade.result_date else None}
 
@@ -160,9 +161,41 @@ def _check_version(existing: FinalGrade | None, version: int | None) -> None:
         raise Conflict(final_cell(existing))
 
 
+def finals_open_on(period: ReportingPeriod) -> dt.date:
+    """The day a period's finals open: `FINALS_OPEN_DAYS` (default 14) before its end (SPEC §4)."""
+    days = current_app.config.get("FINALS_OPEN_DAYS", 14) if has_app_context() else 14
+    return period.end - dt.timedelta(days=days)
+
+
+NO_MARKS_NEEDED = (FinalValue.not_certified, FinalValue.exempt)
+
+
+def _check_due(actor: Actor, student: Student, subject: Subject, period: ReportingPeriod, value: FinalValue,
+               reason: str, today: dt.date) -> None:
+    """A final before its period's finals open is the administration's, with a reason; a graded final on
+    fewer than `MIN_MARKS_FOR_FINAL` marks needs a reason (н/а and осв need none)."""
+    opens = finals_open_on(period)
+    if today < opens:
+        if not (actor.administration or actor.scope.everything):
+            _fail(_l("Finals of «%(period)s» open on %(day)s; before that only the administration sets one, "
+                     "with a reason.", period=period.title, day=f"{opens:%d.%m.%Y}"), "value")
+        if not reason:
+            _fail(_l("Give the reason of a final set before the finals of «%(period)s» open (%(day)s).",
+                     period=period.title, day=f"{opens:%d.%m.%Y}"), "reason")
+    if period.kind == PeriodKind.year or subject.pass_fail or value in NO_MARKS_NEEDED or reason:
+        return
+    count = period_marks(period, student_ids=[student.id], subject_id=subject.id).get(
+        (student.id, subject.id), (None, 0))[1]
+    if count < min_marks():
+        _fail(_l("%(student)s has %(count)d marks in %(subject)s, fewer than %(minimum)d: set н/а or give the "
+                 "reason of this final.", student=student.short_name, count=count, subject=subject.name,
+                 minimum=min_marks()), "reason")
+
+
 def set_final(actor: Actor, student_id: int, subject_id: int, period_id: int, value: str,
-              version: int | None = None, today: dt.date | None = None) -> dict:
-    """Confirm or override the student's final: it becomes final with today's result date."""
+              version: int | None = None, today: dt.date | None = None, reason: str | None = None) -> dict:
+    """Confirm or override the student's final: it becomes final with today's result date; `reason`
+    is recorded when the final comes before the finals open or rests on too few marks."""
     period = _period(period_id, None if actor.scope.everything else actor.scope.school_id)
     student, subject = db.session.get(Student, student_id), db.session.get(Subject, subject_id)
     existing = _grade(student_id, subject_id, period_id)
@@ -174,10 +207,13 @@ def set_final(actor: Actor, student_id: int, subject_id: int, period_id: int, va
     today = today or clock.today()
     if today < period.start:
         _fail(_l("The period «%(period)s» has not begun yet.", period=period.title))
+    reason = (reason or "").strip()[:300]
+    _check_due(actor, student, subject, period, FinalValue(value), reason, today)
     _check_version(existing, version)
     grade = existing or FinalGrade(school_id=period.school_id, student_id=student_id, subject_id=subject_id,
                                    period_id=period_id)
     grade.value, grade.status, grade.result_date = FinalValue(value), FinalStatus.final, today
+    grade.decision_reason = reason
     grade.decided_by, grade.decided_at = actor.username, dt.datetime.now(dt.UTC).replace(tzinfo=None)
     grade.published_at = None  # a changed final is published again
     db.session.add(grade)
@@ -300,9 +336,11 @@ def propose_finals(actor: Actor, assignment: TeachingAssignment, period: Reporti
 
 
 def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]]:
-    """(student, subject, class or target) of every final still missing and not deferred."""
+    """(student, subject, class or target) of every final still missing and not deferred: one per
+    student and subject, however many journals (class, group, plan) teach it to them."""
     assignments = db.session.scalars(select(TeachingAssignment).where(
-        TeachingAssignment.year_id == period.year_id, TeachingAssignment.school_id == period.school_id)).all()
+        TeachingAssignment.year_id == period.year_id, TeachingAssignment.school_id == period.school_id)
+        .order_by(TeachingAssignment.id)).all()
     done = set(db.session.execute(select(FinalGrade.student_id, FinalGrade.subject_id).where(
         FinalGrade.period_id == period.id, FinalGrade.status.in_(DONE))).tuples())
     missing = []
@@ -312,6 +350,7 @@ def missing_finals(period: ReportingPeriod) -> list[tuple[Student, Subject, str]
         modes = student_modes(assignment.subject, certified_students(assignment, period), period)
         for student, mode in modes.items():
             if mode != AssessmentMode.unmarked and (student.id, assignment.subject_id) not in done:
+                done.add((student.id, assignment.subject_id))
                 missing.append((student, assignment.subject, str(assignment.target)))
     return missing
 

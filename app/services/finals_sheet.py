@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import FinalGrade, FinalStatus, PeriodKind, ReportingPeriod, Subject, TeachingAssignment
 from app.services.assessment import final_values, mode_in, rules_of
 from app.services.errors import RuleViolation
-from app.services.finals import SheetRow, finals_sheet, follows, set_final
+from app.services.finals import SheetRow, finals_open_on, finals_sheet, follows, set_final
 from app.services.grid import TARGETS, resolve_target
 from app.services.journal import Actor, Conflict
 from app.services.membership import grade_of
@@ -30,6 +30,7 @@ class Sheet:
     editable: bool
     values: tuple
     mode: object = None  # AssessmentMode of the journal's grade, None when marked
+    opens: dt.date | None = None  # the day the finals open, while it is still ahead
 
 
 def sheet_periods(assignment: TeachingAssignment) -> list[ReportingPeriod]:
@@ -69,14 +70,17 @@ def open_sheet(actor: Actor, target_key: str, target_id: int, subject_id: int, p
     editable = actor.administration or actor.scope.everything or \
         actor.scope.staff_id in {a.teacher_id for a in assignments}
     mode = mode_in(rules_of(assignment.school_id), grade_of(assignment), subject_id)
+    opens = finals_open_on(period)
     return Sheet(target, target_key, assignment.subject, assignment, period, periods,
-                 finals_sheet(assignment, period), editable, final_values(assignment.subject, mode), mode)
+                 finals_sheet(assignment, period), editable, final_values(assignment.subject, mode), mode,
+                 opens if today < opens else None)
 
 
 def save_finals(actor: Actor, subject_id: int, period_id: int,
-                entries: list[tuple[int, str, int | None]]) -> int:
-    """Set the chosen value of each (student, value, version seen); empty or unchanged entries are
-    skipped. The first refusal or conflict stops it all (the caller rolls back); returns how many."""
+                entries: list[tuple[int, str, int | None]], reasons: dict[int, str] | None = None) -> int:
+    """Set the chosen value of each (student, value, version seen), with the student's reason if given;
+    empty or unchanged entries are skipped. The first refusal or conflict stops it all (the caller
+    rolls back); returns how many."""
     saved = 0
     for student_id, value, version in entries:
         if not value:
@@ -88,7 +92,8 @@ def save_finals(actor: Actor, subject_id: int, period_id: int,
                 and current.version == version:
             continue
         try:
-            set_final(actor, student_id, subject_id, period_id, value, version)
+            set_final(actor, student_id, subject_id, period_id, value, version,
+                      reason=(reasons or {}).get(student_id))
         except (RuleViolation, Conflict) as err:
             err.student_id = student_id
             raise

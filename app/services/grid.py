@@ -11,7 +11,6 @@ from app.models import (
     ClassUnit,
     IndividualPlan,
     Lesson,
-    LessonStatus,
     LessonType,
     Mark,
     ReportingPeriod,
@@ -21,13 +20,13 @@ from app.models import (
     TeachingAssignment,
     WorkType,
 )
-from app.security.scope import Scope, is_visible
+from app.security.scope import Scope, is_visible, reads_journal
 from app.services.assessment import mode_in, rules_of
 from app.services.errors import RuleViolation
 from app.services.freeze import frozen_lessons
 from app.services.journal import Actor, can_write_lesson
 from app.services.membership import grade_of, members_query
-from app.services.results import weighted_average
+from app.services.results import student_averages
 
 TARGETS = {"class_id": (ClassUnit, "class_unit_id"), "group_id": (StudyGroup, "group_id"),
            "stream_id": (Stream, "stream_id"), "plan_id": (IndividualPlan, "plan_id")}
@@ -35,25 +34,16 @@ CONTROL_TYPES = {LessonType.control_work, LessonType.test, LessonType.exam}
 
 
 def resolve_target(scope: Scope, target_key: str, target_id: int, subject_id: int | None = None):
-    """The class, group, stream or plan by id, if the scope may see it (or, for a subject, the user
-    substitutes a lesson of it)."""
+    """The class, group, stream or plan by id, if the scope reads its journal of the subject (a teacher:
+    their own, their homeroom class's, or one they substitute in; see scope.journal_clause)."""
     if target_key not in TARGETS:
         raise RuleViolation(_l("Choose a class, a group, a stream or an individual plan."))
     model, column = TARGETS[target_key]
     target = db.session.get(model, target_id)
-    if target is None or not (is_visible(target, scope) or substitutes(scope, column, target_id, subject_id)):
+    if target is None or not (is_visible(target, scope) if scope.reads_school
+                              else reads_journal(scope, column, target_id, subject_id)):
         raise RuleViolation(_l("The journal is not found or is not available to you."))
     return target
-
-
-def substitutes(scope: Scope, column: str, target_id: int, subject_id: int | None) -> bool:
-    """Whether the user teaches a lesson of the target's subject they are not assigned to (a substitution)."""
-    if subject_id is None or scope.staff_id is None:
-        return False
-    return db.session.scalar(select(Lesson.id).join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-                             .where(Lesson.teacher_id == scope.staff_id, Lesson.school_id == scope.school_id,
-                                    getattr(TeachingAssignment, column) == target_id,
-                                    TeachingAssignment.subject_id == subject_id).limit(1)) is not None
 
 
 def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int, period_id: int) -> dict:
@@ -78,22 +68,18 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
                                          Lesson.date.between(period.start, period.end))
     marks = db.session.execute(
         select(Mark.lesson_id, Mark.student_id, Mark.id, Mark.value, Mark.work_type_id, Mark.version,
-               Mark.comment, WorkType.weight)
-        .join(WorkType, WorkType.id == Mark.work_type_id).where(Mark.lesson_id.in_(lesson_ids))).all()
+               Mark.comment).where(Mark.lesson_id.in_(lesson_ids))).all()
     absences = db.session.execute(
         select(Attendance.lesson_id, Attendance.student_id, Attendance.id, Attendance.code, Attendance.version)
         .where(Attendance.lesson_id.in_(lesson_ids))).all()
     work_types = db.session.scalars(select(WorkType).where(WorkType.school_id == target.school_id)
                                     .order_by(WorkType.weight, WorkType.name)).all()
-    cancelled = {lesson.id for lesson in lessons if lesson.status == LessonStatus.cancelled}
     frozen = frozen_lessons(db.session, lessons)
     cells: dict[str, dict] = defaultdict(lambda: {"marks": [], "attendance": None})
-    per_student: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for lesson_id, student_id, mark_id, value, work_type_id, version, comment, weight in marks:
+    for lesson_id, student_id, mark_id, value, work_type_id, version, comment in marks:
         cells[f"{student_id}:{lesson_id}"]["marks"].append(
             {"id": mark_id, "value": value, "work_type_id": work_type_id, "version": version, "comment": comment})
-        if lesson_id not in cancelled:
-            per_student[student_id].append((value, weight))
+    averages = student_averages(period, [s.id for s in students], subject_id)
     for lesson_id, student_id, entry_id, code, version in absences:
         cells[f"{student_id}:{lesson_id}"]["attendance"] = {"id": entry_id, "code": code.value, "version": version}
     return {
@@ -114,23 +100,14 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
             "editable": lesson.id not in frozen and can_write_lesson(actor, lesson),
         } for lesson in lessons],
         "cells": dict(cells),
-        "averages": {str(s.id): weighted_average(per_student.get(s.id, [])) for s in students},
+        "averages": {str(s.id): averages.get(s.id) for s in students},
     }
 
 
 def student_average(lesson_id: int, student_id: int, period_id: int) -> float | None:
-    """The student's weighted average in the lesson's journal (same target and subject) for a period."""
+    """The student's average in the lesson's subject for a period (every journal of the subject counts)."""
     lesson = db.session.get(Lesson, lesson_id)
     period = db.session.get(ReportingPeriod, period_id)
-    if lesson is None or period is None:
+    if lesson is None or period is None or period.school_id != lesson.school_id:
         return None
-    a = lesson.assignment
-    column = next(c for _key, (_model, c) in TARGETS.items() if getattr(a, c))
-    rows = db.session.execute(
-        select(Mark.value, WorkType.weight).join(WorkType, WorkType.id == Mark.work_type_id)
-        .join(Lesson, Lesson.id == Mark.lesson_id)
-        .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-        .where(Mark.student_id == student_id, getattr(TeachingAssignment, column) == getattr(a, column),
-               TeachingAssignment.subject_id == a.subject_id, Lesson.status != LessonStatus.cancelled,
-               Lesson.date.between(period.start, period.end))).all()
-    return weighted_average(rows)
+    return student_averages(period, [student_id], lesson.assignment.subject_id).get(student_id)

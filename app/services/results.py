@@ -86,6 +86,13 @@ def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int |
             for student, subject, total, weights, count in db.session.execute(query)}
 
 
+def student_averages(period: ReportingPeriod, student_ids, subject_id: int) -> dict[int, float | None]:
+    """student → their one average in the subject and period (SPEC §4: every journal of the subject,
+    class, group, stream or plan, counts), as the journal grid and its cell saves show it."""
+    marks = period_marks(period, student_ids=student_ids, subject_id=subject_id)
+    return {student: average for (student, _subject), (average, _count) in marks.items()}
+
+
 def _percent(part: int, whole: int) -> float:
     return round(part * 100 / whole, 2)
 

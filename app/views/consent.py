@@ -12,10 +12,10 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
-from app.models import AuditEvent, ClassUnit, Consent, ContactPoint, DeliveryPreference
+from app.models import AuditEvent, ClassUnit, Consent, ContactPoint, DeliveryPreference, Student
 from app.security import permissions as p
 from app.security.guard import guarded
-from app.security.scope import current_scope, is_visible, visible_clause
+from app.security.scope import current_scope, families_clause, visible_clause
 from app.services import clock
 from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_text, paper_recipients, record_decision
 from app.views.base import SchoolModelView
@@ -121,17 +121,28 @@ class ConsentPagesView(BaseView):
     base_permissions = [p.CAN_READ, p.CAN_WRITE]  # shared with ConsentView: keep both on sync
 
     def _classes(self):
+        """The classes whose families the user reads (a class teacher: their own class only)."""
         query = select(ClassUnit).order_by(ClassUnit.grade, ClassUnit.letter)
-        clause = visible_clause(ClassUnit, current_scope())
+        scope = current_scope()
+        clause = visible_clause(ClassUnit, scope)
+        if clause is not None and not scope.reads_school:
+            clause = clause & ClassUnit.id.in_(sorted(scope.homeroom_ids))
         return db.session.scalars(query if clause is None else query.where(clause)).all()
+
+    def _chosen(self, classes):
+        """The class of `class_id` among `classes` (404 for any other), else None."""
+        class_id = request.args.get("class_id", type=int)
+        chosen = next((c for c in classes if c.id == class_id), None)
+        if request.args.get("class_id") and chosen is None:
+            abort(404)
+        return chosen
 
     @expose("/status")
     @has_access
     def status(self):
         """Each student of a class: consented (electronic) or paper recipient, at a date."""
         classes = self._classes()
-        chosen = next((c for c in classes if c.id == request.args.get("class_id", type=int)),
-                      classes[0] if classes else None)
+        chosen = self._chosen(classes) or (classes[0] if classes else None)
         at = _day("at") or clock.today()
         rows = class_statuses(chosen.id, at) if chosen else []
         return self.render_template("consent/status.html", classes=classes, chosen=chosen, rows=rows, at=at,
@@ -141,16 +152,16 @@ class ConsentPagesView(BaseView):
     @has_access
     def paper(self):
         """Students whose families get paper extracts (refused, withdrew, or no decision)."""
-        scope = current_scope()
-        class_id = request.args.get("class_id", type=int)
-        if class_id and not is_visible(db.session.get(ClassUnit, class_id) or ClassUnit(id=0), scope):
-            abort(404)
-        school_id = scope.school_id or (db.session.get(ClassUnit, class_id).school_id if class_id else None)
+        scope, classes = current_scope(), self._classes()
+        chosen = self._chosen(classes)
+        class_id = chosen.id if chosen else None
+        school_id = scope.school_id or (chosen.school_id if chosen else None)
         students = paper_recipients(school_id, clock.today(), class_id) if school_id else []
-        if scope.school_id and not scope.reads_school:
-            students = [s for s in students if is_visible(s, scope)]
-        return self.render_template("consent/paper.html", students=students, classes=self._classes(),
-                                    class_id=class_id)
+        clause = families_clause(scope)
+        if clause is not None and students:
+            shown = set(db.session.scalars(select(Student.id).where(clause, Student.id.in_([s.id for s in students]))))
+            students = [s for s in students if s.id in shown]
+        return self.render_template("consent/paper.html", students=students, classes=classes, class_id=class_id)
 
     @expose("/history.csv")
     @has_access

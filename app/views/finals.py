@@ -100,7 +100,8 @@ class FinalsView(BaseView):
             assignments_of(current_scope(), form.get("target", "class_id"), int_arg("id", form), subject_id)
             entries = [(int(key[6:]), form[key], _version(form.get(f"version_{key[6:]}")))
                        for key in form if key.startswith("value_") and key[6:].isdigit()]
-            return save_finals(current_actor(), subject_id, period_id, entries)
+            reasons = {student: form.get(f"reason_{student}", "") for student, _value, _version in entries}
+            return save_finals(current_actor(), subject_id, period_id, entries, reasons)
 
         return self._commit(work, form, lambda n: _l("Finals saved: %(count)d.", count=n))
 

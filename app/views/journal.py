@@ -5,13 +5,13 @@ from flask import abort, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
 from app.models.journal import ATTENDANCE_KEYS
 from app.security import permissions as p
-from app.security.scope import current_scope, visible_clause
+from app.security.scope import current_scope, journal_clause
 from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
@@ -34,11 +34,8 @@ def current_actor():
 def journals_of(scope) -> list[dict]:
     """The (target, subject) journals the user may open, ordered by target then subject."""
     query = select(TeachingAssignment)
-    clause = visible_clause(TeachingAssignment, scope)
+    clause = journal_clause(scope)  # own, the homeroom class's, and those of lessons the user substitutes
     if clause is not None:
-        if scope.staff_id is not None:  # and the journals of lessons the user substitutes
-            clause = or_(clause, TeachingAssignment.id.in_(
-                select(Lesson.assignment_id).where(Lesson.teacher_id == scope.staff_id)))
         query = query.where(clause)
     seen, out = set(), []
     for a in db.session.scalars(query):

@@ -16,6 +16,7 @@ STATUS_LABELS = {FinalStatus.proposed: _l("proposed"), FinalStatus.final: _l("fi
 KIND_LABELS = {ExamKind.exam: _l("exam"), ExamKind.competition: _l("competition")}
 RESULT_LABELS = {
     "proposed_value": _l("Proposed"), "average": _l("Average"), "deferral_reason": _l("Deferral reason"),
+    "decision_reason": _l("Reason of the final"),
     "deferral_deadline": _l("Deferred until"), "result_date": _l("Result date"), "decided_by": _l("Decided by"),
     "decided_at": _l("Decided at"), "published_at": _l("Published at"), "value": _l("Final"),
     "score": _l("Score"), "name": _l("Exam or competition"), "kind": _l("Kind"), "grade": _l("Result"),
@@ -33,8 +34,8 @@ class FinalGradeView(SchoolModelView):
     label_columns = RESULT_LABELS
     list_columns = ["student", "subject", "period", "value", "status", "result_date", "published_at"]
     show_columns = ["student", "subject", "period", "value", "proposed_value", "average", "status",
-                    "deferral_reason", "deferral_deadline", "result_date", "decided_by", "decided_at",
-                    "published_at"]
+                    "deferral_reason", "deferral_deadline", "decision_reason", "result_date", "decided_by",
+                    "decided_at", "published_at"]
     search_columns = ["student", "subject", "period", "status", "result_date"]
     include_route_methods = READ_ONLY_ROUTES
     base_order = ("id", "desc")
