@@ -1,14 +1,14 @@
 """final grades: the recorded reason of a final set before finals open or on too few marks
 
-Revision ID: 0007h7
-Revises: 0006
+Revision ID: 0010
+Revises: 0009
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0007h7'
-down_revision = '0006'
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
