@@ -36,6 +36,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     AcademicYear,
+    AssessmentMode,
+    AssessmentRule,
     Attendance,
     AttendanceCode,
     AuditEvent,
@@ -124,6 +126,7 @@ SHARED_IN_SCHOOL = {
     Subject: "the school's subjects",
     WorkType: "the weights of marks",
     Staff: "the staff directory (substitutions name any teacher of the school)",
+    AssessmentRule: "the school's unmarked and pass/fail learning, which every journal follows",
 }
 IN_OTHER_SCHOOL = IN_OTHER_CLASS | set(SHARED_IN_SCHOOL)
 
@@ -150,6 +153,8 @@ NO_ID_PAGES = {
     "RosterView.template_csv": "an empty template",
     "ExchangeView.index": "the outbox of the user's school",
     "ExchangeView.retry": "re-queues the failed messages of the user's school, no ids",
+    "AuthDBView.login": "signing in",
+    "AuthDBView.logout": "signing out the user's own sessions",
 }
 # Methods of the model views and APIs attacked without a path id: their lists (filtered by a foreign
 # related id), add forms and POST bodies (naming a foreign related row), list actions (rowid).
@@ -267,8 +272,11 @@ def planted(app, world) -> Planted:
     ):
         for model, pk in _plant(where, *args).items():
             rows.setdefault(model, []).append((where, pk))
+    rule_b = AssessmentRule(school=b, grade=1, mode=AssessmentMode.unmarked)
+    db.session.add(rule_b)
+    db.session.commit()
     shared = {School: b.id, AcademicYear: yb.id, ReportingPeriod: period_of(yb, 1).id,
-              Staff: world.staff["teacher_other"].id}
+              Staff: world.staff["teacher_other"].id, AssessmentRule: rule_b.id}
     for model in (Holiday, BellSlot, Subject, WorkType):
         shared[model] = db.session.scalar(select(model.id).where(model.school_id == b.id).limit(1))
     for model, pk in shared.items():
