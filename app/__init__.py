@@ -25,7 +25,10 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
     csrf.init_app(app)
     security_headers(app)
     from app.exchange import capture  # noqa: F401 - so does the outbox
-    from app.services import audit  # noqa: F401 - the audit trail listens to every session flush
+    from app.services import (
+        audit,  # noqa: F401 - the audit trail listens to every session flush
+        stored_values,  # noqa: F401 - and so does the check of what columns can hold
+    )
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():
         from app.api import register_apis
