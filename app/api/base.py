@@ -16,7 +16,7 @@ from sqlalchemy import Integer, Numeric, String, Text, inspect
 from sqlalchemy.exc import DataError, ProgrammingError, SQLAlchemyError
 
 from app.extensions import db
-from app.security.filters import SCOPE_FILTERS, ScopedInterface
+from app.security.filters import BAD_FILTER, SCOPE_FILTERS, ScopedInterface
 from app.security.guard import check_delete, guarded
 from app.security.permissions import API_METHOD_ACTIONS
 from app.services.errors import RuleViolation
@@ -141,7 +141,7 @@ class SchoolModelApi(ModelRestApi):
             return bad
         try:
             return super().get_list_headless(**kwargs)
-        except (TypeError, OverflowError, DataError, ProgrammingError):
+        except (RuleViolation, TypeError, OverflowError, DataError, ProgrammingError):
             db.session.rollback()
             return self.response_400(message=str(BAD_FILTER))
 
@@ -177,10 +177,6 @@ class SchoolModelApi(ModelRestApi):
             return super().delete_headless(pk)
         except RuleViolation as err:
             return self.response_422(message=err.message)
-
-
-BAD_FILTER = _l("A filter's value does not suit its column: text for text filters, numbers within the column's "
-               "range for number filters.")
 
 
 def _bad_page(api: ModelRestApi, page):

@@ -1,7 +1,13 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
-from app.views.base import pin_form_columns, refuse_impossible_ids, refuse_unknown_actions
+from app.views.base import (
+    answer_rule_violations,
+    pin_form_columns,
+    refuse_bad_list_arguments,
+    refuse_impossible_ids,
+    refuse_unknown_actions,
+)
 from app.views.consent import (
     AuditEventView,
     AuditExportView,
@@ -137,4 +143,6 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(ExtractVerifyView)
     refuse_unknown_actions()
     refuse_impossible_ids()
+    refuse_bad_list_arguments()
+    answer_rule_violations()
     pin_form_columns(appbuilder)

@@ -1,7 +1,8 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
 import datetime as dt
+import re
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,7 @@ from app.security.guard import check_delete, guarded
 from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services.errors import RuleViolation
-from app.services.params import as_id, id_arg
+from app.services.params import INT_MAX, as_id, id_arg
 from app.views.labels import LABELS, enum_label
 
 
@@ -178,6 +179,41 @@ def refuse_impossible_ids() -> None:
         pk = (request.view_args or {}).get("pk")
         if (request.endpoint or "").endswith(".download") or (pk is not None and as_id(pk) is None):
             abort(404)
+
+
+_LIST_NUMBERS = re.compile(r"(page|psize)_.")
+
+
+def refuse_bad_list_arguments() -> None:
+    """A FAB list's page number and page size (`page_<View>`, `psize_<View>`) are whole numbers: FAB
+    reads them with int() before anything else, so a word was a ValueError and a huge number an
+    overflow, a 500 on every list (found by tests/test_route_fuzz.py)."""
+
+    @current_app.before_request
+    def _list_numbers():
+        if request.path.startswith("/api/"):
+            return
+        for key in request.args:
+            if _LIST_NUMBERS.match(key):
+                value = request.args.get(key, "").strip()
+                if not (value.isdigit() and len(value) <= 10 and int(value) <= INT_MAX):
+                    raise RuleViolation(_l("The page number and the page size must be whole numbers from 0 to "
+                                           "%(max)s.", max=INT_MAX), key)
+
+
+def answer_rule_violations() -> None:
+    """A broken rule that no view caught (a list filter whose value does not suit its column, read deep
+    inside FAB's list) is a 400 with its message: JSON for the API and JSON requests, a page otherwise.
+    The request's unsaved changes are dropped."""
+
+    @current_app.errorhandler(RuleViolation)
+    def _bad_request(err: RuleViolation):
+        db.session.rollback()
+        if request.path.startswith("/api/") or request.is_json:
+            return jsonify(message=err.message), 400
+        appbuilder = current_app.appbuilder
+        return render_template("bad_request.html", message=err.message, appbuilder=appbuilder,
+                               base_template=appbuilder.base_template), 400
 
 
 SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")
