@@ -229,3 +229,28 @@ def test_a_value_no_column_can_hold_is_refused_before_any_flush(app, world):
         assert caught.value.field == field
         db.session.rollback()
     assert db.session.scalar(select(Lesson.topic).where(Lesson.id == lesson.id)) == ""
+
+
+def test_a_list_page_number_or_size_that_is_no_whole_number_is_a_400(login_as, world):
+    """FAB reads `page_<View>` and `psize_<View>` with int() first: a word was a ValueError, a 500, on
+    every list (found by tests/test_route_fuzz.py)."""
+    client = login_as("admin")
+    for query in ("page_SubjectView=abc", f"psize_SubjectView={HUGE}", "page_SubjectView=-1",
+                  "psize_UserDBModelView=x"):
+        url = "/users/list/" if "User" in query else "/subjectview/list/"
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 400, query
+        assert message("The page number and the page size must be whole numbers from 0 to %(max)s.",
+                       max=2**31 - 1) in _text(response)
+    assert client.get("/subjectview/list/?page_SubjectView=0&psize_SubjectView=10").status_code == 200
+
+
+def test_a_password_reset_of_a_user_no_row_can_have_is_a_404(login_as, world):
+    """FAB's «reset password» reads the user from `?pk=`: a huge number overflowed the database (a 500)."""
+    client = login_as("admin")
+    before = snapshot()
+    for method in ("get", "post"):
+        response = client.open(f"/resetpassword/form?pk={HUGE}", method=method.upper(),
+                                data={"password": "Zx9-long-pass", "conf_password": "Zx9-long-pass"})
+        assert response.status_code == 404, method
+    assert changed_tables(before, snapshot()) == []

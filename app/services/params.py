@@ -51,10 +51,13 @@ def id_arg(args, name: str, required: bool = False) -> int | None:
     return value
 
 
+NOT_AN_OBJECT = _l("The request body must be a JSON object.")
+
+
 def json_object(body) -> dict:
     """A JSON request body that must be an object (a list, a number or no JSON at all is refused)."""
     if not isinstance(body, dict):
-        raise RuleViolation(_l("The request body must be a JSON object."))
+        raise RuleViolation(NOT_AN_OBJECT)
     return body
 
 

@@ -18,6 +18,7 @@ from app.security.guard import guarded
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services import clock
 from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_text, paper_recipients, record_decision
+from app.services.params import id_arg
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
 from app.views.labels import LABELS, enum_label
@@ -142,10 +143,11 @@ class ConsentPagesView(BaseView):
     def paper(self):
         """Students whose families get paper extracts (refused, withdrew, or no decision)."""
         scope = current_scope()
-        class_id = request.args.get("class_id", type=int)
-        if class_id and not is_visible(db.session.get(ClassUnit, class_id) or ClassUnit(id=0), scope):
+        class_id = id_arg(request.args, "class_id")  # a bad one is a 400 with the message
+        unit = db.session.get(ClassUnit, class_id) if class_id else None
+        if class_id and (unit is None or not is_visible(unit, scope)):
             abort(404)
-        school_id = scope.school_id or (db.session.get(ClassUnit, class_id).school_id if class_id else None)
+        school_id = scope.school_id or (unit.school_id if unit else None)
         students = paper_recipients(school_id, clock.today(), class_id) if school_id else []
         if scope.school_id and not scope.reads_school:
             students = [s for s in students if is_visible(s, scope)]
