@@ -254,3 +254,18 @@ def test_a_password_reset_of_a_user_no_row_can_have_is_a_404(login_as, world):
                                 data={"password": "Zx9-long-pass", "conf_password": "Zx9-long-pass"})
         assert response.status_code == 404, method
     assert changed_tables(before, snapshot()) == []
+
+
+def test_the_command_line_import_refuses_nul_and_saves_nothing(world, runner, tmp_path):
+    """The CLI path of the same check: a surname with NUL in a roster file (SQLite stored it, PostgreSQL
+    refused it with a raw error) is reported, exit 1, and nothing is saved."""
+    from tests.test_roster import SCHOOL, family, write_csv
+
+    rows = family()
+    rows[-1]["Фамилия"] = "Сидо\x00ров"
+    before = snapshot()
+    result = runner.invoke(args=["school", "import", str(write_csv(tmp_path / "nul.csv", rows)), *SCHOOL])
+    assert result.exit_code == 1, result.output
+    assert "NUL" in result.output
+    db.session.expire_all()
+    assert changed_tables(before, snapshot()) == []
