@@ -39,7 +39,7 @@ def field_label(key: str) -> str:
     """The name of a field as the forms show it."""
     from app.views.labels import LABELS  # the one table of field names (the views import the services)
 
-    return str(LABELS.get(key, key))
+    return str(LABELS.get(key) or LABELS.get(key.removesuffix("_id"), key))  # bell_slot_id: «Номер урока»
 
 
 def _whole(value) -> bool:
