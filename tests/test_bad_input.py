@@ -269,3 +269,24 @@ def test_the_command_line_import_refuses_nul_and_saves_nothing(world, runner, tm
     assert "NUL" in result.output
     db.session.expire_all()
     assert changed_tables(before, snapshot()) == []
+
+
+def test_fab_own_lists_check_their_filters_too(login_as, world):
+    """FAB's users and roles screens: NUL in a text filter was PostgreSQL's raw error (a 500)."""
+    client = login_as("admin")
+    for url in ("/users/list/?_flt_0_username=a%00b", "/roles/list/?_flt_0_name=%00"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert message(BAD_FILTER) in _text(response)
+    assert client.get("/users/list/?_flt_0_username=adm").status_code == 200
+
+
+def test_a_yes_no_filter_takes_only_yes(login_as, world):
+    """FAB turns «y» into True and hands anything else to the database as text: PostgreSQL cannot compare
+    a boolean with text (a 500, found by tests/test_route_fuzz.py on PostgreSQL)."""
+    client = login_as("admin")
+    for value in ("2026-02-30", "n", "1"):
+        response = client.get(f"/reportingperiodview/list/?_flt_0_closed={value}")
+        assert response.status_code == 400, value
+        assert message(BAD_FILTER) in _text(response)
+    assert client.get("/reportingperiodview/list/?_flt_0_closed=y").status_code == 200

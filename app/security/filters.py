@@ -52,10 +52,13 @@ def _as_typed(kind, value):
 
 def suits_filter(datamodel, column_name: str, value) -> bool:
     """Whether a list filter's value can be compared with its column in the database: text without NUL
-    for text columns, a number the column can hold for number columns (others FAB converts itself)."""
+    for text columns, a number the column can hold for number columns, "y" (or a JSON boolean) for yes/no
+    columns — PostgreSQL refuses to compare a boolean with text (others FAB converts itself)."""
     column = datamodel.list_columns.get(column_name)
     kind = getattr(column, "type", None)
-    if not isinstance(kind, (String, Integer, Numeric)) or isinstance(kind, Boolean):
+    if isinstance(kind, Boolean):  # FAB turns "y" into True and passes anything else on as text
+        return value == "y" or isinstance(value, bool)
+    if not isinstance(kind, (String, Integer, Numeric)):
         return True
     if isinstance(kind, (String, Enum)) and isinstance(value, str):
         return "\x00" not in value  # the length does not matter to a comparison
@@ -73,7 +76,27 @@ def check_filters(datamodel, filters) -> None:
                 raise RuleViolation(BAD_FILTER, flt.column_name)
 
 
-class ScopedInterface(SQLAInterface):
+class CheckedInterface(SQLAInterface):
+    """SQLAInterface whose list filters are checked against their columns first (`check_filters`)."""
+
+    def apply_filters(self, query, filters):
+        """FAB's filters, once their values are known to suit their columns: a number beyond the column
+        (an overflow), text with NUL, a word for a number column were the database's errors, a 500, on
+        every list page and API (and PostgreSQL's on a few more)."""
+        check_filters(self, filters)
+        return super().apply_filters(query, filters)
+
+
+def check_fab_views(appbuilder) -> None:
+    """FAB's own screens (users, roles, permissions) check their list filters too: their data interface
+    becomes a CheckedInterface (same state, one more check)."""
+    for view in appbuilder.baseviews:
+        datamodel = getattr(view, "datamodel", None)
+        if type(datamodel) is SQLAInterface:
+            datamodel.__class__ = CheckedInterface
+
+
+class ScopedInterface(CheckedInterface):
     """SQLAInterface for which an id no row can have names no row: `get` answers None (so a 404 on
     `/api/v1/<entity>/<pk>` and `/<view>/show|edit|delete/<pk>`) and a relation filter matches nothing,
     instead of the database's overflow or type error (a 500)."""
@@ -83,13 +106,6 @@ class ScopedInterface(SQLAInterface):
         if pk is None:
             return None
         return super().get(pk, filters, select_columns, outer_default_load)
-
-    def apply_filters(self, query, filters):
-        """FAB's filters, once their values are known to suit their columns: a number beyond the column
-        (an overflow), text with NUL, a word for a number column were the database's errors, a 500, on
-        every list page and API (and PostgreSQL's on a few more)."""
-        check_filters(self, filters)
-        return super().apply_filters(query, filters)
 
     def get_related_obj(self, col_name, value):
         pk = as_id(value)

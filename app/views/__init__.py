@@ -1,6 +1,7 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
+from app.security.filters import check_fab_views
 from app.views.base import (
     answer_rule_violations,
     pin_form_columns,
@@ -144,5 +145,6 @@ def register_views(appbuilder) -> None:
     refuse_unknown_actions()
     refuse_impossible_ids()
     refuse_bad_list_arguments()
+    check_fab_views(appbuilder)
     answer_rule_violations()
     pin_form_columns(appbuilder)
