@@ -26,7 +26,11 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
     csrf.init_app(app)
     security_headers(app)
     from app.exchange import capture  # noqa: F401 - so does the outbox
-    from app.services import audit, freeze  # noqa: F401 - the audit trail and the closed periods' freeze
+    from app.services import (  # noqa: F401 - session listeners:
+        audit,  # the audit trail
+        freeze,  # the closed periods' freeze
+        stored_values,  # what the columns can hold
+    )
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():
         from app.api import register_apis

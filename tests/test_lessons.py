@@ -345,7 +345,10 @@ def test_describe_lesson_sets_topic_homework_type_and_status(world):
 
 
 @pytest.mark.parametrize(("fields", "msgid", "field"), [
-    ({"topic": "т" * 301}, "The topic is longer than 300 characters.", "topic"),
+    ({"topic": "т" * 301}, "%(field)s must be at most %(max)s characters long (%(got)s given).", "topic"),
+    ({"topic": {"a": 1}}, "%(field)s must be text.", "topic"),
+    ({"homework": ["№ 5"]}, "%(field)s must be text.", "homework"),
+    ({"homework_due": 123}, "The due date must be a date.", "homework_due"),
     ({"homework_due": "2026-09-06"}, "Homework cannot be due before the lesson.", "homework_due"),
     ({"homework_due": "завтра"}, "The due date must be a date.", "homework_due"),
     ({"lesson_type": "party"}, "Unknown lesson type.", "type"),
@@ -356,7 +359,8 @@ def test_describe_lesson_refuses_bad_values(world, fields, msgid, field):
     lesson = add_lessons(world, SEPT_7, topic="Было")[0]
     with pytest.raises(RuleViolation) as caught:
         describe_lesson(lesson, **fields)
-    assert (caught.value.message, caught.value.field) == (message(msgid), field)
+    label = message({"topic": "Topic", "homework": "Homework"}.get(field, field))  # the form's label of the field
+    assert (caught.value.message, caught.value.field) == (message(msgid, field=label, max=300, got=301), field)
     db.session.rollback()
     db.session.refresh(lesson)
     assert (lesson.topic, lesson.homework_due, lesson.status) == ("Было", None, LessonStatus.planned)

@@ -13,6 +13,7 @@ from app.security.scope import Scope, current_scope, is_visible
 from app.services import freeze, structure
 from app.services.authorship import check_authorship
 from app.services.errors import RuleViolation
+from app.services.stored_values import check_row
 
 
 def _check_links(item, scope: Scope) -> None:
@@ -39,6 +40,8 @@ def _school_of_links(item) -> int | None:
 def check_write(item, scope: Scope | None = None) -> None:
     """Raise RuleViolation unless the scope may save this row as it now stands."""
     with db.session.no_autoflush:
+        changed_only = inspect(item).persistent
+        check_row(item, changed_only, lengths=False)  # the rules below compare typed values…
         scope = scope or current_scope()
         if isinstance(item, School):
             if not scope.everything and (item.id is None or item.id != scope.school_id):
@@ -59,6 +62,7 @@ def check_write(item, scope: Scope | None = None) -> None:
         _check_links(item, scope)
         check_authorship(item, scope)
         structure.validate(item)
+        check_row(item, changed_only)  # …and tell a wrong letter better than a length would
         freeze.refuse_frozen(db.session, [item])
 
 

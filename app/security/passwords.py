@@ -11,6 +11,8 @@ from flask_appbuilder.exceptions import PasswordComplexityValidationError
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
+from app.services.params import as_id
+
 MIN_LENGTH = 10
 
 # Lower-cased stems of passwords every guessing list starts with; digits and punctuation around them
@@ -36,7 +38,8 @@ def _username() -> str:
         return str(name)
     sm = current_app.appbuilder.sm
     pk = request.args.get("pk") or (request.view_args or {}).get("pk")
-    user = sm.get_user_by_id(pk) if pk and str(pk).isdigit() else None
+    pk = as_id(pk)  # a number no user can have names none (a huge one overflowed the database)
+    user = sm.get_user_by_id(pk) if pk else None
     if user is None and (request.endpoint or "").startswith("ResetMyPasswordView"):
         user = getattr(g, "user", None)
     return getattr(user, "username", "") or ""

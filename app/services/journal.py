@@ -191,7 +191,7 @@ def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | No
                    version: int | None = None, today: dt.date | None = None) -> dict | None:
     """Set (Н, Б, УП, ОП) or clear (None) the student's attendance entry of a lesson."""
     lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
-    if code is not None and code not in {c.value for c in AttendanceCode}:
+    if code is not None and (not isinstance(code, str) or code not in {c.value for c in AttendanceCode}):
         _fail(BAD_CODE, "code")
 
     def fill(entry: Attendance, _new: bool) -> None:

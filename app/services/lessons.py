@@ -30,6 +30,7 @@ from app.services.calendar import holiday_on, study_days
 from app.services.errors import RuleViolation
 from app.services.freeze import refuse_frozen_lessons
 from app.services.membership import grade_of
+from app.services.params import text_or_none
 
 MAX_CONTROL_WORKS_A_DAY = 2
 
@@ -252,15 +253,18 @@ def check_held(lesson: Lesson) -> None:
 def describe_lesson(lesson: Lesson, topic: str | None = None, homework: str | None = None,
                     homework_due: str | dt.date | None = None, lesson_type: str | None = None,
                     status: str | None = None) -> Lesson:
-    """Set the topic, homework (with due date), type and status of a lesson; None keeps a field."""
+    """Set the topic, homework (with due date), type and status of a lesson; None keeps a field.
+    (What the columns hold — text, its length — is checked at the flush, app.services.stored_values.)"""
+    topic, homework = text_or_none(topic, "topic"), text_or_none(homework, "homework")
+    lesson_type, status = text_or_none(lesson_type, "lesson_type"), text_or_none(status, "status")
     if topic is not None:
-        if len(topic) > 300:
-            raise RuleViolation(_l("The topic is longer than 300 characters."), "topic")
         lesson.topic = topic.strip()
     if homework is not None:
         lesson.homework = homework.strip()
     if homework_due is not None:
         due = homework_due
+        if not isinstance(due, (str, dt.date)):
+            raise RuleViolation(_l("The due date must be a date."), "homework_due")
         if isinstance(due, str):
             try:
                 due = dt.date.fromisoformat(due) if due else None

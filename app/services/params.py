@@ -51,6 +51,25 @@ def id_arg(args, name: str, required: bool = False) -> int | None:
     return value
 
 
+NOT_AN_OBJECT = _l("The request body must be a JSON object.")
+
+
+def json_object(body) -> dict:
+    """A JSON request body that must be an object (a list, a number or no JSON at all is refused)."""
+    if not isinstance(body, dict):
+        raise RuleViolation(NOT_AN_OBJECT)
+    return body
+
+
+def text_or_none(value, name: str) -> str | None:
+    """A field that holds text: a string, or None when not given; a number, list or object is refused."""
+    if value is None or isinstance(value, str):
+        return value
+    from app.services.stored_values import field_label
+
+    raise RuleViolation(_l("%(field)s must be text.", field=field_label(name)), name)
+
+
 class IdConverter(IntegerConverter):
     """`<id:name>` in a route: an id as `as_id` reads it; anything else matches no route (a 404)."""
 

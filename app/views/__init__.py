@@ -1,7 +1,14 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
 from flask_babel import lazy_gettext as _l
 
-from app.views.base import pin_form_columns, refuse_impossible_ids, refuse_unknown_actions
+from app.security.filters import check_fab_views
+from app.views.base import (
+    answer_rule_violations,
+    pin_form_columns,
+    refuse_bad_list_arguments,
+    refuse_impossible_ids,
+    refuse_unknown_actions,
+)
 from app.views.consent import (
     AuditEventView,
     AuditExportView,
@@ -139,4 +146,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(ExtractVerifyView)
     refuse_unknown_actions()
     refuse_impossible_ids()
+    refuse_bad_list_arguments()
+    check_fab_views(appbuilder)
+    answer_rule_violations()
     pin_form_columns(appbuilder)

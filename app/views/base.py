@@ -1,7 +1,8 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
 import datetime as dt
+import re
 
-from flask import abort, current_app, flash, redirect, request
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
 from flask_babel import lazy_gettext as _l
@@ -17,7 +18,7 @@ from app.security.guard import check_delete, guarded
 from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services.errors import RuleViolation
-from app.services.params import as_id, id_arg
+from app.services.params import INT_MAX, as_id, id_arg
 from app.views.labels import LABELS, enum_label
 
 
@@ -149,10 +150,11 @@ class SchoolModelView(ModelView):
 
 
 def refuse_unknown_actions() -> None:
-    """An unknown action name is a 404. FAB's ModelView.action and action_post look the action up
-    without checking that it exists, so `POST /<view>/action/<name>/<pk>` (or `action=<name>` to
-    action_post) with a name the view lacks raised AttributeError, a 500, for anyone, on every model
-    view, before any permission check (found by tests/test_tampering.py)."""
+    """An unknown action name, or a row that does not exist, is a 404. FAB's ModelView.action and
+    action_post look the action up without checking that it exists, so `POST /<view>/action/<name>/<pk>`
+    (or `action=<name>` to action_post) with a name the view lacks raised AttributeError, a 500, for
+    anyone, on every model view, before any permission check (found by tests/test_tampering.py); and an
+    action hands the row it did not find to its function (a 500, found by tests/test_route_fuzz.py)."""
 
     @current_app.before_request
     def _unknown_action():
@@ -164,20 +166,79 @@ def refuse_unknown_actions() -> None:
         name = (request.view_args or {}).get("name") if method == "action" else request.form.get("action")
         if view is not None and name not in view.actions:
             abort(404)
+        if view is not None and method == "action":  # FAB's actions take the row as found: None was a 500
+            pk = as_id((request.view_args or {}).get("pk"))
+            if pk is None or view.datamodel.get(pk) is None:
+                abort(404)
 
 
 def refuse_impossible_ids() -> None:
-    """On the pages (FAB's user and role screens too), a pk no row can have is a 404 before FAB hands it
-    to the database (an overflow or type error, a 500), and so is FAB's file download (no model has
-    file columns; without UPLOAD_FOLDER it was a 500). The REST API answers its own JSON 404s."""
+    """On the pages (FAB's user and role screens and its password reset's `?pk=` too), a pk no row can have
+    is a 404 before FAB hands it to the database (an overflow or type error, a 500), and so is FAB's file
+    download (no model has file columns; without UPLOAD_FOLDER it was a 500). The REST API answers its
+    own JSON 404s."""
 
     @current_app.before_request
     def _impossible_id():
         if request.path.startswith("/api/"):
             return
-        pk = (request.view_args or {}).get("pk")
+        pk = (request.view_args or {}).get("pk", request.args.get("pk"))  # FAB's reset password: ?pk=
         if (request.endpoint or "").endswith(".download") or (pk is not None and as_id(pk) is None):
             abort(404)
+
+
+_LIST_NUMBERS = re.compile(r"(page|psize)_.")
+
+
+def refuse_bad_list_arguments() -> None:
+    """A FAB list's page number and page size (`page_<View>`, `psize_<View>`) are whole numbers and its
+    order (`_oc_<View>`) one of its sortable columns: FAB reads the numbers with int() before anything
+    else (a word was a ValueError, a huge number an overflow) and hands the order to the database as
+    SQL text: each was a 500 on every list (found by tests/test_route_fuzz.py)."""
+
+    @current_app.before_request
+    def _list_numbers():
+        if request.path.startswith("/api/"):
+            return
+        for key in request.args:
+            value = request.args.get(key, "").strip()
+            if _LIST_NUMBERS.match(key) and not (value.isdigit() and len(value) <= 10 and int(value) <= INT_MAX):
+                raise RuleViolation(_l("The page number and the page size must be whole numbers from 0 to "
+                                       "%(max)s.", max=INT_MAX), key)
+            if key.startswith("_oc_") and value not in _order_columns(key[4:]):
+                raise RuleViolation(_l("The list cannot be sorted by «%(column)s».", column=value[:40]), key)
+
+
+def _order_columns(view_name: str) -> list[str]:
+    """The sortable columns of the list view of that class name (any value when there is none: FAB
+    ignores the argument then)."""
+    for view in current_app.appbuilder.baseviews:
+        if type(view).__name__ == view_name and hasattr(view, "order_columns"):
+            return view.order_columns
+    return _ANY
+
+
+class _Anything(list):
+    def __contains__(self, _item) -> bool:
+        return True
+
+
+_ANY = _Anything()
+
+
+def answer_rule_violations() -> None:
+    """A broken rule that no view caught (a list filter whose value does not suit its column, read deep
+    inside FAB's list) is a 400 with its message: JSON for the API and JSON requests, a page otherwise.
+    The request's unsaved changes are dropped."""
+
+    @current_app.errorhandler(RuleViolation)
+    def _bad_request(err: RuleViolation):
+        db.session.rollback()
+        if request.path.startswith("/api/") or request.is_json:
+            return jsonify(message=err.message), 400
+        appbuilder = current_app.appbuilder
+        return render_template("bad_request.html", message=err.message, appbuilder=appbuilder,
+                               base_template=appbuilder.base_template), 400
 
 
 SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")

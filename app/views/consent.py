@@ -18,6 +18,7 @@ from app.security.guard import guarded
 from app.security.scope import current_scope, families_clause, visible_clause
 from app.services import clock
 from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_text, paper_recipients, record_decision
+from app.services.params import id_arg
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
 from app.views.labels import LABELS, enum_label
@@ -131,9 +132,9 @@ class ConsentPagesView(BaseView):
 
     def _chosen(self, classes):
         """The class of `class_id` among `classes` (404 for any other), else None."""
-        class_id = request.args.get("class_id", type=int)
+        class_id = id_arg(request.args, "class_id")  # a bad one is a 400 with the message
         chosen = next((c for c in classes if c.id == class_id), None)
-        if request.args.get("class_id") and chosen is None:
+        if class_id is not None and chosen is None:
             abort(404)
         return chosen
 

@@ -15,6 +15,7 @@ from app.services import clock
 from app.services.consent import paper_recipients
 from app.services.errors import RuleViolation
 from app.services.extracts import make_order, print_order, printer_of, verify
+from app.services.params import id_arg
 from app.views.base import SchoolModelView, date_arg
 from app.views.consent import READ_ONLY_ROUTES
 from app.views.downloads import PDF, attachment
@@ -22,13 +23,6 @@ from app.views.downloads import PDF, attachment
 SECTION_LABELS = {"timetable": _l("Timetable"), "changes": _l("Lesson changes"), "control": _l("Control works"),
                   "teachers": _l("Teachers of the class"), "holidays": _l("Holidays"), "homework": _l("Homework"),
                   "recommendations": _l("Recommendations")}
-
-
-def _int(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        raise RuleViolation(_l("Choose from the lists: «%(value)s» is not a number.", value=value)) from None
 
 
 def file_name_of(logs) -> str:
@@ -94,9 +88,9 @@ class ExtractsView(BaseView):
         target = form.get("target", "student")
         try:
             order = make_order(
-                printer, period_id=_int(form.get("period_id")),
-                student_id=_int(form.get("student_id")) if target == "student" else None,
-                class_id=_int(form.get("class_id")) if target == "class" else None,
+                printer, period_id=id_arg(form, "period_id"),
+                student_id=id_arg(form, "student_id") if target == "student" else None,
+                class_id=id_arg(form, "class_id") if target == "class" else None,
                 all_paper=target == "school", paper_only=bool(form.get("paper_only")),
                 sections=[s for s in form.getlist("sections") if s], start=date_arg(form.get("start")),
                 end=date_arg(form.get("end")))

@@ -17,7 +17,7 @@ from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
 from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
 from app.services.membership import scheme_class
-from app.services.params import id_arg
+from app.services.params import id_arg, json_object
 from app.views.base import int_arg
 from app.views.labels import enum_label
 
@@ -130,10 +130,11 @@ class JournalView(BaseView):
     @has_access
     def save_cell(self):
         """Save one mark or attendance entry: 200 with the cell, 422 with the rule, 409 on conflict."""
-        body = request.get_json(silent=True) or {}
         actor = current_actor()
         try:
+            body = json_object(request.get_json(silent=True))
             lesson_id, student_id = int_arg("lesson_id", body), int_arg("student_id", body)
+            period_id = id_arg(body, "period_id")  # read before anything is written: a bad one refuses it all
             if body.get("kind") == "attendance":
                 cell = set_attendance(actor, lesson_id, student_id, body.get("code") or None, body.get("version"))
             elif body.get("kind") == "mark":
@@ -150,19 +151,18 @@ class JournalView(BaseView):
             db.session.rollback()
             return jsonify(ok=False, error=str(_l("Someone has changed this entry meanwhile; the current value is "
                                                   "shown.")), current=err.current), 409
-        average = student_average(lesson_id, student_id, body["period_id"]) if body.get("period_id") else None
+        average = student_average(lesson_id, student_id, period_id) if period_id else None
         return jsonify(ok=True, cell=cell, average=average)
 
     @expose("/lesson/<id:lesson_id>", methods=["POST"])
     @has_access
     def save_lesson(self, lesson_id: int):
         """Save the topic, type, status and homework of a lesson from the column header."""
-        body = request.get_json(silent=True) or {}
         lesson = db.session.get(Lesson, lesson_id)
         if lesson is None or not can_write_lesson(current_actor(), lesson):
             abort(404)
         try:
-            update_lesson(lesson, body)
+            update_lesson(lesson, json_object(request.get_json(silent=True)))
             db.session.commit()
         except RuleViolation as err:
             db.session.rollback()
