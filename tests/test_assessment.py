@@ -16,7 +16,7 @@ from app.services.journal import set_mark
 from app.services.stats import Filters, results
 from app.services.summary import summary_sheet
 from tests import factories
-from tests.finals_helpers import IN_Q2, final_of, give_marks, q1
+from tests.finals_helpers import IN_Q2, final_of, finals_without_marks, give_marks, q1  # noqa: F401 - fixture
 from tests.journal_helpers import (
     HTTP_WEEK,
     actor,
@@ -181,6 +181,7 @@ def sheet_form(world, period, **values) -> dict:
     return form
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_the_finals_page_refuses_5_and_saves_zach_where_learning_is_pass_fail(world, login_as):
     rule(world, subject=world.subjects["math"], mode=AssessmentMode.pass_fail)
     period, teacher = q1(world), login_as("teacher")
@@ -224,6 +225,7 @@ def test_unmarked_students_owe_no_final_and_the_period_closes_without_them(world
     assert period.closed and count(FinalGrade) == 0
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_a_pass_fail_year_grade_is_zach_from_zach_periods(world):
     rule(world, subject=world.subjects["math"], mode=AssessmentMode.pass_fail)
     kid = world.students["Алексеев"]

@@ -30,6 +30,7 @@ from app.services.curriculum import fill_curriculum
 from app.services.errors import RuleViolation
 from app.services.finals import set_final
 from app.services.lessons import generate_lessons
+from tests.finals_helpers import finals_without_marks  # noqa: F401 - fixture
 from tests.freeze_helpers import (
     Q1_MONDAY,
     Q1_THURSDAY,
@@ -127,6 +128,7 @@ def test_what_lies_outside_the_closed_quarter_still_saves(world, frozen):  # noq
     assert newcomer in frozen.group.students and frozen.enrolment.end == dt.date(2026, 11, 20)
 
 
+@pytest.mark.usefixtures("finals_without_marks")
 def test_the_administration_completes_a_deferred_final_and_nothing_else(world, frozen):  # noqa: F811
     kid, math = world.students["Борисов"], world.subjects["math"]
     reopen_direct(frozen.period)
@@ -206,6 +208,7 @@ def test_one_flush_asks_a_fixed_number_of_statements_whatever_its_size(world, fr
 
 
 @pytest.mark.usefixtures("isolated")
+@pytest.mark.usefixtures("finals_without_marks")
 def test_reopen_edit_close_again_over_the_pages(app, world, frozen, http_today, login_as, api_token):  # noqa: F811
     period, lesson = frozen.period, frozen.lesson
     director, teacher = login_as("director"), login_as("teacher")
