@@ -8,10 +8,13 @@ then starts from that state (roles and permissions kept, every other row removed
 import os
 import sqlite3
 import tempfile
+import threading
 
 import pytest
+from flask import current_app
 from flask_appbuilder import Model
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
@@ -154,3 +157,27 @@ def api_token(app, world):
         return response.json["access_token"]
 
     return token
+
+
+@pytest.fixture
+def live_server(app, world):
+    """The test app on http://127.0.0.1:<free port>, stopped after the test."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def call(api_token):
+    """call("teacher", "post", url, json=...) → the response, with that user's JWT."""
+    tokens = {}
+
+    def request(username, method, url, **kwargs):
+        tokens.setdefault(username, api_token(username))
+        client = current_app.test_client()
+        return getattr(client, method)(url, headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
+
+    return request

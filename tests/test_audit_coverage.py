@@ -4,7 +4,6 @@ through a page or the REST API writes exactly its events (who, before, after) in
 refused or rolled-back write leaves none; lessons made from the timetable are audited too; and the chain
 still verifies. (Lesson changes are never edited or deleted: a mistake is corrected by another change.)"""
 import pytest
-from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -22,19 +21,6 @@ from tests.journal_helpers import (
 )
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
-
-
-@pytest.fixture
-def call(api_token):
-    """call("teacher", "post", url, json=...) → the response, with that user's JWT."""
-    tokens = {}
-
-    def request(username, method, url, **kwargs):
-        tokens.setdefault(username, api_token(username))
-        client = current_app.test_client()
-        return getattr(client, method)(url, headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
-
-    return request
 
 
 @pytest.fixture

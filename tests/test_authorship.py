@@ -38,19 +38,6 @@ FUTURE = HTTP_TODAY + dt.timedelta(days=3)  # Monday 23.11.2026
 
 
 @pytest.fixture
-def call(api_token):
-    """call("teacher", "post", url, json=...) → the response, with that user's JWT."""
-    tokens = {}
-
-    def request(username, method, url, **kwargs):
-        tokens.setdefault(username, api_token(username))
-        client = current_app.test_client()
-        return getattr(client, method)(url, headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
-
-    return request
-
-
-@pytest.fixture
 def history(world):
     """teacher_b's history in 5А: visible to the 5А mathematics teacher, not theirs."""
     subject = Subject(school=world.school_a, name="История", short_name="Ист")

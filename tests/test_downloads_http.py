@@ -14,7 +14,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import unquote
@@ -24,7 +23,6 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import AuditEvent, ExtractLog
@@ -50,15 +48,10 @@ OTHER_WAYS = re.compile(r"Content-Disposition|send_file|send_from_directory|as_a
 
 
 @pytest.fixture
-def server(app, world):
+def server(app, live_server):
     """The app on http://127.0.0.1:<free port> (school day HTTP_TODAY), stopped after the test."""
     freeze_today(app, HTTP_TODAY)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(timeout=5)
+    return live_server
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 rows outside the user's scope, 403 without the permission), lessons follow the lesson rules, and
 GET /api/v1/journal/ returns the grid (400 on bad parameters)."""
 import pytest
-from flask import current_app
 
 from app.extensions import db
 from app.models import Attendance, AuditEvent, Lesson, Mark, Subject
@@ -28,20 +27,6 @@ from tests.journal_helpers import (
 )
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
-
-
-@pytest.fixture
-def call(api_token):
-    """call("teacher", "post", "/api/v1/mark/", json=...) → the response, with that user's JWT."""
-    tokens = {}
-
-    def request(username, method, url, **kwargs):
-        if username not in tokens:
-            tokens[username] = api_token(username)
-        client = current_app.test_client()
-        return getattr(client, method)(url, headers={"Authorization": f"Bearer {tokens[username]}"}, **kwargs)
-
-    return request
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ password change (own, by the admin, by any other path) and a deactivation end ev
 access JWT and refresh token of the user; the refresh token lives a day; the REST API takes the session
 cookie only with the CSRF token."""
 import re
-import threading
 
 import pytest
 import requests
@@ -11,7 +10,6 @@ from flask_appbuilder.security.sqla.models import User
 from flask_jwt_extended import decode_token
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import Recommendation, SessionEpoch
@@ -257,16 +255,6 @@ def test_a_bearer_token_decides_alone(app, world, login_as):
 
 
 # --- through a real HTTP server ------------------------------------------------------------------
-
-@pytest.fixture
-def live_server(app, world):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-
 
 def test_logout_over_http_ends_the_cookie_and_the_tokens(app, live_server):
     app.config["WTF_CSRF_ENABLED"] = True

@@ -52,7 +52,8 @@ def test_registrar_records_a_refusal_and_the_student_becomes_a_paper_recipient(a
     page.fill("input[name=document_number]", "57-ПД")
     page.locator("input[name=document_date]").press_sequentially(TODAY.isoformat())
     page.fill("input[name=authority_basis]", "")
-    page.locator("form:not(.navbar-logout) button[type=submit], form:not(.navbar-logout) input[type=submit]").first.click()
+    page.locator("form:not(.navbar-logout) button[type=submit], "
+                 "form:not(.navbar-logout) input[type=submit]").first.click()
     page.wait_for_load_state()
     assert "/consentview/add" not in page.url, page.locator("body").inner_text()
 
