@@ -68,9 +68,10 @@ def suits_filter(datamodel, column_name: str, value) -> bool:
 
 def check_filters(datamodel, filters) -> None:
     """Refuse (RuleViolation) the first filter whose value does not suit its column; the scope's own
-    filters and relation filters (an id no row can have matches nothing) are left alone."""
+    filters (rows in scope, rows the user writes) and relation filters (an id no row can have matches
+    nothing) are left alone."""
     for flt, values in filters.get_filters_values() if filters else ():
-        if isinstance(flt, (ScopeFilter, FilterRelation, FilterEqualFunction, FilterInFunction)):
+        if isinstance(flt, (ScopeFilter, OwnWriteFilter, FilterRelation, FilterEqualFunction, FilterInFunction)):
             continue
         for value in values if isinstance(values, list) else [values]:
             if not suits_filter(datamodel, flt.column_name, value):
@@ -138,6 +139,7 @@ def _undone_if_refused(session):
     except RuleViolation:
         session.rollback()
         raise
+
 
 class OwnWriteFilter(BaseFilter):
     """Rows the current user may write or link a write to: for teachers only their own (see
