@@ -9,8 +9,11 @@ import os
 import sqlite3
 import tempfile
 import threading
+from pathlib import Path
 
 import pytest
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from flask import current_app
 from flask_appbuilder import Model
 from sqlalchemy import Engine, create_engine, event, make_url, text
@@ -19,6 +22,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.extensions import db
 from tests import factories
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
 pytest_plugins = ("tests.exchange_helpers",)  # the portal simulator fixtures
 
@@ -65,6 +70,19 @@ def _own_database(url: str, worker: str) -> str:
         conn.execute(text(f'CREATE DATABASE "{own.database}"'))
     admin.dispose()
     return own.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """Every translations/<lang>/LC_MESSAGES/messages.po compiled to its .mo (as `pybabel compile -f`), so
+    the Russian the tests read does not depend on `make translations`; written whole and then renamed,
+    since another test process may be reading it."""
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        with po.open("rb") as f:
+            catalog = read_po(f)
+        with tempfile.NamedTemporaryFile(dir=po.parent, suffix=".mo.tmp", delete=False) as f:
+            write_mo(f, catalog, use_fuzzy=True)
+        os.replace(f.name, po.with_suffix(".mo"))
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,13 @@
 """Russian first, English second: the catalogues are complete, current with the code, and used by the UI.
 
-The .mo files are not committed; the module compiles them itself (Babel's Python API), so it does
-not depend on `make translations` having run.
+The .mo files are not committed; tests/conftest.py compiles them for the session (Babel's Python API), so
+the suite does not depend on `make translations` having run.
 """
 from pathlib import Path
 
 import flask_appbuilder
-import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from app.extensions import db
@@ -30,15 +28,6 @@ def _read(path: Path):
 
 def _ids(catalog) -> set:
     return {m.id for m in catalog if m.id}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def compiled_catalogues():
-    """Compile every translations/<lang>/LC_MESSAGES/messages.po to its .mo (as `pybabel compile -f`)."""
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        catalog = _read(po)
-        with po.with_suffix(".mo").open("wb") as f:
-            write_mo(f, catalog, use_fuzzy=True)
 
 
 def test_russian_catalogue_translates_every_message():

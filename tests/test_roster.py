@@ -8,8 +8,6 @@ import io
 from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select, text
 
@@ -34,17 +32,6 @@ from tests.security_helpers import isolated_requests  # noqa: F401 - autouse: on
 TODAY = "2026-11-20"
 SCHOOL = ["--school", "Школа А"]
 HEADERS = [c.header for c in roster.COLUMNS]
-TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def russian_messages():
-    """The reasons are checked in Russian: compile the catalogue (as `pybabel compile -f`)."""
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        with po.open("rb") as f:
-            catalog = read_po(f)
-        with po.with_suffix(".mo").open("wb") as f:
-            write_mo(f, catalog, use_fuzzy=True)
 
 
 @pytest.fixture(autouse=True)
