@@ -2,6 +2,7 @@
 Н into another, reloads and sees both; types 7 and sees the rule's message in the cell, with nothing
 saved."""
 import pytest
+from playwright.sync_api import expect
 
 from app.models import Attendance, Mark
 from tests.conftest import PASSWORD
@@ -41,7 +42,7 @@ def test_teacher_types_marks_and_attendance_into_the_grid(app, world, journal_da
     with page.expect_response("**/journal/cell") as saved:
         page.keyboard.press("Enter")
     assert saved.value.status == 200
-    assert cell(kid, lessons[0]).locator(".view").inner_text() == "5"
+    expect(cell(kid, lessons[0]).locator(".view")).to_have_text("5")  # drawn once the answer is read
 
     # an absence: the Cyrillic letter typed into the cell's editor
     cell(other, lessons[1]).dblclick()
@@ -49,7 +50,7 @@ def test_teacher_types_marks_and_attendance_into_the_grid(app, world, journal_da
     with page.expect_response("**/journal/cell") as absent:
         page.keyboard.press("Enter")
     assert absent.value.status == 200
-    assert cell(other, lessons[1]).locator(".view").inner_text() == "Н"
+    expect(cell(other, lessons[1]).locator(".view")).to_have_text("Н")
 
     page.reload()
     assert cell(kid, lessons[0]).locator(".view").inner_text() == "5"
