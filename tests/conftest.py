@@ -44,18 +44,11 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
-# The slowest modules (CI prints the 25 slowest tests): started first, so that the workers finish together.
-SLOW_FIRST = ("test_route_fuzz", "test_api_fuzz", "test_tampering", "test_row_level", "test_permissions",
-              "test_freeze_paths", "test_cli", "test_bad_input", "test_exchange_sender", "test_exchange_jobs")
-
-
 def pytest_collection_modifyitems(items):
-    """Mark the tests of the ANY_DATABASE modules; the SLOW_FIRST modules lead the run."""
+    """Mark the tests of the ANY_DATABASE modules."""
     for item in items:
         if _module_name(item) in ANY_DATABASE:
             item.add_marker(pytest.mark.any_database)
-    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(_module_name(item), len(rank)))
 
 
 def _module_name(item) -> str:
