@@ -47,7 +47,7 @@ def test_curriculum_as_json(app, world, api_token):
     ({"class_id": "B5А"}, "class_id"),
     ({"subject_id": "999999"}, "subject_id"),
     ({"teacher_id": "teacher_other"}, "teacher_id"),
-    ({"student": "1"}, "unknown parameter"),
+    ({"student": "1"}, "Неизвестные параметры: student"),
 ])
 def test_bad_parameters_are_a_clear_400(app, world, api_token, params, words):
     built = build_results(world)

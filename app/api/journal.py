@@ -12,7 +12,7 @@ from app.security.filters import OWN_WRITE_FILTERS
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid
 from app.services.journal import BAD_CODE, BAD_MARK, Conflict, actor_of, set_attendance, set_mark
-from app.services.params import id_arg, id_error, json_id
+from app.services.params import body_id, id_arg
 from app.views.lessons import lesson_guard
 
 
@@ -109,14 +109,6 @@ class _EntryApi:
         return self._answer(lambda: self._write({"remove": True, "version": item.version}, item))
 
 
-def _int(body: dict, key: str, default=None):
-    """The id of a row named in the body: a positive whole number that an id column can hold."""
-    value = body.get(key, default)
-    if json_id(value) is None:
-        raise id_error(key, value)
-    return value
-
-
 MarkBase = make_api(Mark, p.RESOURCE_MARK, "mark",
                     ["lesson", "student", "work_type", "value", "comment", "version"])
 AttendanceBase = make_api(Attendance, p.RESOURCE_ATTENDANCE, "attendance", ["lesson", "student", "code", "version"])
@@ -129,7 +121,8 @@ class MarkApi(_EntryApi, MarkBase):
         if existing is not None:
             lesson, student, work_type = existing.lesson_id, existing.student_id, existing.work_type_id
         else:
-            lesson, student, work_type = _int(body, "lesson"), _int(body, "student"), _int(body, "work_type")
+            lesson, student = body_id(body, "lesson"), body_id(body, "student")
+            work_type = body_id(body, "work_type")
         value = None if body.get("remove") else body.get("value")
         if value is None and not body.get("remove"):
             raise RuleViolation(BAD_MARK, "value")
@@ -143,7 +136,7 @@ class AttendanceApi(_EntryApi, AttendanceBase):
         if existing is not None:
             lesson, student = existing.lesson_id, existing.student_id
         else:
-            lesson, student = _int(body, "lesson"), _int(body, "student")
+            lesson, student = body_id(body, "lesson"), body_id(body, "student")
         code = None if body.get("remove") else body.get("code")
         if code is None and not body.get("remove"):
             raise RuleViolation(BAD_CODE, "code")

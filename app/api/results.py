@@ -1,28 +1,21 @@
 """REST of results: `finalgrade` (read; written only through the finals service, so the rules,
 the version check and the audit are those of the finals page; never deleted) and `examresult`."""
-import datetime as dt
+from flask_babel import lazy_gettext as _l
 
 from app.api.base import make_api
-from app.api.journal import _actor, _EntryApi, _int
+from app.api.journal import _actor, _EntryApi
 from app.models import ExamResult, FinalGrade, FinalStatus
 from app.security import permissions as p
 from app.services.errors import RuleViolation
 from app.services.exams import validate_exam_result
 from app.services.finals import defer_final, set_final
+from app.services.params import body_date, body_id, body_version, text_or_none
 
 FinalGradeBase = make_api(FinalGrade, p.RESOURCE_FINAL_GRADE, "finalgrade",
                           ["student", "subject", "period", "value", "proposed_value", "average", "status",
                            "deferral_reason", "deferral_deadline", "decision_reason", "result_date", "published_at",
                            "version"])
 FinalGradeBase.include_route_methods = {"get", "get_list", "info", "post", "put"}
-
-
-def _date(body: dict, key: str) -> dt.date | None:
-    value = body.get(key)
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except (TypeError, ValueError):
-        raise RuleViolation(f"{key}: дата в формате ГГГГ-ММ-ДД") from None
 
 
 class FinalGradeApi(_EntryApi, FinalGradeBase):
@@ -34,20 +27,16 @@ class FinalGradeApi(_EntryApi, FinalGradeBase):
         if existing is not None:
             student, subject, period = existing.student_id, existing.subject_id, existing.period_id
         else:
-            student, subject, period = _int(body, "student"), _int(body, "subject"), _int(body, "period")
-        version = body.get("version")
-        if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-            raise RuleViolation("version: ожидается целое число")
+            student, subject, period = body_id(body, "student"), body_id(body, "subject"), body_id(body, "period")
+        version = body_version(body)
         if body.get("status") == FinalStatus.deferred.value:
             return defer_final(_actor(), student, subject, period, str(body.get("deferral_reason") or ""),
-                               _date(body, "deferral_deadline"), version)
+                               body_date(body, "deferral_deadline"), version)
         value = body.get("value")
         if not isinstance(value, str):
-            raise RuleViolation("value: 5, 4, 3, 2, зач, незач, н/а или осв")
-        reason = body.get("reason")
-        if reason is not None and not isinstance(reason, str):
-            raise RuleViolation("reason: ожидается текст")
-        return set_final(_actor(), student, subject, period, value, version, reason=reason)
+            raise RuleViolation(_l("value must be one of 5, 4, 3, 2, зач, незач, н/а, осв."), "value")
+        return set_final(_actor(), student, subject, period, value, version,
+                         reason=text_or_none(body.get("reason"), "reason"))
 
 
 ExamResultApi = make_api(ExamResult, p.RESOURCE_EXAM_RESULT, "examresult",

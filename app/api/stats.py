@@ -7,6 +7,7 @@ from app.security import permissions as p
 from app.security.scope import current_scope
 from app.services.errors import RuleViolation
 from app.services.fulfilment import attendance, curriculum
+from app.services.params import no_unknown_args
 from app.services.stats import NotFound, period_info, resolve, results
 from app.views.stats import int_params
 
@@ -24,10 +25,7 @@ class StatsApi(BaseApi):
         try:
             params = int_params(request.args)
             params.pop("student_id")
-            unknown = sorted(set(request.args) - set(params))
-            if unknown:
-                raise RuleViolation(f"unknown parameter(s): {', '.join(unknown)}; expected period_id, class_id, "
-                                    "subject_id, grade, teacher_id")
+            no_unknown_args(request.args, list(params))
             return self.response(200, **build(resolve(current_scope(), **params)))
         except NotFound as err:
             return self.response(404, message=err.message)

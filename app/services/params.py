@@ -4,6 +4,7 @@ An id is a whole number from 1 to the largest PostgreSQL `integer`; anything els
 is refused with a clear message before it reaches the database (where a huge number is an overflow
 error, a 500, and on PostgreSQL so is any non-number).
 """
+import datetime as dt
 import re
 
 from flask_babel import lazy_gettext as _l
@@ -68,6 +69,41 @@ def text_or_none(value, name: str) -> str | None:
     from app.services.stored_values import field_label
 
     raise RuleViolation(_l("%(field)s must be text.", field=field_label(name)), name)
+
+
+def body_id(body: dict, name: str) -> int:
+    """The id of a row named in a JSON body: a whole number an id column can hold (a string is not one)."""
+    value = json_id(body.get(name))
+    if value is None:
+        raise id_error(name, body.get(name))
+    return value
+
+
+def body_date(body: dict, name: str) -> dt.date | None:
+    """A date written ГГГГ-ММ-ДД in a JSON body; None when not given."""
+    value = body.get(name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise RuleViolation(_l("%(name)s must be a date written YYYY-MM-DD.", name=name), name) from None
+
+
+def body_version(body: dict) -> int | None:
+    """The version the client read (the optimistic check), when given: a whole number."""
+    value = body.get("version")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise RuleViolation(_l("version must be the whole number of the version you read."), "version")
+    return value
+
+
+def no_unknown_args(args, known: list[str]) -> None:
+    """Refuse parameters an endpoint does not take, naming those it does."""
+    unknown = sorted(set(args) - set(known))
+    if unknown:
+        raise RuleViolation(_l("Unknown parameter(s): %(unknown)s; expected %(known)s.",
+                               unknown=", ".join(unknown), known=", ".join(known)))
 
 
 class IdConverter(IntegerConverter):
