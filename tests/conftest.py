@@ -47,12 +47,8 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
 def pytest_collection_modifyitems(items):
     """Mark the tests of the ANY_DATABASE modules."""
     for item in items:
-        if _module_name(item) in ANY_DATABASE:
+        if item.module.__name__.rpartition(".")[2] in ANY_DATABASE:
             item.add_marker(pytest.mark.any_database)
-
-
-def _module_name(item) -> str:
-    return item.module.__name__.rpartition(".")[2]
 
 
 def _database_url(tmp_dir: str) -> str:

@@ -1,15 +1,10 @@
 """The custom REST endpoints read their JSON bodies through one helper (app/services/params.py): a wrong type is a
 422 with the translated message, and nothing is written."""
 import pytest
-from sqlalchemy import func, select
 
-from app.extensions import db
 from app.models import FinalGrade
 from tests.finals_helpers import q1
-
-
-def finals() -> int:
-    return db.session.scalar(select(func.count()).select_from(FinalGrade))
+from tests.journal_helpers import count
 
 
 @pytest.mark.parametrize(("change", "says"), [
@@ -25,4 +20,4 @@ def test_a_final_with_a_wrongly_typed_field_is_refused_and_nothing_is_written(wo
     response = call("director", "post", "/api/v1/finalgrade/", json=body)
     assert response.status_code == 422, response.json
     assert says in str(response.json)
-    assert finals() == 0
+    assert count(FinalGrade) == 0
