@@ -235,6 +235,15 @@ def test_a_pass_fail_year_grade_is_zach_from_zach_periods(world):
         set_final(actor("director"), kid.id, world.subjects["math"].id, q1(world).id, "4", version=1, today=IN_Q2)
 
 
+def test_a_zach_final_where_a_rule_makes_learning_pass_fail_needs_no_marks_nor_reason(world):
+    """Marks are refused there, so the minimum of marks cannot apply (MIN_MARKS_FOR_FINAL stays 3 here)."""
+    rule(world, subject=world.subjects["math"], mode=AssessmentMode.pass_fail)
+    kid = world.students["Алексеев"]
+    cell_ = set_final(actor("teacher"), kid.id, world.subjects["math"].id, q1(world).id, "зач",
+                      today=q1(world).end)
+    assert cell_["value"] == "зач" and not cell_["reason"]
+
+
 # --- forecast -----------------------------------------------------------------------------------------
 
 def test_the_forecast_leaves_out_unmarked_and_pass_fail_learning(world, api_token, client):

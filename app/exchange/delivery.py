@@ -103,7 +103,7 @@ def _recorded_contacts(student_ids) -> dict[int, list[ContactPoint]]:
                 select(StudentGuardian.student_id, ContactPoint)
                 .join(ContactPoint, ContactPoint.guardian_id == StudentGuardian.guardian_id)
                 .where(StudentGuardian.student_id.in_(student_ids), ContactPoint.active.is_(True),
-                       ContactPoint.kind.in_((ContactKind.portal, ContactKind.email)))
+                       ContactPoint.kind == ContactKind.email)
                 .order_by(ContactPoint.id)):
             if contact.provenance and (contact.document_reference or "").strip():
                 found[sid].append(contact)

@@ -20,6 +20,7 @@ from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
 from app.models.audit import AuditEvent
+from app.services import clock
 
 _actor: ContextVar[tuple[int | None, str] | None] = ContextVar("audit_actor", default=None)
 
@@ -129,7 +130,7 @@ def _write_audit(session: Session, _flush_context) -> None:
     known = session.info.pop("audit_before", {})
     versions = session.info.pop("audit_versions", {})
     user_id, username = current_actor()
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = clock.utcnow()
     changes = [("create", o) for o in session.new] + [("update", o) for o in session.dirty] + \
               [("delete", o) for o in session.deleted]
     for action, obj in changes:
@@ -170,7 +171,7 @@ def record_created(session: Session, model, rows: list[dict]) -> None:
     """Audit rows a bulk INSERT created (the session's events do not see it): one «create» event each,
     `after` holding every column as the row now stands."""
     user_id, username = current_actor()
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = clock.utcnow()
     columns = [c.key for c in inspect(model).column_attrs]
     _append(session, [{"at": now, "school_id": row.get("school_id"), "user_id": user_id, "username": username,
                        "entity": model.__tablename__, "entity_id": row["id"], "action": "create", "before": None,

@@ -26,6 +26,7 @@ from app.models import (
     Subject,
     TeachingAssignment,
 )
+from app.models.results import NUMERIC_FINALS
 from app.services import clock
 from app.services.assessment import (
     final_values,
@@ -167,13 +168,11 @@ def finals_open_on(period: ReportingPeriod) -> dt.date:
     return period.end - dt.timedelta(days=days)
 
 
-NO_MARKS_NEEDED = (FinalValue.not_certified, FinalValue.exempt)
-
-
 def _check_due(actor: Actor, student: Student, subject: Subject, period: ReportingPeriod, value: FinalValue,
                reason: str, today: dt.date) -> None:
     """A final before its period's finals open is the administration's, with a reason; a graded final on
-    fewer than `MIN_MARKS_FOR_FINAL` marks needs a reason (н/а and осв need none)."""
+    fewer than `MIN_MARKS_FOR_FINAL` marks needs a reason (н/а, осв and pass/fail finals need none, whether
+    the subject or an assessment rule makes it pass/fail)."""
     opens = finals_open_on(period)
     if today < opens:
         if not (actor.administration or actor.scope.everything):
@@ -182,7 +181,7 @@ def _check_due(actor: Actor, student: Student, subject: Subject, period: Reporti
         if not reason:
             _fail(_l("Give the reason of a final set before the finals of «%(period)s» open (%(day)s).",
                      period=period.title, day=f"{opens:%d.%m.%Y}"), "reason")
-    if period.kind == PeriodKind.year or subject.pass_fail or value in NO_MARKS_NEEDED or reason:
+    if period.kind == PeriodKind.year or value not in NUMERIC_FINALS or reason:  # зач/незач, н/а, осв: no minimum
         return
     count = period_marks(period, student_ids=[student.id], subject_id=subject.id).get(
         (student.id, subject.id), (None, 0))[1]

@@ -1,12 +1,12 @@
 """Closing and reopening a reporting period leave a history row (who, when, why), audited like every
 change of results: a reopened period is editable again until the administration closes it anew."""
-import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import PeriodKind, PeriodStatusChange, ReportingPeriod
+from app.services import clock
 from app.services.errors import RuleViolation
 from app.services.journal import Actor
 
@@ -17,7 +17,7 @@ REASON_MAX = 500
 def record_status(period: ReportingPeriod, action: str, actor: Actor, reason: str = "") -> PeriodStatusChange:
     """Add the history row of a close or reopen (the audit listener records it too)."""
     row = PeriodStatusChange(school_id=period.school_id, period=period, action=action, reason=reason,
-                             changed_by=actor.username, changed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+                             changed_by=actor.username, changed_at=clock.utcnow())
     db.session.add(row)
     return row
 

@@ -31,8 +31,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
 from app.services.errors import RuleViolation
+from app.services.params import INT_MAX
 
-INTEGER_MAX = {SmallInteger: 2**15 - 1, BigInteger: 2**63 - 1, Integer: 2**31 - 1}  # PostgreSQL's types
+INTEGER_MAX = {SmallInteger: 2**15 - 1, BigInteger: 2**63 - 1, Integer: INT_MAX}  # PostgreSQL's types
 
 
 def field_label(key: str) -> str:
