@@ -1,4 +1,4 @@
-"""`flask school init` and `flask school demo` (app/cli.py, app/services/demo/)."""
+"""`flask school init` and `flask school demo` (app/cli/school.py, app/services/demo/)."""
 import datetime as dt
 import re
 from collections import Counter

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 import config
 from app import create_app
-from app.cli import ensure_admin
+from app.cli.school import ensure_admin
 from app.extensions import db
 from app.models import Student
 from app.security.hardening import DEMO_SECRET_KEY, UnsafeConfiguration

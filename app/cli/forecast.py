@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
-from app.cli import parse_day
+from app.cli.common import parse_day
 from app.extensions import db
 
 forecast_cli = AppGroup("forecast", help="Forecast of final success: backtest, families' digests.")

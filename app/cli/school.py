@@ -1,4 +1,5 @@
-"""Command line: `flask --app run school ...` (init, demo)."""
+"""`flask --app run school init|demo|lessons|import`: set the school up, load the demo, make lessons,
+import a roster."""
 import datetime as dt
 import sys
 
@@ -8,15 +9,10 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import inspect
 
+from app.cli.common import fail, parse_day
 from app.extensions import db
 
 school_cli = AppGroup("school", help="School setup: migrate, roles, demo data.")
-
-
-def fail(message: str) -> None:
-    """Print a clear message to stderr and exit non-zero."""
-    click.echo(f"Ошибка: {message}", err=True)
-    sys.exit(2)
 
 
 def ensure_admin(username: str, password: str) -> bool:
@@ -77,16 +73,6 @@ def init_command(admin_name: str, password: str | None) -> None:
     db.session.commit()
     click.echo("База данных обновлена; роли: " + ", ".join(f"{r} ({n})" for r, n in counts.items()))
     click.echo(f"Администратор {admin_name}: {'создан' if created else 'уже есть'}")
-
-
-def parse_day(_ctx, _param, value: str | None) -> dt.date | None:
-    """Click callback: YYYY-MM-DD, with a clear error."""
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"дата должна быть в виде ГГГГ-ММ-ДД, получено «{value}»") from None
 
 
 @school_cli.command("demo")
@@ -188,83 +174,3 @@ def import_command(file: str, dry_run: bool, school_name: str | None, year_name:
                else f"Импорт выполнен ({where}):")
     for key in roster.COUNT_KEYS:
         click.echo(f"  {roster.COUNT_LABELS[key]}: {result.counts[key]}")
-
-
-audit_cli = AppGroup("audit", help="The audit trail.")
-
-
-@audit_cli.command("verify")
-@click.option("--anchor", "anchor_file", default=None, metavar="FILE",
-              help="Anchors written by `audit anchor`: rows removed from the end since are found too.")
-def audit_verify_command(anchor_file: str | None) -> None:
-    """Check the keyed hash chain of the audit trail (and the anchors); exit 1 at the first edited,
-    deleted or moved row, 2 on an unreadable anchor file."""
-    from app.services.audit import verify_chain
-    from app.services.audit_anchor import AnchorFileError, read_anchors
-
-    try:
-        anchors = read_anchors(anchor_file) if anchor_file else None
-    except AnchorFileError as err:
-        fail(err.message)
-    checked, problem = verify_chain(anchors=anchors)
-    if problem:
-        click.echo(f"Журнал аудита нарушен: {problem} (проверено записей до неё: {checked})", err=True)
-        sys.exit(1)
-    suffix = f"; привязок сверено: {len(anchors)}" if anchors is not None else ""
-    click.echo(f"Журнал аудита цел: проверено записей {checked}{suffix}")
-
-
-@audit_cli.command("anchor")
-@click.option("--file", "anchor_file", default=None, metavar="FILE",
-              help="File the anchor is appended to (default: AUDIT_ANCHOR_FILE). Keep it off the database server.")
-def audit_anchor_command(anchor_file: str | None) -> None:
-    """Record the chain's head (row count, last row, hash, time) outside the database: one JSON line
-    appended to FILE and the log. Refuses (exit 1) to anchor a broken chain."""
-    import json
-
-    from app.services.audit import verify_chain
-    from app.services.audit_anchor import AnchorFileError, append_anchor, chain_head
-
-    checked, problem = verify_chain()
-    if problem:
-        click.echo(f"Журнал аудита нарушен: {problem} (проверено записей до неё: {checked}); "
-                   "привязка не записана", err=True)
-        sys.exit(1)
-    anchor = chain_head()
-    db.session.rollback()
-    path = anchor_file or current_app.config["AUDIT_ANCHOR_FILE"]
-    try:
-        append_anchor(anchor, path)
-    except AnchorFileError as err:
-        fail(err.message)
-    click.echo(json.dumps(anchor, ensure_ascii=False))
-    click.echo(f"Привязка журнала аудита дописана в {path}: записей {anchor['count']}")
-
-
-@audit_cli.command("rekey")
-def audit_rekey_command() -> None:
-    """Once, after upgrading to the keyed chain: re-chain a trail written without AUDIT_KEY, if intact."""
-    from app.services.audit import rekey_legacy_chain, verify_chain
-
-    checked, problem = verify_chain()
-    if problem is None:
-        click.echo(f"Журнал аудита уже связан ключом: записей {checked}; ничего не изменено")
-        return
-    done, problem = rekey_legacy_chain()
-    if problem:
-        click.echo(f"Журнал аудита нарушен: {problem}", err=True)
-        sys.exit(1)
-    click.echo(f"Журнал аудита связан ключом AUDIT_KEY: записей {done}")
-
-
-def register_cli(app) -> None:
-    """Attach the command groups to the app."""
-    app.cli.add_command(school_cli)
-    app.cli.add_command(audit_cli)
-    from app.cli_exchange import exchange_cli
-    from app.cli_extracts import extracts_cli
-    from app.cli_forecast import forecast_cli
-
-    app.cli.add_command(forecast_cli)
-    app.cli.add_command(extracts_cli)
-    app.cli.add_command(exchange_cli)

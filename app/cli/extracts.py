@@ -8,17 +8,12 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from app.cli import parse_day
+from app.cli.common import fail, parse_day
 from app.extensions import db
 
 extracts_cli = AppGroup("extracts", help="Paper extracts: print (one PDF), verify a printed file.")
 KINDS = {"четверть": "quarter", "quarter": "quarter", "триместр": "trimester", "trimester": "trimester",
          "полугодие": "half_year", "half-year": "half_year", "half_year": "half_year"}
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Ошибка: {message}", err=True)
-    sys.exit(2)
 
 
 def _school(short_name: str | None):
@@ -27,17 +22,17 @@ def _school(short_name: str | None):
     schools = db.session.scalars(select(School).order_by(School.id)).all()
     if short_name:
         found = [s for s in schools if s.short_name == short_name]
-        return found[0] if found else _fail(f"школа «{short_name}» не найдена")
-    return schools[0] if len(schools) == 1 else _fail("укажите школу: --school КРАТКОЕ_НАЗВАНИЕ")
+        return found[0] if found else fail(f"школа «{short_name}» не найдена")
+    return schools[0] if len(schools) == 1 else fail("укажите школу: --school КРАТКОЕ_НАЗВАНИЕ")
 
 
 def _year(school, today):
     from app.models import AcademicYear
+    from app.services.calendar import current_year
 
-    years = db.session.scalars(select(AcademicYear).where(AcademicYear.school_id == school.id)
-                               .order_by(AcademicYear.start)).all()
-    current = [y for y in years if y.contains(today)]
-    return current[0] if current else (years[-1] if years else _fail("у школы нет учебного года"))
+    last = db.session.scalar(select(AcademicYear).where(AcademicYear.school_id == school.id)
+                             .order_by(AcademicYear.start.desc()).limit(1))
+    return current_year(school.id, today) or last or fail("у школы нет учебного года")
 
 
 def _class(school, year, name: str):
@@ -46,7 +41,7 @@ def _class(school, year, name: str):
     match = re.fullmatch(r"\s*(\d{1,2})\s*([^\s\d]+)\s*", name or "")
     found = match and db.session.scalar(select(ClassUnit).where(
         ClassUnit.year_id == year.id, ClassUnit.grade == int(match[1]), ClassUnit.letter == match[2].upper()))
-    return found or _fail(f"класс «{name}» не найден в {year.name}")
+    return found or fail(f"класс «{name}» не найден в {year.name}")
 
 
 def _period(school, year, text: str):
@@ -55,17 +50,17 @@ def _period(school, year, text: str):
     text = (text or "").strip()
     if text.isdigit():
         found = db.session.get(ReportingPeriod, int(text))
-        return found if found and found.school_id == school.id else _fail(f"отчётный период {text} не найден")
+        return found if found and found.school_id == school.id else fail(f"отчётный период {text} не найден")
     match = re.fullmatch(r"(\d)\s*(\S+)", text)
     if text.lower() in ("год", "year"):
         kind, number = "year", 1
     elif match and match[2].lower() in KINDS:
         kind, number = KINDS[match[2].lower()], int(match[1])
     else:
-        _fail(f"период «{text}»: укажите id или, например, «1 четверть», «2 триместр», «год»")
+        fail(f"период «{text}»: укажите id или, например, «1 четверть», «2 триместр», «год»")
     found = db.session.scalar(select(ReportingPeriod).where(
         ReportingPeriod.year_id == year.id, ReportingPeriod.kind == kind, ReportingPeriod.number == number))
-    return found or _fail(f"период «{text}» не найден в {year.name}")
+    return found or fail(f"период «{text}» не найден в {year.name}")
 
 
 @extracts_cli.command("print")
@@ -92,7 +87,7 @@ def print_command(class_name, period_text, paper_only, sections, start, end, out
     period = _period(school, year, period_text)
     chosen = {"all": list(SECTIONS), "none": []}.get(sections, [s.strip() for s in sections.split(",") if s.strip()])
     if not cls and not paper_only:
-        _fail("без --class печатаются только семьи на бумажной форме: добавьте --paper-only")
+        fail("без --class печатаются только семьи на бумажной форме: добавьте --paper-only")
     printer = system_printer()
     try:
         order = make_order(printer, period_id=period.id, class_id=cls.id if cls else None, all_paper=cls is None,
@@ -102,10 +97,10 @@ def print_command(class_name, period_text, paper_only, sections, start, end, out
         db.session.commit()
     except RuleViolation as err:
         db.session.rollback()
-        _fail(err.message)
+        fail(err.message)
     except OSError as err:
         db.session.rollback()
-        _fail(f"не удалось записать {out}: {err.strerror}")
+        fail(f"не удалось записать {out}: {err.strerror}")
     logs = order.logs
     click.echo(f"Напечатано выписок: {len(logs)} ({logs[0].number} … {logs[-1].number}), "
                f"страниц: {sum(x.pages for x in logs)}, файл: {out}")
@@ -122,10 +117,10 @@ def verify_command(number: str, file: str, school_name: str | None) -> None:
     try:
         data = Path(file).read_bytes()
     except OSError as err:
-        _fail(f"не удалось прочитать {file}: {err.strerror}")
+        fail(f"не удалось прочитать {file}: {err.strerror}")
     verdict = verify(number, data, _school(school_name).id if school_name else None)
     if not verdict.found:
-        _fail(f"выписка № {number} не печаталась")
+        fail(f"выписка № {number} не печаталась")
     if not verdict.ok:
         click.echo(f"Файл НЕ совпадает с выпиской № {verdict.number}: он изменён или от другой печати", err=True)
         sys.exit(1)
