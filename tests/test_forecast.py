@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Decision, FinalStatus, FinalValue, Notification, NotificationKind, PeriodKind
+from app.models import Decision, FinalStatus, FinalValue, Notification, NotificationKind
 from app.security.scope import Scope
+from app.services.calendar import current_period
 from app.services.forecast import (
     RISK_FEW,
     RISK_TWO,
@@ -19,7 +20,6 @@ from app.services.forecast import (
     at_risk,
     forecast,
     next_threshold,
-    period_for,
     project,
     projected_average,
     target_query,
@@ -102,8 +102,8 @@ def test_the_current_period_is_the_one_containing_today(world, class_marks):
     close_period(world, 1)
     assert alexeev(forecast(director, today=dt.date(2026, 10, 28))).period_id == q2.id
     periods = [q1, q2]
-    assert period_for(periods, PeriodKind.quarter, dt.date(2026, 8, 20)) == q1
-    assert period_for(periods, PeriodKind.trimester, TODAY) is None
+    assert current_period(periods, dt.date(2026, 8, 20)) == q1
+    assert current_period([], TODAY) is None
 
 
 def test_a_student_who_left_is_not_forecast(world, class_marks):

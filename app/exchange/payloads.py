@@ -7,7 +7,6 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
-    AcademicYear,
     Attendance,
     BellSlot,
     Consent,
@@ -20,7 +19,6 @@ from app.models import (
     Lesson,
     LessonChange,
     Mark,
-    PeriodKind,
     Recommendation,
     ReportingPeriod,
     School,
@@ -31,6 +29,7 @@ from app.models import (
     stream_student,
     study_group_student,
 )
+from app.services.calendar import class_period, current_year
 
 SCOPES = (("class_unit", "class"), ("group", "group"), ("stream", "stream"), ("plan", "individual_plan"))
 WITHDRAWN = {"withdrawal": "отозвал согласие", "refusal": "отказался дать согласие"}
@@ -158,14 +157,6 @@ def _taught(student: Student, cls, year_id: int):
     return and_(TeachingAssignment.year_id == year_id, or_(*targets))
 
 
-def _period(year_id: int, cls, day: dt.date) -> ReportingPeriod | None:
-    """The reporting period of the class's scheme holding `day`; between periods the next one."""
-    kind = cls.period_kind if cls is not None else PeriodKind.quarter
-    periods = db.session.scalars(select(ReportingPeriod).where(
-        ReportingPeriod.year_id == year_id, ReportingPeriod.kind == kind).order_by(ReportingPeriod.start)).all()
-    return next((p for p in periods if day <= p.end), periods[-1] if periods else None)
-
-
 def _through_lesson(relation) -> tuple:
     lesson = joinedload(relation)
     return (lesson.joinedload(Lesson.assignment).joinedload(TeachingAssignment.subject),
@@ -207,13 +198,12 @@ def snapshot(student: Student, as_of: dt.date) -> dict:
     streams; their lessons (topics, homework) and lesson changes of the current reporting period; the
     student's marks, attendance, decided finals, exam and competition results, recommendations.
     One query per kind of row."""
-    year = db.session.scalar(select(AcademicYear).where(
-        AcademicYear.school_id == student.school_id, AcademicYear.start <= as_of, AcademicYear.end >= as_of))
+    year = current_year(student.school_id, as_of)
     if year is None:
         return {"as_of": as_of.isoformat(), "items": []}
     cls = student.class_unit if student.class_unit and student.class_unit.year_id == year.id else None
     mine = select(TeachingAssignment.id).where(_taught(student, cls, year.id))
-    period = _period(year.id, cls, as_of)
+    period = class_period(year.id, cls, as_of)
     lessons = select(Lesson.id).where(Lesson.assignment_id.in_(mine), Lesson.date.between(period.start, period.end)
                                       if period else false())
     of_year = select(Lesson.id).where(Lesson.date.between(year.start, year.end))

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, PeriodKind, ReportingPeriod, Subject, TeachingAssignment
 from app.services.assessment import final_values, mode_in, rules_of
+from app.services.calendar import current_period
 from app.services.errors import RuleViolation
 from app.services.finals import SheetRow, finals_open_on, finals_sheet, follows, set_final
 from app.services.grid import TARGETS, resolve_target
@@ -41,9 +42,8 @@ def sheet_periods(assignment: TeachingAssignment) -> list[ReportingPeriod]:
 
 
 def _default_period(periods: list[ReportingPeriod], today: dt.date) -> ReportingPeriod | None:
-    """The last period begun by today (not the year), else the first."""
-    begun = [x for x in periods if x.kind != PeriodKind.year and x.start <= today]
-    return begun[-1] if begun else (periods[0] if periods else None)
+    """The current period of the scheme (`calendar.current_period`), else the year."""
+    return current_period([x for x in periods if x.kind != PeriodKind.year], today) or next(iter(periods), None)
 
 
 def assignments_of(scope, target_key: str, target_id: int, subject_id: int):

@@ -32,6 +32,7 @@ from app.models import (
 from app.security.scope import Scope
 from app.services import clock
 from app.services.assessment import mode_in, rules_of
+from app.services.calendar import current_period, year_holds
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS
 from app.services.membership import enrolled_between, grade_of
@@ -125,17 +126,6 @@ def remaining_share(period: ReportingPeriod, day: dt.date) -> float:
     return 0.0 if length <= 0 else min(1.0, max(0.0, (period.end - day).days / length))
 
 
-def period_for(periods: list[ReportingPeriod], kind: PeriodKind, today: dt.date) -> ReportingPeriod | None:
-    """Of one year's periods: the one of the scheme containing today; between periods the last begun
-    unless it is closed, else the next one."""
-    own = sorted((p for p in periods if p.kind == kind), key=lambda p: p.start)
-    begun = [p for p in own if p.start <= today]
-    if begun and (today <= begun[-1].end or not begun[-1].closed):
-        return begun[-1]
-    upcoming = [p for p in own if p.start > today]
-    return upcoming[0] if upcoming else (begun[-1] if begun else None)
-
-
 @dataclass(frozen=True)
 class Query:
     """What to forecast: filters that narrow the scope's rows (all optional)."""
@@ -160,8 +150,7 @@ def _classes(scope: Scope, q: Query, today: dt.date) -> dict[ReportingPeriod, li
     if q.period is not None:
         query = query.where(ClassUnit.year_id == q.period.year_id)
     else:
-        query = query.join(AcademicYear, AcademicYear.id == ClassUnit.year_id).where(
-            AcademicYear.start <= today, AcademicYear.end >= today)
+        query = query.join(AcademicYear, AcademicYear.id == ClassUnit.year_id).where(year_holds(today))
     classes = db.session.scalars(query).all()
     periods = db.session.scalars(select(ReportingPeriod).where(
         ReportingPeriod.year_id.in_({c.year_id for c in classes}))).all()
@@ -173,7 +162,7 @@ def _classes(scope: Scope, q: Query, today: dt.date) -> dict[ReportingPeriod, li
         if q.period is not None:
             if q.period.kind in (cls.period_kind, PeriodKind.year):
                 grouped[q.period].append(cls)
-        elif (chosen := period_for(by_year[cls.year_id], cls.period_kind, today)) is not None:
+        elif (chosen := current_period([p for p in by_year[cls.year_id] if p.kind == cls.period_kind], today)):
             grouped[chosen].append(cls)
     return grouped
 
@@ -279,7 +268,7 @@ def journals(scope: Scope, today: dt.date | None = None) -> list[dict]:
     and those of their homeroom classes (everything of the school for the administration)."""
     today, ta = today or clock.today(), TeachingAssignment
     query = select(ta).join(AcademicYear, AcademicYear.id == ta.year_id).join(Subject, Subject.id == ta.subject_id) \
-        .where(AcademicYear.start <= today, AcademicYear.end >= today, Subject.pass_fail.is_(False))
+        .where(year_holds(today), Subject.pass_fail.is_(False))
     if not scope.everything:
         query = query.where(ta.school_id == scope.school_id)
     if not scope.reads_school:

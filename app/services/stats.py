@@ -29,6 +29,7 @@ from app.models import (
     study_group_student,
 )
 from app.services.assessment import is_pass_fail, mode_in, rules_of
+from app.services.calendar import current_period
 from app.services.errors import RuleViolation
 from app.services.membership import enrolled_between
 from app.services.results import FAILING_FINALS, metrics_of_counts, student_standing
@@ -63,12 +64,13 @@ def periods_of(scope) -> list[ReportingPeriod]:
 
 
 def default_period(periods: list[ReportingPeriod], today) -> ReportingPeriod | None:
-    """The last begun period (not the year) that has final grades, else the last begun one."""
-    begun = [p for p in periods if p.start <= today and p.kind != PeriodKind.year] or periods
+    """The last begun period (not the year) that has final grades (the dashboard shows results), else
+    the current one (`calendar.current_period`)."""
+    terms = [p for p in periods if p.kind != PeriodKind.year]
     with_finals = set(db.session.scalars(select(FinalGrade.period_id).where(
         FinalGrade.status == FinalStatus.final).distinct()))
-    chosen = [p for p in begun if p.id in with_finals] or begun
-    return chosen[-1] if chosen else None
+    done = [p for p in terms if p.start <= today and p.id in with_finals]
+    return done[-1] if done else current_period(terms, today) or next(iter(periods), None)
 
 
 def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teacher_id=None) -> Filters:

@@ -10,6 +10,7 @@ from app.models import AcademicYear, ClassUnit
 from app.security import permissions as p
 from app.security.scope import current_scope, visible_clause
 from app.services import clock
+from app.services.calendar import year_holds
 from app.services.errors import RuleViolation
 from app.services.forecast import (
     RISK_LABELS,
@@ -27,7 +28,7 @@ def _current_classes() -> list[ClassUnit]:
     """The classes of the current year the user may see."""
     today = clock.today()
     query = select(ClassUnit).join(AcademicYear, AcademicYear.id == ClassUnit.year_id).where(
-        AcademicYear.start <= today, AcademicYear.end >= today).order_by(ClassUnit.grade, ClassUnit.letter)
+        year_holds(today)).order_by(ClassUnit.grade, ClassUnit.letter)
     clause = visible_clause(ClassUnit, current_scope())
     return db.session.scalars(query if clause is None else query.where(clause)).all()
 

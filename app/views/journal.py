@@ -8,11 +8,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
+from app.models import Lesson, LessonType, ReportingPeriod, TeachingAssignment
 from app.models.journal import ATTENDANCE_KEYS
 from app.security import permissions as p
 from app.security.scope import current_scope, journal_clause
 from app.services import clock
+from app.services.calendar import class_period
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
 from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
@@ -50,7 +51,7 @@ def journals_of(scope) -> list[dict]:
 
 
 def current_period(target_key: str, target_id: int, subject_id: int, today: dt.date) -> int:
-    """The period of the target's scheme containing today (else the last one begun); 0 if none."""
+    """The current period of the target's scheme (`calendar.current_period`); 0 if none."""
     column = {key: c for c, key in TARGET_OF.items()}.get(target_key)
     if column is None:
         return 0
@@ -58,13 +59,7 @@ def current_period(target_key: str, target_id: int, subject_id: int, today: dt.d
         getattr(TeachingAssignment, column) == target_id, TeachingAssignment.subject_id == subject_id).limit(1))
     if assignment is None:
         return 0
-    cls = scheme_class(assignment)
-    kind = cls.period_kind if cls else PeriodKind.quarter
-    periods = db.session.scalars(select(ReportingPeriod).where(
-        ReportingPeriod.year_id == assignment.year_id, ReportingPeriod.kind == kind)
-        .order_by(ReportingPeriod.start)).all()
-    begun = [x for x in periods if x.start <= today]
-    chosen = begun[-1] if begun else (periods[0] if periods else None)
+    chosen = class_period(assignment.year_id, scheme_class(assignment), today)
     return chosen.id if chosen else 0
 
 
