@@ -1,4 +1,7 @@
-"""The role table: which role may read or write which resource (synced by `school init`)."""
+"""The role table: which role may read or write which resource (synced by `school init`), and what
+each role may do beyond that (its capabilities, read by the scope, the journal and the extracts)."""
+from collections.abc import Iterable
+
 from app.security import permissions as p
 
 ROLE_ADMIN = "Admin"
@@ -90,5 +93,26 @@ _ROLE_GRANTS: dict[str, set[tuple[str, str]]] = {
 }
 ROLE_PERMISSIONS = {role: grants | SELF_SERVICE for role, grants in _ROLE_GRANTS.items()} | {ROLE_PUBLIC: set()}
 
-# Roles whose members read the whole school rather than their own classes.
-WHOLE_SCHOOL_ROLES = {ROLE_ADMINISTRATION, ROLE_REGISTRAR, ROLE_AUDITOR}
+# Capabilities: what a role may do that its resources alone do not say.
+ALL_SCHOOLS = "all_schools"  # the deployment admin (a login with no staff record) sees every school
+READS_SCHOOL = "reads_school"  # every row of the school, not only the classes one teaches
+ADMINISTERS = "administers"  # writes for any teacher, edits any mark until the period closes, defers finals
+PRINTS_ANY_STUDENT = "prints_any_student"  # paper extracts of any student of the school
+PRINTS_HOMEROOM = "prints_homeroom"  # paper extracts of one's own class
+PRINTS_PAPER_RECIPIENTS = "prints_paper_recipients"  # paper extracts of families without electronic delivery
+
+ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
+    ROLE_ADMIN: frozenset({ALL_SCHOOLS, READS_SCHOOL, ADMINISTERS, PRINTS_ANY_STUDENT}),
+    ROLE_ADMINISTRATION: frozenset({READS_SCHOOL, ADMINISTERS, PRINTS_ANY_STUDENT}),
+    ROLE_TEACHER: frozenset(),
+    ROLE_CLASS_TEACHER: frozenset({PRINTS_HOMEROOM}),
+    ROLE_REGISTRAR: frozenset({READS_SCHOOL, PRINTS_PAPER_RECIPIENTS}),
+    ROLE_AUDITOR: frozenset({READS_SCHOOL}),
+    ROLE_PUBLIC: frozenset(),
+}
+
+
+def capabilities(roles: Iterable) -> frozenset[str]:
+    """What a user with these roles (names or FAB Role rows) may do: the union of their capabilities."""
+    names = (getattr(r, "name", r) for r in roles)
+    return frozenset().union(*(ROLE_CAPABILITIES.get(name, frozenset()) for name in names))

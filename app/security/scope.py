@@ -34,6 +34,7 @@ from app.models import (
     LessonChange,
     Mark,
     Notification,
+    PeriodStatusChange,
     Recommendation,
     ReportingPeriod,
     School,
@@ -49,7 +50,7 @@ from app.models import (
     stream_student,
     study_group_student,
 )
-from app.security.roles import ROLE_ADMIN, WHOLE_SCHOOL_ROLES
+from app.security.roles import ALL_SCHOOLS, READS_SCHOOL, ROLE_ADMIN, capabilities
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,13 @@ def scope_for_user(user) -> Scope:
     """Build the scope of a login user from their roles, staff record and assignments."""
     if user is None or not getattr(user, "is_authenticated", True) or not getattr(user, "id", None):
         return NOBODY
-    roles = {r.name for r in user.roles}
+    can = capabilities(user.roles)
     staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
-    if ROLE_ADMIN in roles and staff is None:
+    if ALL_SCHOOLS in can and staff is None:
         return Scope(user_id=user.id, everything=True)
     if staff is None:
         return Scope(user_id=user.id)
-    if roles & WHOLE_SCHOOL_ROLES or ROLE_ADMIN in roles:
+    if READS_SCHOOL in can:
         return Scope(user.id, staff.school_id, staff.id, whole_school=True)
     rows = db.session.execute(
         select(
@@ -156,7 +157,7 @@ def _homeroom_students(scope: Scope):
     return Student.id.in_(select(Enrolment.student_id).where(_in(Enrolment.class_unit_id, scope.homeroom_ids)))
 
 
-# Teacher-level narrowing per model; models absent here are school-wide reference data.
+# Teacher-level narrowing per school-owned model (the school-wide reference data is SCHOOL_WIDE below).
 _TEACHER_RULES = {
     ClassUnit: lambda s: _in(ClassUnit.id, s.class_ids | s.partial_class_ids),
     StudyGroup: lambda s: or_(_in(StudyGroup.id, s.group_ids), _in(StudyGroup.class_unit_id, s.class_ids)),
@@ -274,7 +275,10 @@ _TEACHER_RULES.update({
     ExamResult: lambda s: ExamResult.student_id.in_(select(Student.id).where(visible_students(s))),
     Notification: lambda s: Notification.student_id.in_(select(Student.id).where(_homeroom_students(s))),
 })
-SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff, AssessmentRule)
+# School-owned models every teacher reads whole: the school's reference data. A school-owned model
+# neither here nor in _TEACHER_RULES is hidden from teachers (the filter fails closed).
+SCHOOL_WIDE = (AcademicYear, ReportingPeriod, PeriodStatusChange, Holiday, BellSlot, Subject, WorkType, Staff,
+               AssessmentRule)
 
 
 def visible_clause(model, scope: Scope):
@@ -290,10 +294,10 @@ def visible_clause(model, scope: Scope):
     if scope.school_id is None:
         return false()
     same_school = model.school_id == scope.school_id
-    rule = _TEACHER_RULES.get(model)
-    if scope.reads_school or rule is None:
+    if scope.reads_school or model in SCHOOL_WIDE:
         return same_school
-    return same_school & rule(scope)
+    rule = _TEACHER_RULES.get(model)
+    return same_school & (false() if rule is None else rule(scope))  # no rule: a teacher sees none of it
 
 
 def is_visible(obj, scope: Scope) -> bool:

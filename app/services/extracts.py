@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ClassUnit, Enrolment, ExtractLog, PeriodKind, ReportingPeriod, Student
-from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION, ROLE_CLASS_TEACHER, ROLE_REGISTRAR
+from app.security.roles import PRINTS_ANY_STUDENT, PRINTS_HOMEROOM, PRINTS_PAPER_RECIPIENTS, capabilities
 from app.security.scope import Scope, scope_for_user
 from app.services import clock, pdf
 from app.services.consent import electronic_recipients, paper_recipients
@@ -35,9 +35,9 @@ class Printer:
 
 def printer_of(user) -> Printer:
     """The Printer of a login user, from their roles."""
-    roles = {r.name for r in user.roles}
-    return Printer(user.username, scope_for_user(user), any_student=bool(roles & {ROLE_ADMIN, ROLE_ADMINISTRATION}),
-                   homeroom=ROLE_CLASS_TEACHER in roles, paper=ROLE_REGISTRAR in roles)
+    can = capabilities(user.roles)
+    return Printer(user.username, scope_for_user(user), any_student=PRINTS_ANY_STUDENT in can,
+                   homeroom=PRINTS_HOMEROOM in can, paper=PRINTS_PAPER_RECIPIENTS in can)
 
 
 def system_printer(username: str = "cli") -> Printer:

@@ -19,7 +19,7 @@ from app.models import (
     ReportingPeriod,
     WorkType,
 )
-from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
+from app.security.roles import ADMINISTERS, capabilities
 from app.security.scope import Scope, current_scope
 from app.services import clock
 from app.services.assessment import check_marks_allowed
@@ -50,9 +50,8 @@ def actor_of(user) -> Actor:
     """The Actor of a login user."""
     from app.security.scope import scope_for_user
 
-    roles = {r.name for r in user.roles}
     scope = current_scope() if current_scope().user_id == user.id else scope_for_user(user)
-    return Actor(user.username, scope, administration=bool(roles & {ROLE_ADMIN, ROLE_ADMINISTRATION}))
+    return Actor(user.username, scope, administration=ADMINISTERS in capabilities(user.roles))
 
 
 def _fail(message, field: str | None = None):
