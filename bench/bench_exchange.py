@@ -64,7 +64,7 @@ def samples() -> list[tuple[int, int, dict]]:
 
     consented = electronic_recipients(db.session.scalars(select(Student.id).where(Student.left_on.is_(None))).all())
     marks = db.session.scalars(select(Mark).where(Mark.student_id.in_(sorted(consented)))
-                               .options(*payloads.LOADS[Mark]).order_by(Mark.id).limit(SAMPLES)).all()
+                               .options(*payloads.KINDS[Mark].loads).order_by(Mark.id).limit(SAMPLES)).all()
     return [(m.student_id, m.school_id, payloads.describe(m)[1]) for m in marks]
 
 

@@ -265,3 +265,8 @@ def test_a_snapshot_reads_each_kind_of_row_at_once(world, rows):
 
 def test_no_year_no_snapshot(world):
     assert payloads.snapshot(world.students["Алексеев"], dt.date(2030, 1, 10)) == {"as_of": "2030-01-10", "items": []}
+
+
+def test_the_registry_of_message_kinds_builds_exactly_the_schemas_row_kinds():
+    """One registry (payloads.KINDS) says how each kind is built, who reads it and what the sync sends."""
+    assert sorted(kind.name for kind in payloads.KINDS.values()) == sorted(ENTITY_KINDS)

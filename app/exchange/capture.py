@@ -12,32 +12,24 @@ New final grades and lesson changes also compose the family's notifications (del
 import datetime as dt
 import uuid
 
-from sqlalchemy import event, insert, inspect, select, update
+from flask_babel import gettext as _
+from sqlalchemy import event, insert, inspect, update
 from sqlalchemy.orm import Session
 
 from app.exchange import payloads
 from app.models import (
-    ClassUnit,
     Consent,
-    ControlWorkPlan,
     DeliveryPreference,
     Enrolment,
     ExamResult,
-    FinalGrade,
-    FinalStatus,
-    Holiday,
     Lesson,
-    LessonChange,
     Notification,
     OutboxMessage,
     OutboxStatus,
     Student,
-    TeachingAssignment,
-    TimetableEntry,
 )
 from app.services import clock
 from app.services.consent import electronic_recipients, statuses
-from app.services.membership import enrolled_between, members_query
 
 IGNORED = {"published_at", "recorded_at"}  # bookkeeping of the exchange itself, not news for families
 
@@ -52,28 +44,8 @@ def message_row(kind: str, student_id: int, school_id: int, payload: dict, now: 
 
 
 def _students_of(session: Session, obj, today: dt.date) -> set[int]:
-    """Students whose diary shows this row."""
-    if isinstance(obj, Holiday):
-        query = select(Enrolment.student_id).join(Student, Student.id == Enrolment.student_id).where(
-            Student.school_id == obj.school_id, enrolled_between(obj.start, obj.end))
-        if obj.grade is not None:
-            query = query.join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id).where(ClassUnit.grade == obj.grade)
-        return set(session.scalars(query))
-    if isinstance(obj, LessonChange):
-        obj = obj.lesson
-    if isinstance(obj, (Lesson, ControlWorkPlan)):
-        assignment, start, end = obj.assignment, obj.date, obj.date
-    elif isinstance(obj, TimetableEntry):
-        assignment, start, end = obj.assignment, max(obj.valid_from, today), max(obj.valid_to, today)
-    elif isinstance(obj, TeachingAssignment):  # the class's teachers for the rest of its year
-        assignment, start = obj, max(today, obj.year.start)
-        end = max(obj.year.end, start)
-    else:
-        student_id = getattr(obj, "student_id", None)
-        return {student_id} if student_id else set()
-    if assignment is None:
-        return set()
-    return {s.id for s in session.scalars(members_query(assignment, start, end))}
+    """Students whose diary shows this row (its kind says who reads it)."""
+    return payloads.KINDS[type(obj)].audience(session, obj, today)
 
 
 def _changed_columns(obj) -> set[str]:
@@ -112,9 +84,10 @@ def _before_flush(session: Session, _context, _instances) -> None:
     students.discard(None)
     if students:
         with session.no_autoflush:
-            ids = sorted(students)
-            session.info["exchange_electronic_before"] = electronic_recipients(ids)
-            session.info["exchange_consented_before"] = {s for s, st in statuses(ids).items() if st.electronic}
+            ids, today = sorted(students), clock.today()
+            standing = statuses(ids, today)
+            session.info["exchange_electronic_before"] = electronic_recipients(ids, today, standing)
+            session.info["exchange_consented_before"] = {s for s, st in standing.items() if st.electronic}
 
 
 def _standing_changes(session: Session):
@@ -182,8 +155,8 @@ def _capture(session: Session, _context) -> None:
 
 
 def _notable(obj) -> bool:
-    """Changes the family is also notified of by their channel: a final grade set, a lesson changed."""
-    return isinstance(obj, LessonChange) or (isinstance(obj, FinalGrade) and obj.status == FinalStatus.final)
+    """Changes the family is also notified of by their channel (a final grade set, a lesson changed)."""
+    return payloads.KINDS[type(obj)].notable(obj)
 
 
 def _consent_changes(session: Session, changes: list, before: tuple[set[int], set[int]], today: dt.date,
@@ -196,22 +169,23 @@ def _consent_changes(session: Session, changes: list, before: tuple[set[int], se
         if isinstance(change, Consent) or change.student_id not in decisions:
             decisions[change.student_id] = change
     ids = sorted(decisions)
-    after = electronic_recipients(ids, today)
-    consented = {sid for sid, status in statuses(ids, today).items() if status.electronic}
+    standing = statuses(ids, today)
+    after = electronic_recipients(ids, today, standing)
+    consented = {sid for sid, status in standing.items() if status.electronic}
     rows = []
     for sid, cause in decisions.items():
         entity = type(cause).__tablename__
         if sid in after and sid not in before[0]:
-            _cancel(session, sid, "согласие дано снова: отзыв не отправлять", kind="withdrawal")
+            _cancel(session, sid, _("consent given again: do not send the withdrawal"), kind="withdrawal")
             student = session.get(Student, sid)
             rows.append(message_row("snapshot", sid, cause.school_id, payloads.snapshot(student, today), now,
                                     entity, cause.id))
         elif sid in before[1] and sid not in consented and isinstance(cause, Consent):
-            _cancel(session, sid, "согласие отозвано: не отправлять", claimed=True)
+            _cancel(session, sid, _("consent withdrawn: do not send"), claimed=True)
             rows.append(message_row("withdrawal", sid, cause.school_id, payloads.withdrawal(cause), now,
                                     entity, cause.id))
         elif sid in before[0] and sid not in after:
-            _cancel(session, sid, "семья выбрала бумажную форму: не отправлять", claimed=True)
+            _cancel(session, sid, _("the family chose paper: do not send"), claimed=True)
     return rows
 
 
@@ -222,7 +196,7 @@ def _resync(session: Session, moved: dict[int, int], today: dt.date, now: dt.dat
     for sid in sorted(electronic_recipients(sorted(moved), today)):
         student = session.get(Student, sid)
         if student is not None:
-            _cancel(session, sid, "заменено более новым снимком дневника", kind="snapshot")
+            _cancel(session, sid, _("replaced by a newer snapshot of the diary"), kind="snapshot")
             rows.append(message_row("snapshot", sid, student.school_id, payloads.snapshot(student, today), now,
                                     "enrolment", moved[sid]))
     return rows

@@ -82,9 +82,9 @@ def retry_failed_notifications() -> int:
 
 def _deliver_batch(batch: list[Notification], now: dt.datetime, result: Delivered) -> None:
     ids = list({n.student_id for n in batch})
-    channel_of = channels(ids, at=clock.today())
     prefs = {p.student_id: p for p in db.session.scalars(
         select(DeliveryPreference).where(DeliveryPreference.student_id.in_(ids)))}
+    channel_of = channels(ids, at=clock.today(), chosen={sid: p.channel for sid, p in prefs.items()})
     contacts = _recorded_contacts([sid for sid in ids if channel_of[sid] == Channel.email])
     with closing(_Mailer()) as mail:
         for n in batch:

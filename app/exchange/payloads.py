@@ -1,16 +1,22 @@
 """What each diary message says (docs/exchange.md): payloads built from the journal's rows, the
 envelope's student and school blocks, the withdrawal notice and a newly consented student's snapshot."""
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, false, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from app.extensions import db
 from app.models import (
+    AcademicYear,
     Attendance,
     BellSlot,
+    ClassUnit,
     Consent,
     ControlWorkPlan,
+    Enrolment,
     ExamResult,
     FinalGrade,
     FinalStatus,
@@ -30,6 +36,7 @@ from app.models import (
     study_group_student,
 )
 from app.services.calendar import class_period, current_year
+from app.services.membership import enrolled_between, members_query
 
 SCOPES = (("class_unit", "class"), ("group", "group"), ("stream", "stream"), ("plan", "individual_plan"))
 WITHDRAWN = {"withdrawal": "отозвал согласие", "refusal": "отказался дать согласие"}
@@ -106,24 +113,6 @@ def _exam_result(r: ExamResult) -> dict:
             "date": _day(r.date), "score": r.score, "grade": r.grade or "", "result_date": _day(r.result_date)}
 
 
-BUILDERS = {
-    Mark: ("mark", _mark), Attendance: ("attendance", _attendance), Lesson: ("lesson", _lesson),
-    LessonChange: ("lesson_change", _lesson_change), TimetableEntry: ("timetable", _timetable),
-    ControlWorkPlan: ("control_work", _control_work), TeachingAssignment: ("teachers", _teachers),
-    Holiday: ("holidays", _holidays), Recommendation: ("recommendation", _recommendation),
-    FinalGrade: ("final_grade", _final_grade), ExamResult: ("exam_result", _exam_result),
-}
-
-
-def describe(obj, deleted: bool = False) -> tuple[str, dict] | None:
-    """(kind, payload) telling families about one journal row, or None when families do not see it
-    (a proposed final, a row of another kind). A deleted row says only its id."""
-    kind, build = BUILDERS.get(type(obj), (None, None))
-    if kind is None or (isinstance(obj, FinalGrade) and obj.status == FinalStatus.proposed):
-        return None
-    return kind, {"id": obj.id, "deleted": True} if deleted else {"id": obj.id, "deleted": False, **build(obj)}
-
-
 def student_block(student: Student) -> dict:
     """The envelope's student: id, personal file number, full name, current class."""
     return {"id": student.id, "file_number": student.file_number, "name": student.full_name,
@@ -167,28 +156,8 @@ def _assignment(relation, *more) -> tuple:
     return tuple(joinedload(relation).joinedload(r) for r in (TeachingAssignment.subject, *more))
 
 
-LOADS = {  # what each kind of row needs to be described, loaded with it
-    TeachingAssignment: (
-        *(joinedload(r) for r in (TeachingAssignment.subject, TeachingAssignment.teacher,
-                                  TeachingAssignment.class_unit, TeachingAssignment.stream)),
-        joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit),
-        *(joinedload(TeachingAssignment.plan).joinedload(r) for r in (IndividualPlan.student, IndividualPlan.subject))),
-    TimetableEntry: (*_assignment(TimetableEntry.assignment, TeachingAssignment.teacher),
-                     joinedload(TimetableEntry.bell_slot)),
-    ControlWorkPlan: _assignment(ControlWorkPlan.assignment),
-    Lesson: (*_assignment(Lesson.assignment), joinedload(Lesson.teacher), joinedload(Lesson.bell_slot)),
-    LessonChange: (*_through_lesson(LessonChange.lesson), joinedload(LessonChange.old_teacher),
-                   joinedload(LessonChange.new_teacher), joinedload(LessonChange.new_slot)),
-    Mark: (*_through_lesson(Mark.lesson), joinedload(Mark.work_type)),
-    Attendance: _through_lesson(Attendance.lesson),
-    FinalGrade: (joinedload(FinalGrade.subject), joinedload(FinalGrade.period).joinedload(ReportingPeriod.year)),
-    ExamResult: (joinedload(ExamResult.subject),),
-    Recommendation: (joinedload(Recommendation.subject), joinedload(Recommendation.teacher)),
-}
-
-
 def _rows(model, *where, order=None) -> list:
-    query = select(model).where(*where).options(*LOADS.get(model, ()))
+    query = select(model).where(*where).options(*(KINDS[model].loads if model in KINDS else ()))
     return db.session.scalars(query.order_by(order if order is not None else model.id)).all()
 
 
@@ -207,22 +176,135 @@ def snapshot(student: Student, as_of: dt.date) -> dict:
     lessons = select(Lesson.id).where(Lesson.assignment_id.in_(mine), Lesson.date.between(period.start, period.end)
                                       if period else false())
     of_year = select(Lesson.id).where(Lesson.date.between(year.start, year.end))
-    found = [
-        *_rows(BellSlot, BellSlot.school_id == student.school_id),  # no items: the changes' old slots, in the session
-        *_rows(TeachingAssignment, TeachingAssignment.id.in_(mine)),
-        *_rows(TimetableEntry, TimetableEntry.assignment_id.in_(mine), TimetableEntry.valid_to >= as_of),
-        *(h for h in _rows(Holiday, Holiday.year_id == year.id, order=Holiday.start)
-          if h.grade is None or (cls is not None and h.applies_to(cls.grade))),
-        *_rows(ControlWorkPlan, ControlWorkPlan.assignment_id.in_(mine), order=ControlWorkPlan.date),
-        *_rows(Lesson, Lesson.id.in_(lessons), order=Lesson.date),
-        *_rows(LessonChange, LessonChange.lesson_id.in_(lessons)),
-        *_rows(Mark, Mark.student_id == student.id, Mark.lesson_id.in_(of_year)),
-        *_rows(Attendance, Attendance.student_id == student.id, Attendance.lesson_id.in_(of_year)),
-        *_rows(FinalGrade, FinalGrade.student_id == student.id, FinalGrade.status != FinalStatus.proposed,
-               FinalGrade.period_id.in_(select(ReportingPeriod.id).where(ReportingPeriod.year_id == year.id))),
-        *_rows(ExamResult, ExamResult.student_id == student.id, ExamResult.date.between(year.start, year.end)),
-        *_rows(Recommendation, Recommendation.student_id == student.id,
-               Recommendation.date.between(year.start, year.end)),
-    ]
+    _rows(BellSlot, BellSlot.school_id == student.school_id)  # no items: the changes' old slots, in the session
+    sync = Sync(student, year, cls, as_of, mine, lessons, of_year)
+    found = [row for kind in KINDS.values() for row in kind.initial(sync)]
     items = [{"kind": kind, "payload": payload} for kind, payload in filter(None, map(describe, found))]
     return {"as_of": as_of.isoformat(), "items": items}
+
+
+@dataclass(frozen=True)
+class Sync:
+    """What a newly consented student's initial sync covers: their year, class, assignments and lessons."""
+
+    student: Student
+    year: AcademicYear
+    cls: ClassUnit | None
+    as_of: dt.date
+    mine: Select  # ids of the assignments teaching the student
+    lessons: Select  # ids of their lessons in the current period
+    of_year: Select  # ids of the year's lessons
+
+
+def _members(session: Session, assignment: TeachingAssignment | None, start: dt.date, end: dt.date) -> set[int]:
+    if assignment is None:
+        return set()
+    return {s.id for s in session.scalars(members_query(assignment, start, end))}
+
+
+def _holiday_students(session: Session, h: Holiday, _today: dt.date) -> set[int]:
+    query = select(Enrolment.student_id).join(Student, Student.id == Enrolment.student_id).where(
+        Student.school_id == h.school_id, enrolled_between(h.start, h.end))
+    if h.grade is not None:
+        query = query.join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id).where(ClassUnit.grade == h.grade)
+    return set(session.scalars(query))
+
+
+def _own_student(_session: Session, obj, _today: dt.date) -> set[int]:
+    return {obj.student_id} if obj.student_id else set()
+
+
+def _on_lesson_day(session: Session, obj, _today: dt.date) -> set[int]:
+    return _members(session, obj.assignment, obj.date, obj.date)
+
+
+def _timetable_students(session: Session, e: TimetableEntry, today: dt.date) -> set[int]:
+    return _members(session, e.assignment, max(e.valid_from, today), max(e.valid_to, today))
+
+
+def _teachers_students(session: Session, a: TeachingAssignment, today: dt.date) -> set[int]:
+    start = max(today, a.year.start)  # the class's teachers for the rest of its year
+    return _members(session, a, start, max(a.year.end, start))
+
+
+@dataclass(frozen=True)
+class MessageKind:
+    """One kind of diary message (docs/exchange.md): the journal row it tells of, its payload, the
+    students whose families read it, what to load with the row, what the initial sync sends of it,
+    which rows families do not see yet and which they are also notified of by their channel."""
+
+    name: str
+    build: Callable[[Any], dict]
+    audience: Callable[[Session, Any, dt.date], set[int]]
+    loads: tuple = ()
+    initial: Callable[[Sync], list] = lambda _sync: []
+    told: Callable[[Any], bool] = lambda _row: True
+    notable: Callable[[Any], bool] = lambda _row: False
+
+
+def _decided(f: FinalGrade) -> bool:
+    return f.status != FinalStatus.proposed
+
+
+KINDS: dict[type, MessageKind] = {  # in the order of the initial sync
+    TeachingAssignment: MessageKind(
+        "teachers", _teachers, _teachers_students,
+        (*(joinedload(r) for r in (TeachingAssignment.subject, TeachingAssignment.teacher,
+                                   TeachingAssignment.class_unit, TeachingAssignment.stream)),
+         joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit),
+         *(joinedload(TeachingAssignment.plan).joinedload(r)
+           for r in (IndividualPlan.student, IndividualPlan.subject))),
+        lambda s: _rows(TeachingAssignment, TeachingAssignment.id.in_(s.mine))),
+    TimetableEntry: MessageKind(
+        "timetable", _timetable, _timetable_students,
+        (*_assignment(TimetableEntry.assignment, TeachingAssignment.teacher), joinedload(TimetableEntry.bell_slot)),
+        lambda s: _rows(TimetableEntry, TimetableEntry.assignment_id.in_(s.mine), TimetableEntry.valid_to >= s.as_of)),
+    Holiday: MessageKind(
+        "holidays", _holidays, _holiday_students, (),
+        lambda s: [h for h in _rows(Holiday, Holiday.year_id == s.year.id, order=Holiday.start)
+                   if h.grade is None or (s.cls is not None and h.applies_to(s.cls.grade))]),
+    ControlWorkPlan: MessageKind(
+        "control_work", _control_work, _on_lesson_day, _assignment(ControlWorkPlan.assignment),
+        lambda s: _rows(ControlWorkPlan, ControlWorkPlan.assignment_id.in_(s.mine), order=ControlWorkPlan.date)),
+    Lesson: MessageKind(
+        "lesson", _lesson, _on_lesson_day,
+        (*_assignment(Lesson.assignment), joinedload(Lesson.teacher), joinedload(Lesson.bell_slot)),
+        lambda s: _rows(Lesson, Lesson.id.in_(s.lessons), order=Lesson.date)),
+    LessonChange: MessageKind(
+        "lesson_change", _lesson_change, lambda session, c, today: _on_lesson_day(session, c.lesson, today),
+        (*_through_lesson(LessonChange.lesson), joinedload(LessonChange.old_teacher),
+         joinedload(LessonChange.new_teacher), joinedload(LessonChange.new_slot)),
+        lambda s: _rows(LessonChange, LessonChange.lesson_id.in_(s.lessons)), notable=lambda _c: True),
+    Mark: MessageKind(
+        "mark", _mark, _own_student, (*_through_lesson(Mark.lesson), joinedload(Mark.work_type)),
+        lambda s: _rows(Mark, Mark.student_id == s.student.id, Mark.lesson_id.in_(s.of_year))),
+    Attendance: MessageKind(
+        "attendance", _attendance, _own_student, _through_lesson(Attendance.lesson),
+        lambda s: _rows(Attendance, Attendance.student_id == s.student.id, Attendance.lesson_id.in_(s.of_year))),
+    FinalGrade: MessageKind(
+        "final_grade", _final_grade, _own_student,
+        (joinedload(FinalGrade.subject), joinedload(FinalGrade.period).joinedload(ReportingPeriod.year)),
+        lambda s: _rows(FinalGrade, FinalGrade.student_id == s.student.id, FinalGrade.status != FinalStatus.proposed,
+                        FinalGrade.period_id.in_(select(ReportingPeriod.id)
+                                                 .where(ReportingPeriod.year_id == s.year.id))),
+        told=_decided, notable=lambda f: f.status == FinalStatus.final),
+    ExamResult: MessageKind(
+        "exam_result", _exam_result, _own_student, (joinedload(ExamResult.subject),),
+        lambda s: _rows(ExamResult, ExamResult.student_id == s.student.id,
+                        ExamResult.date.between(s.year.start, s.year.end))),
+    Recommendation: MessageKind(
+        "recommendation", _recommendation, _own_student,
+        (joinedload(Recommendation.subject), joinedload(Recommendation.teacher)),
+        lambda s: _rows(Recommendation, Recommendation.student_id == s.student.id,
+                        Recommendation.date.between(s.year.start, s.year.end))),
+}
+
+
+def describe(obj, deleted: bool = False) -> tuple[str, dict] | None:
+    """(kind, payload) telling families about one journal row, or None when families do not see it
+    (a proposed final, a row of another kind). A deleted row says only its id."""
+    kind = KINDS.get(type(obj))
+    if kind is None or not kind.told(obj):
+        return None
+    return kind.name, {"id": obj.id, "deleted": True} if deleted else {"id": obj.id, "deleted": False,
+                                                                        **kind.build(obj)}

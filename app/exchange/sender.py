@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, fields
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
@@ -154,7 +155,7 @@ def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
             change = _done(row, OutboxStatus.cancelled, "нет согласия или выбрана бумажная форма: не отправлено")
             run.cancelled += 1
         elif receipt is None:
-            change = _later(row, run.portal_down or "портал не подтвердил получение", now)
+            change = _later(row, run.portal_down or _("the portal did not acknowledge receipt"), now)
             run.parked += change["status"] == OutboxStatus.failed
             run.unacknowledged += 1
         elif receipt.accepted:
@@ -162,7 +163,8 @@ def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
             _publish(row, change["accepted_at"])
             run.accepted += 1
         else:
-            change = _done(row, OutboxStatus.failed, f"отклонено порталом: {receipt.reason}"[:500])
+            change = _done(row, OutboxStatus.failed,
+                           _("rejected by the portal: %(reason)s", reason=receipt.reason)[:500])
             run.rejected += 1
         changes.append(change)
     if changes:
@@ -182,7 +184,7 @@ def _later(row, reason: str, now: dt.datetime) -> dict:
     """Try again after an exponentially growing pause, or park as failed once out of attempts."""
     config = current_app.config
     if row.attempts >= config["EXCHANGE_MAX_ATTEMPTS"]:
-        return _done(row, OutboxStatus.failed, f"{reason} (попыток: {row.attempts})"[:500])
+        return _done(row, OutboxStatus.failed, _("%(reason)s (attempts: %(n)d)", reason=reason, n=row.attempts)[:500])
     pause = min(config["EXCHANGE_BACKOFF"] * 2 ** row.attempts, 3600)
     return {"id": row.id, "status": OutboxStatus.queued, "failure": reason[:500], "claimed_until": None,
             "next_attempt_at": now + dt.timedelta(seconds=pause)}

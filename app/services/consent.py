@@ -144,13 +144,18 @@ def status_of(student_id: int, at: dt.date | None = None) -> ConsentStatus:
     return statuses([student_id], at)[student_id]
 
 
-def channels(student_ids: list[int], at: dt.date | None = None) -> dict[int, Channel]:
+def channels(student_ids: list[int], at: dt.date | None = None, standing: dict[int, ConsentStatus] | None = None,
+             chosen: dict[int, Channel] | None = None) -> dict[int, Channel]:
     """The one rule of a family's effective channel: its delivery preference where the current consent
     allows electronic delivery (a consent with no preference: the portal), else paper. The exchange, the
-    notifications, the paper recipients and the extracts all follow it, so no family falls between them."""
-    standing = statuses(student_ids, at)
-    chosen = dict(db.session.execute(select(DeliveryPreference.student_id, DeliveryPreference.channel).where(
-        DeliveryPreference.student_id.in_(student_ids))).all()) if student_ids else {}
+    notifications, the paper recipients and the extracts all follow it, so no family falls between them.
+    A caller that already read the students' `standing` (statuses at `at`) or `chosen` channels (their
+    delivery preferences) passes them instead of having them read again."""
+    if standing is None:
+        standing = statuses(student_ids, at)
+    if chosen is None:
+        chosen = dict(db.session.execute(select(DeliveryPreference.student_id, DeliveryPreference.channel).where(
+            DeliveryPreference.student_id.in_(student_ids))).all()) if student_ids else {}
     return {sid: (chosen.get(sid) or Channel.portal) if standing[sid].electronic else Channel.paper
             for sid in student_ids}
 
@@ -160,9 +165,10 @@ def may_send_electronically(student_id: int, at: dt.date | None = None) -> bool:
     return student_id in electronic_recipients([student_id], at)
 
 
-def electronic_recipients(student_ids: list[int], at: dt.date | None = None) -> set[int]:
+def electronic_recipients(student_ids: list[int], at: dt.date | None = None,
+                          standing: dict[int, ConsentStatus] | None = None) -> set[int]:
     """The same gate for many students at once (batch senders): those whose data may leave, by their channel."""
-    return {sid for sid, channel in channels(student_ids, at).items() if channel != Channel.paper}
+    return {sid for sid, channel in channels(student_ids, at, standing).items() if channel != Channel.paper}
 
 
 Spell = tuple[dt.date, dt.date | None]
