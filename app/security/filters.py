@@ -8,7 +8,7 @@ from flask_appbuilder.models.filters import BaseFilter, FilterRelation
 from flask_appbuilder.models.sqla.filters import FilterEqualFunction, FilterInFunction
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Enum, Integer, Numeric, String
+from sqlalchemy import Boolean, Integer, Numeric, String
 
 from app.security.scope import current_scope, visible_clause, writable_clause
 from app.services.errors import RuleViolation
@@ -38,7 +38,7 @@ SCOPE_FILTERS = [["id", ScopeFilter, lambda: None]]
 def _as_typed(kind, value):
     """A list filter's value (text from a page's query string, JSON from the API's rison) as the column's
     Python type, for `problem` to judge; a blank value is FAB's «no value» (None)."""
-    if isinstance(kind, (Integer, Numeric)) and isinstance(value, str) and not isinstance(kind, Boolean):
+    if isinstance(kind, (Integer, Numeric)) and isinstance(value, str):
         value = value.strip()
         if not value:
             return None
@@ -61,7 +61,7 @@ def suits_filter(datamodel, column_name: str, value) -> bool:
         return value == "y" or isinstance(value, bool)
     if not isinstance(kind, (String, Integer, Numeric)):
         return True
-    if isinstance(kind, (String, Enum)) and isinstance(value, str):
+    if isinstance(kind, String) and isinstance(value, str):  # an Enum is a String
         return "\x00" not in value  # the length does not matter to a comparison
     return problem(kind, _as_typed(kind, value)) is None
 

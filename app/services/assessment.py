@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AssessmentMode, AssessmentRule, ClassUnit, Enrolment, Subject
+from app.models import AssessmentMode, AssessmentRule, ClassUnit, Enrolment, Subject, TeachingAssignment
 from app.models.results import NUMERIC_FINALS, PASS_FAIL_FINALS, SPECIAL_FINALS, FinalValue
 from app.services.errors import RuleViolation
-from app.services.membership import enrolled_between
+from app.services.membership import enrolled_between, grade_of
 
 Rules = dict[tuple[int, int | None], AssessmentMode]
 
@@ -27,6 +27,11 @@ def mode_in(rules: Rules, grade: int | None, subject_id: int) -> AssessmentMode 
     if grade is None:
         return None
     return rules.get((grade, subject_id)) or rules.get((grade, None))
+
+
+def assignment_mode(assignment: TeachingAssignment) -> AssessmentMode | None:
+    """The mode of a journal: its subject in the grade of its class (marked for a mixed stream)."""
+    return mode_in(rules_of(assignment.school_id), grade_of(assignment), assignment.subject_id)
 
 
 def grades_on(student_ids: Iterable[int], day: dt.date) -> dict[int, int]:

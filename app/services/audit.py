@@ -195,12 +195,16 @@ def audit_key() -> str:
     return key
 
 
+def _hashed_message(row: dict) -> bytes:
+    """What the chain hashes of an event: its content and the previous hash, as canonical JSON."""
+    content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()
+
+
 def event_hash(row: dict, key: str | None = None) -> str:
     """HMAC-SHA256 (keyed with AUDIT_KEY) of an event's content and the previous event's hash: without
     the key nobody can recompute the chain after editing a row."""
-    content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
-    message = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()
-    return hmac.new((key or audit_key()).encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new((key or audit_key()).encode(), _hashed_message(row), hashlib.sha256).hexdigest()
 
 
 def verify_chain(batch: int = 5000, anchors: dict[int, dict] | None = None) -> tuple[int, str | None]:
@@ -242,8 +246,7 @@ def _shorter_than_anchored(checked: int, last_id: int, anchors: dict[int, dict])
 
 def legacy_hash(row: dict) -> str:
     """The unkeyed SHA-256 the chain had before AUDIT_KEY (only to re-key a trail written then)."""
-    content = {k: row[k].isoformat() if isinstance(row[k], dt.datetime) else row[k] for k in HASHED_FIELDS}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(_hashed_message(row)).hexdigest()
 
 
 def rekey_legacy_chain() -> tuple[int, str | None]:

@@ -8,13 +8,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, PeriodKind, ReportingPeriod, Subject, TeachingAssignment
-from app.services.assessment import final_values, mode_in, rules_of
+from app.services.assessment import assignment_mode, final_values
 from app.services.calendar import current_period
 from app.services.errors import RuleViolation
 from app.services.finals import SheetRow, finals_open_on, finals_sheet, follows, set_final
 from app.services.grid import TARGETS, resolve_target
 from app.services.journal import Actor, Conflict
-from app.services.membership import grade_of
 
 
 @dataclass
@@ -69,7 +68,7 @@ def open_sheet(actor: Actor, target_key: str, target_id: int, subject_id: int, p
         raise RuleViolation(_l("Choose a reporting period of the journal's scheme or the year."))
     editable = actor.administration or actor.scope.everything or \
         actor.scope.staff_id in {a.teacher_id for a in assignments}
-    mode = mode_in(rules_of(assignment.school_id), grade_of(assignment), subject_id)
+    mode = assignment_mode(assignment)
     opens = finals_open_on(period)
     return Sheet(target, target_key, assignment.subject, assignment, period, periods,
                  finals_sheet(assignment, period), editable, final_values(assignment.subject, mode), mode,

@@ -21,11 +21,11 @@ from app.models import (
     WorkType,
 )
 from app.security.scope import Scope, is_visible, reads_journal
-from app.services.assessment import mode_in, rules_of
+from app.services.assessment import assignment_mode
 from app.services.errors import RuleViolation
 from app.services.freeze import frozen_lessons
 from app.services.journal import Actor, can_write_lesson
-from app.services.membership import grade_of, members_query
+from app.services.membership import members_query
 from app.services.results import student_averages
 
 TARGETS = {"class_id": (ClassUnit, "class_unit_id"), "group_id": (StudyGroup, "group_id"),
@@ -85,8 +85,7 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
     return {
         "target": {"kind": target_key, "id": target.id, "name": str(target)},
         "subject": {"id": subject.id, "name": subject.name},
-        "assessment": getattr(mode_in(rules_of(subject.school_id), grade_of(assignments[0]), subject.id), "value",
-                              None),  # unmarked | pass_fail: the journal takes no 1–5 marks
+        "assessment": getattr(assignment_mode(assignments[0]), "value", None),  # unmarked | pass_fail: no 1–5 marks
         "period": {"id": period.id, "name": period.title, "year_id": period.year_id, "kind": period.kind.value,
                    "start": period.start.isoformat(),
                    "end": period.end.isoformat(), "closed": period.closed},

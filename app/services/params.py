@@ -79,15 +79,22 @@ def body_id(body: dict, name: str) -> int:
     return value
 
 
-def body_date(body: dict, name: str) -> dt.date | None:
-    """A date written ГГГГ-ММ-ДД in a JSON body; None when not given."""
-    value = body.get(name)
+def date_arg(value, field: str | None = None, named: bool = False) -> dt.date | None:
+    """A date written YYYY-MM-DD (typed into a page, or a JSON value: then `named`, the message names the
+    key); None when empty; a clear error otherwise."""
     if not value:
         return None
     try:
         return dt.date.fromisoformat(value)
     except (TypeError, ValueError):
-        raise RuleViolation(_l("%(name)s must be a date written YYYY-MM-DD.", name=name), name) from None
+        message = _l("%(name)s must be a date written YYYY-MM-DD.", name=field) if named \
+            else _l("Enter the date as YYYY-MM-DD.")
+        raise RuleViolation(message, field) from None
+
+
+def body_date(body: dict, name: str) -> dt.date | None:
+    """A date written YYYY-MM-DD in a JSON body; None when not given."""
+    return date_arg(body.get(name), name, named=True)
 
 
 def body_version(body: dict) -> int | None:

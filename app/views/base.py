@@ -1,5 +1,4 @@
 """The base of every data view: permissions by resource, row-level scope, guarded writes."""
-import datetime as dt
 import re
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request
@@ -25,14 +24,6 @@ from app.views.labels import LABELS, enum_label
 def int_arg(name: str, source=None) -> int:
     """The id given as parameter `name` of the request (or of a form or JSON body); a clear error otherwise."""
     return id_arg(request.args if source is None else source, name, required=True)
-
-
-def date_arg(text: str | None, field: str | None = None) -> dt.date | None:
-    """A YYYY-MM-DD value typed into a page, None when empty; a clear error otherwise."""
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        raise RuleViolation(_l("Enter the date as YYYY-MM-DD."), field) from None
 
 
 

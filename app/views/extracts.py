@@ -15,8 +15,8 @@ from app.services import clock
 from app.services.consent import paper_recipients
 from app.services.errors import RuleViolation
 from app.services.extracts import make_order, print_order, printer_of, verify
-from app.services.params import id_arg
-from app.views.base import SchoolModelView, date_arg
+from app.services.params import date_arg, id_arg
+from app.views.base import SchoolModelView
 from app.views.consent import READ_ONLY_ROUTES
 from app.views.downloads import PDF, attachment
 

@@ -16,11 +16,11 @@ from app.services.errors import RuleViolation
 from app.services.finals import close_period, defer_final, missing_finals, propose_finals
 from app.services.finals_sheet import assignments_of, open_sheet, save_finals
 from app.services.journal import Conflict
-from app.services.params import id_arg
+from app.services.params import date_arg, id_arg
 from app.services.periods import history as period_history
 from app.services.periods import reopen_period
 from app.services.summary import academic_record, summary_sheet, visible_record, visible_summary
-from app.views.base import date_arg, int_arg
+from app.views.base import int_arg
 from app.views.downloads import PDF, attachment
 from app.views.journal import current_actor, journals_of
 
