@@ -5,6 +5,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 
 from app.cli.common import fail
 from app.extensions import db
@@ -27,10 +28,11 @@ def audit_verify_command(anchor_file: str | None) -> None:
         fail(err.message)
     checked, problem = verify_chain(anchors=anchors)
     if problem:
-        click.echo(f"Журнал аудита нарушен: {problem} (проверено записей до неё: {checked})", err=True)
+        click.echo(_("The audit trail is broken: %(problem)s (rows checked before it: %(checked)d)",
+                     problem=problem, checked=checked), err=True)
         sys.exit(1)
-    suffix = f"; привязок сверено: {len(anchors)}" if anchors is not None else ""
-    click.echo(f"Журнал аудита цел: проверено записей {checked}{suffix}")
+    suffix = _("; anchors checked: %(n)d", n=len(anchors)) if anchors is not None else ""
+    click.echo(_("The audit trail is intact: %(checked)d rows checked%(suffix)s", checked=checked, suffix=suffix))
 
 
 @audit_cli.command("anchor")
@@ -46,8 +48,8 @@ def audit_anchor_command(anchor_file: str | None) -> None:
 
     checked, problem = verify_chain()
     if problem:
-        click.echo(f"Журнал аудита нарушен: {problem} (проверено записей до неё: {checked}); "
-                   "привязка не записана", err=True)
+        click.echo(_("The audit trail is broken: %(problem)s (rows checked before it: %(checked)d); no anchor "
+                     "written", problem=problem, checked=checked), err=True)
         sys.exit(1)
     anchor = chain_head()
     db.session.rollback()
@@ -57,7 +59,8 @@ def audit_anchor_command(anchor_file: str | None) -> None:
     except AnchorFileError as err:
         fail(err.message)
     click.echo(json.dumps(anchor, ensure_ascii=False))
-    click.echo(f"Привязка журнала аудита дописана в {path}: записей {anchor['count']}")
+    click.echo(_("The audit trail's anchor is appended to %(path)s: %(count)d rows", path=path,
+                 count=anchor["count"]))
 
 
 @audit_cli.command("rekey")
@@ -67,10 +70,10 @@ def audit_rekey_command() -> None:
 
     checked, problem = verify_chain()
     if problem is None:
-        click.echo(f"Журнал аудита уже связан ключом: записей {checked}; ничего не изменено")
+        click.echo(_("The audit trail is already keyed: %(n)d rows; nothing changed", n=checked))
         return
     done, problem = rekey_legacy_chain()
     if problem:
-        click.echo(f"Журнал аудита нарушен: {problem}", err=True)
+        click.echo(_("The audit trail is broken: %(problem)s", problem=problem), err=True)
         sys.exit(1)
-    click.echo(f"Журнал аудита связан ключом AUDIT_KEY: записей {done}")
+    click.echo(_("The audit trail is keyed with AUDIT_KEY: %(n)d rows", n=done))

@@ -3,11 +3,12 @@ import datetime as dt
 import sys
 
 import click
+from flask_babel import gettext as _
 
 
 def fail(message: str) -> None:
     """Print a clear message to stderr and exit non-zero."""
-    click.echo(f"Ошибка: {message}", err=True)
+    click.echo(_("Error: %(message)s", message=message), err=True)
     sys.exit(2)
 
 
@@ -18,4 +19,4 @@ def parse_day(_ctx, _param, value: str | None) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"дата должна быть в виде ГГГГ-ММ-ДД, получено «{value}»") from None
+        raise click.BadParameter(_("the date must be written YYYY-MM-DD, got «%(value)s»", value=value)) from None

@@ -6,6 +6,7 @@ import json
 from flask import abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import StringField, TextAreaField
@@ -28,6 +29,7 @@ READ_ONLY_ROUTES = {"list", "show", "download"}
 
 def _standard_field(name: str, label) -> TextAreaField:
     return TextAreaField(label, default=STANDARD_TEXT[name], validators=[DataRequired()])
+
 
 
 class ConsentView(SchoolModelView):
@@ -175,8 +177,13 @@ class ConsentPagesView(BaseView):
                  c.document_date.isoformat() if c.document_date else "", c.electronic_document_id,
                  c.authority_basis, c.recorded_by, c.recorded_at.isoformat() if c.recorded_at else ""]
                 for c in db.session.scalars(query if clause is None else query.where(clause))]
-        header = ["id", "обучающийся", "класс", "законный представитель", "решение", "дата решения", "документ",
-                  "номер", "дата документа", "эл. документ", "основание полномочий", "записал", "записано"]
+        header = [_("Consent CSV: id"), _("Consent CSV: student"),
+                  _("Consent CSV: class"), _("Consent CSV: legal representative"),
+                  _("Consent CSV: decision"), _("Consent CSV: date of decision"),
+                  _("Consent CSV: document"), _("Consent CSV: number"),
+                  _("Consent CSV: date of document"), _("Consent CSV: electronic document"),
+                  _("Consent CSV: basis of authority"), _("Consent CSV: recorded by"),
+                  _("Consent CSV: recorded at")]
         return csv_response(header, rows, str(_l("Consent history")) + ".csv")
 
 
