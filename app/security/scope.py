@@ -34,7 +34,6 @@ from app.models import (
     LessonChange,
     Mark,
     Notification,
-    PeriodStatusChange,
     Recommendation,
     ReportingPeriod,
     School,
@@ -277,8 +276,7 @@ _TEACHER_RULES.update({
 })
 # School-owned models every teacher reads whole: the school's reference data. A school-owned model
 # neither here nor in _TEACHER_RULES is hidden from teachers (the filter fails closed).
-SCHOOL_WIDE = (AcademicYear, ReportingPeriod, PeriodStatusChange, Holiday, BellSlot, Subject, WorkType, Staff,
-               AssessmentRule)
+SCHOOL_WIDE = (AcademicYear, ReportingPeriod, Holiday, BellSlot, Subject, WorkType, Staff, AssessmentRule)
 
 
 def visible_clause(model, scope: Scope):
