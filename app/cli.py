@@ -264,6 +264,7 @@ def register_cli(app) -> None:
     from app.cli_exchange import exchange_cli
     from app.cli_extracts import extracts_cli
     from app.cli_forecast import forecast_cli
+    from app.cli_year import new_year_command  # noqa: F401 - registers `school new-year`
 
     app.cli.add_command(forecast_cli)
     app.cli.add_command(extracts_cli)

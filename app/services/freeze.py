@@ -366,9 +366,12 @@ def refuse_frozen(session: Session, objs, deleted=()) -> None:
 @event.listens_for(Session, "before_flush")
 def _frozen_periods(session: Session, _context, _instances) -> None:
     """No path may insert, change or delete what belongs to a closed period."""
+    from app.services.freeze_year import refuse_closed_year
+
     objs = list(session.new) + list(session.dirty) + list(session.deleted)
     try:
         refuse_frozen(session, objs, session.deleted)
+        refuse_closed_year(session, objs, session.deleted)
     finally:
         session.info.pop(RELEASED, None)
 
@@ -401,7 +404,10 @@ def closed_period_of(session: Session, assignment_id: int, day: dt.date) -> Repo
 
 def refuse_frozen_lessons(session: Session, slots) -> None:
     """The same refusal for lessons written without the ORM (the timetable's bulk insert):
-    `slots` are (assignment id, date) pairs."""
+    `slots` are (assignment id, date) pairs; nor for an assignment of a closed year."""
+    from app.services.freeze_year import refuse_closed_year_assignments
+
+    refuse_closed_year_assignments(session, {a for a, _ in slots})
     claims = _Claims()
     claims.by_assignment |= set(slots)
     if claims.empty():
