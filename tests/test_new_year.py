@@ -3,6 +3,7 @@ classes promoted with their students, graduates leaving, the calendar and teachi
 year read-only; idempotent; refused with the list when finals are missing; bad arguments refused."""
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from app.extensions import db
@@ -142,3 +143,20 @@ def test_incomplete_finals_are_refused_with_the_list(runner, world, ready):  # n
     assert "Математика" in result.output
     assert snapshot() == before
     assert not db.session.get(AcademicYear, world.year_a.id).closed
+
+
+@pytest.mark.parametrize("name, fragment", [
+    ("2027-2028", "ГГГГ/ГГГГ"), ("2027/2029", "ГГГГ/ГГГГ"), ("следующий", "ГГГГ/ГГГГ"),
+    ("2028/2029", "не следующий учебный год: после 2026/2027 идёт 2027/2028"),
+    ("2026/2027", "Учебный год 2026/2027 уже есть"),
+])
+def test_bad_years_are_refused_and_change_nothing(runner, world, ready, name, fragment):  # noqa: F811
+    before = snapshot()
+    result = runner.invoke(args=["school", "new-year", name, "--school", "Школа А"])
+    assert result.exit_code == 2 and fragment in result.output and "Ничего не изменено" in result.output
+    assert snapshot() == before
+
+
+def test_an_unknown_school_is_refused(runner, world):
+    result = runner.invoke(args=["school", "new-year", "2027/2028", "--school", "Нет такой"])
+    assert result.exit_code == 2 and "«Нет такой» не найдена" in result.output
