@@ -44,3 +44,25 @@ def test_teachers_and_the_registrar_have_no_access(app, world, login_as):
         client = login_as(who)
         assert client.get("/newyear/").status_code == 403
         assert client.post("/newyear/build", data={"year": "2027/2028"}).status_code == 403
+
+
+def test_the_academic_record_runs_across_the_years_by_level(app, runner, world, ready, login_as):  # noqa: F811
+    from app.models import ReportingPeriod
+    from app.services.summary import academic_record
+
+    assert runner.invoke(args=["school", "new-year", "2027/2028", "--school", "Школа А"]).exit_code == 0
+    gusev = world.students["Гусев"]
+    new_period = db.session.scalar(select(ReportingPeriod).join(AcademicYear).where(
+        AcademicYear.name == "2027/2028", AcademicYear.school_id == world.school_a.id, ReportingPeriod.number == 1))
+    db.session.add(FinalGrade(school_id=gusev.school_id, student_id=gusev.id, subject_id=world.subjects["math"].id,
+                              period_id=new_period.id, value=FinalValue.four, status=FinalStatus.final))
+    db.session.commit()
+    levels = academic_record(db.session.get(type(gusev), gusev.id))
+    assert [(str(level["label"]), [(y["year"].name, [c.name for c in y["classes"]]) for y in level["years"]])
+            for level in levels] == [
+        ("Основное общее образование (5–9 классы)", [("2026/2027", ["9А"])]),
+        ("Среднее общее образование (10–11 классы)", [("2027/2028", ["10А"])])]
+    assert levels[0]["years"][0]["decision"].outcome.value == "graduated"
+    html = login_as("director").get(f"/finals/record/{world.students['Борисов'].id}").get_data(as_text=True)
+    assert "Решение: переведён(а) условно; академическая задолженность: Математика, Русский язык" in html
+    assert "следующий класс 6А" in html
