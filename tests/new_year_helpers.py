@@ -93,6 +93,8 @@ def ready(app, world) -> Ready:
     db.session.add_all(_final(s[name], subj, period, value) for name, row in finals.items()
                        for subj, value in row.items())
     db.session.flush()
+    q1.closed = True  # as at the end of a real year: the new year's groups must not touch it
+    db.session.flush()
     db.session.execute(AuditEvent.__table__.delete())
     db.session.commit()
     return Ready(period, group, entry, curriculum)

@@ -109,12 +109,12 @@ class Copier:
         for group in db.session.scalars(select(StudyGroup).where(StudyGroup.class_unit_id.in_(list(self.successor)))):
             new_class = self.successor[group.class_unit_id]
             members = [s for s in group.students if self.placed.get(s.id) is new_class]
-            out[("group", group.id)] = StudyGroup(school_id=group.school_id, class_unit=new_class, name=group.name,
-                                                  subject_id=group.subject_id, students=members)
+            out[("group", group.id)] = StudyGroup(school_id=group.school_id, class_unit_id=new_class.id,
+                                                  name=group.name, subject_id=group.subject_id, students=members)
         for stream in db.session.scalars(select(Stream).where(Stream.year_id == self.source.id)):
             members = [s for s in stream.students if self.placed.get(s.id) is not None]
-            out[("stream", stream.id)] = Stream(school_id=stream.school_id, year=self.year, name=stream.name,
-                                                students=members)
+            out[("stream", stream.id)] = Stream(school_id=stream.school_id, year_id=self.year.id, name=stream.name,
+                                                students=members)  # ids, not relations: the freeze reads them
         for plan in db.session.scalars(select(IndividualPlan).where(IndividualPlan.year_id == self.source.id)):
             if self.placed.get(plan.student_id) is not None:
                 out[("plan", plan.id)] = IndividualPlan(school_id=plan.school_id, student_id=plan.student_id,
