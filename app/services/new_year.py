@@ -127,11 +127,12 @@ def build_next_year(school: School, name: str, actor) -> NewYear:
     copier = Copier(source, year, periods)
     moves = copier.classes_and_students(outcomes)
     today = clock.today()
-    db.session.add_all(PromotionDecision(school_id=school.id, year_id=source.id, student_id=o.student.id,
-                                         class_unit_id=o.class_unit.id, next_class_id=getattr(moves.get(o.student.id),
-                                                                                              "id", None),
+    for o in outcomes:
+        placed = moves.get(o.student.id)
+        db.session.add(PromotionDecision(school_id=school.id, year_id=source.id, student_id=o.student.id,
+                                         class_unit_id=o.class_unit.id, next_class_id=placed.id if placed else None,
                                          outcome=o.outcome, owed=", ".join(o.owed), decided_on=today,
-                                         decided_by=actor.username) for o in outcomes)
+                                         decided_by=actor.username))
     db.session.flush()
     counts = copier.teaching()
     counts.update({kind.value: sum(o.outcome == kind for o in outcomes) for kind in {o.outcome for o in outcomes}})
