@@ -176,3 +176,15 @@ def test_the_portals_receipt_still_lands_on_a_final_of_the_closed_year(world, fr
     final.published_at = dt.datetime(2027, 6, 1, 10, 0)
     db.session.commit()
     assert db.session.get(FinalGrade, frozen.final.id).published_at == dt.datetime(2027, 6, 1, 10, 0)
+
+
+def test_the_roster_cannot_enrol_into_the_closed_year(runner, world, closed_year, tmp_path):
+    from tests.test_roster import line, write_csv
+
+    path = write_csv(tmp_path / "roster.csv", [line(**{
+        "Класс": "5А", "Номер личного дела": "2026-0901", "Фамилия": "Новый", "Имя": "Пётр",
+        "Дата рождения": "12.04.2015", "Дата зачисления": "01.09.2026"})])
+    before = snapshot()
+    result = runner.invoke(args=["school", "import", str(path), "--school", "Школа А", "--year", "2026/2027"])
+    assert result.exit_code == 1 and year_closed_message(world.year_a) in result.output
+    assert snapshot() == before
