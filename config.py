@@ -47,6 +47,7 @@ class Config:
     MARK_EDIT_DAYS = int(os.environ.get("MARK_EDIT_DAYS", "7"))
     MIN_MARKS_FOR_FINAL = int(os.environ.get("MIN_MARKS_FOR_FINAL", "3"))
     FINALS_OPEN_DAYS = int(os.environ.get("FINALS_OPEN_DAYS", "14"))  # finals open this many days before a period ends
+    PROMOTION_RETAIN_OWED = int(os.environ.get("PROMOTION_RETAIN_OWED", "3"))  # subjects owed that retain
     FINAL_THRESHOLDS = (4.60, 3.60, 2.60)
     SCHOOL_TODAY = os.environ.get("SCHOOL_TODAY")  # replay another day (demo, benchmarks); unset: real date
 

@@ -31,6 +31,7 @@ from app.services import structure
 from app.services.demo import load_demo
 from app.services.demo.calendar import build_calendar
 from tests.conftest import _clear
+from tests.new_year_demo_helpers import the_demo_goes_on_to_its_next_year
 
 ROLES = ("Admin", "Administration", "Teacher", "ClassTeacher", "Registrar", "Auditor")
 DEMO = ["school", "demo", "--size", "small", "--seed", "3", "--today", "2026-11-28"]
@@ -53,6 +54,11 @@ def students_by_class() -> list[tuple[str, str, str, str]]:
         .order_by(Student.file_number)
     ).all()
     return [(f"{g}{letter}", s, n, p) for g, letter, s, n, p in rows]
+
+
+def current_year() -> AcademicYear:
+    """The demo's running year (last year is closed)."""
+    return db.session.scalar(select(AcademicYear).where(AcademicYear.closed.is_(False)))
 
 
 def load(runner, *args: str):
@@ -102,11 +108,13 @@ def test_demo_loads_the_school_and_its_logins_once(runner):
     assert m, output
     classes, students, guardians, teachers, assignments = map(int, m.groups())
 
-    assert count(School) == 1 and count(AcademicYear) == 1
-    assert db.session.scalar(select(AcademicYear.name)) == "2026/2027"  # the year around --today
-    assert classes == count(ClassUnit) == 4  # 1А, 5А, 5Б, 10А
-    assert sorted(c.name for c in db.session.scalars(select(ClassUnit))) == ["10А", "1А", "5А", "5Б"]
-    assert students == count(Student) and 4 * 24 <= students <= 4 * 28
+    assert count(School) == 1 and count(AcademicYear) == 2  # this year and last year (closed)
+    current = current_year()
+    assert current.name == "2026/2027"  # the year around --today
+    assert classes == count(ClassUnit, ClassUnit.year_id == current.id) == 4  # 1А, 5А, 5Б, 10А
+    assert sorted(c.name for c in db.session.scalars(select(ClassUnit).where(ClassUnit.year_id == current.id))) \
+        == ["10А", "1А", "5А", "5Б"]
+    assert students == count(Student, Student.class_unit_id.is_not(None)) and 4 * 24 <= students <= 4 * 28
     assert guardians == count(Guardian) > 0
     assert assignments == count(TeachingAssignment) > 0
     teacher_logins = db.session.scalars(select(User.username).where(User.username.like("teacher%"))).all()
@@ -138,7 +146,7 @@ def test_demo_loads_the_school_and_its_logins_once(runner):
 
     # The curriculum was filled for every class from its scheme.
     assert count(CurriculumItem) > 0
-    assert {cls.id for cls in db.session.scalars(select(ClassUnit))} == set(
+    assert {cls.id for cls in db.session.scalars(select(ClassUnit).where(ClassUnit.year_id == current.id))} == set(
         db.session.scalars(select(CurriculumItem.class_unit_id).distinct()))
 
     # Run again: it says so and adds nothing.
@@ -218,7 +226,7 @@ def _every_demo_row_passes_the_structure_rules():
 
 
 def _every_demo_teaching_assignment_has_one_target_of_the_year():
-    year = db.session.scalar(select(AcademicYear))
+    year = current_year()
     assignments = db.session.scalars(select(TeachingAssignment)).all()
     assert assignments
     kinds = Counter()
@@ -232,18 +240,19 @@ def _every_demo_teaching_assignment_has_one_target_of_the_year():
 
 
 def _every_demo_student_has_exactly_one_open_enrolment_in_the_current_class():
-    year = db.session.scalar(select(AcademicYear))
+    year = current_year()
     open_rows = db.session.execute(
         select(Enrolment.student_id, Enrolment.class_unit_id, Enrolment.start).where(Enrolment.end.is_(None))
     ).all()
     per_student = Counter(r.student_id for r in open_rows)
-    students = db.session.execute(select(Student.id, Student.class_unit_id)).all()
-    assert set(per_student) == {s.id for s in students}
+    students = db.session.execute(select(Student.id, Student.class_unit_id, Student.left_on)).all()
+    assert set(per_student) == {s.id for s in students if s.class_unit_id is not None}
     assert set(per_student.values()) == {1}
     current = {s.id: s.class_unit_id for s in students}
     assert all(current[r.student_id] == r.class_unit_id for r in open_rows)
     assert {r.start for r in open_rows} == {year.start}
-    assert count(Enrolment) == len(students)
+    assert count(Enrolment, Enrolment.start == year.start) == len(open_rows)
+    assert all(s.left_on is not None for s in students if s.class_unit_id is None)  # last year's leavers
 
 
 def _demo_groups_split_their_own_class():
@@ -263,8 +272,8 @@ def _demo_groups_split_their_own_class():
 
 
 def _demo_calendar_is_inside_the_year():
-    year = db.session.scalar(select(AcademicYear))
-    holidays = db.session.scalars(select(Holiday)).all()
+    year = current_year()
+    holidays = db.session.scalars(select(Holiday).where(Holiday.year_id == year.id)).all()
     assert holidays
     for h in holidays:
         assert year.contains(h.start) and year.contains(h.end) and h.start <= h.end, h
@@ -272,7 +281,8 @@ def _demo_calendar_is_inside_the_year():
     assert any(h.grade == 1 for h in holidays)  # the first graders' extra holidays
     for kind, n in ((PeriodKind.quarter, 4), (PeriodKind.trimester, 3), (PeriodKind.half_year, 2),
                     (PeriodKind.year, 1)):
-        periods = db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.kind == kind)
+        periods = db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.kind == kind,
+                                                                   ReportingPeriod.year_id == year.id)
                                      .order_by(ReportingPeriod.number)).all()
         assert [p.number for p in periods] == list(range(1, n + 1))
         assert all(year.contains(p.start) and year.contains(p.end) for p in periods)
@@ -290,6 +300,36 @@ def test_the_demo_keeps_the_rules_of_the_school_structure(runner):
     _demo_calendar_is_inside_the_year()
     _demo_first_quarter_is_closed_with_every_final()
     _demo_grade_1_learns_without_marks()
+    _demo_last_year_is_closed_with_its_decisions()
+    the_demo_goes_on_to_its_next_year(runner)  # last: it closes this year
+
+
+def _demo_last_year_is_closed_with_its_decisions():
+    """Issue 18: last year (2025/2026) is closed with every period, its year finals and a decision for each
+    of its students: this year's pupils were promoted into their class (grade 9 graduated into grade 10),
+    a few conditionally with the subject of their year final of 2; one pupil left in February."""
+    from app.models import FinalGrade, PromotionDecision
+
+    last = db.session.scalar(select(AcademicYear).where(AcademicYear.closed.is_(True)))
+    assert last.name == "2025/2026"
+    assert not db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.year_id == last.id,
+                                                                ReportingPeriod.closed.is_(False))).all()
+    enrolled = set(db.session.scalars(select(Enrolment.student_id).join(ClassUnit).where(ClassUnit.year_id == last.id)))
+    decisions = {d.student_id: d for d in db.session.scalars(select(PromotionDecision))}
+    assert set(decisions) == enrolled and len(enrolled) > 50
+    outcomes = Counter(d.outcome.value for d in decisions.values())
+    assert outcomes["conditional"] >= 1 and outcomes["left"] == 1 and outcomes["graduated"] > 0
+    for d in decisions.values():
+        student = db.session.get(Student, d.student_id)
+        goes_on = d.outcome.value in ("promoted", "conditional") or (d.outcome.value == "graduated"
+                                                                     and d.class_unit.grade == 9)
+        if goes_on:
+            assert d.next_class_id == student.class_unit_id and d.next_class.grade == d.class_unit.grade + 1
+        if d.outcome.value == "conditional":
+            twos = db.session.scalars(select(FinalGrade).join(ReportingPeriod).where(
+                FinalGrade.student_id == d.student_id, FinalGrade.value == "2", ReportingPeriod.year_id == last.id)
+                .order_by(FinalGrade.id)).all()
+            assert d.owed and [g.subject.name for g in twos] == d.owed.split(", ")
 
 
 def _demo_grade_1_learns_without_marks():
@@ -320,14 +360,16 @@ def _demo_first_quarter_is_closed_with_every_final():
     from app.models import ExamResult, FinalGrade, FinalStatus, FinalValue, PeriodKind
     from app.services.finals import missing_finals
 
-    periods = db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.closed.is_(True))).all()
+    year = current_year()
+    periods = db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.closed.is_(True),
+                                                               ReportingPeriod.year_id == year.id)).all()
     assert [(p.kind, p.number) for p in periods] == [(PeriodKind.quarter, 1)]
     assert missing_finals(periods[0]) == []
-    finals = db.session.scalars(select(FinalGrade)).all()
+    finals = db.session.scalars(select(FinalGrade).where(FinalGrade.period_id == periods[0].id)).all()
     values = Counter(f.value for f in finals)
     assert values[FinalValue.exempt] >= 1 and values[FinalValue.not_certified] >= 1
     kinds = set(db.session.scalars(select(ClassUnit.period_kind).join(Enrolment).where(
-        Enrolment.student_id.in_({f.student_id for f in finals}))))
+        Enrolment.student_id.in_({f.student_id for f in finals}), ClassUnit.year_id == year.id)))
     assert kinds == {PeriodKind.quarter}  # half-year classes (also in a stream) owe no quarter finals
     agreed = [f for f in finals if f.status == FinalStatus.final and f.proposed_value is not None]
     assert sum(f.value == f.proposed_value for f in agreed) / len(agreed) > 0.9  # teachers mostly confirm

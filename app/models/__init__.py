@@ -37,6 +37,7 @@ from app.models.journal import (
     TimetableEntry,
 )
 from app.models.people import Guardian, Staff, Student, StudentGuardian
+from app.models.promotion import PromotionDecision, PromotionOutcome
 from app.models.results import (
     ExamKind,
     ExamResult,
@@ -71,4 +72,5 @@ __all__ = [
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
     "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
     "NotificationStatus", "ExtractLog", "OutboxMessage", "OutboxStatus", "AssessmentMode", "AssessmentRule",
+    "PromotionDecision", "PromotionOutcome",
 ]

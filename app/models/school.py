@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,7 @@ class AcademicYear(SchoolOwned, Model):
     name: Mapped[str] = mapped_column(String(20))
     start: Mapped[dt.date] = mapped_column(Date)
     end: Mapped[dt.date] = mapped_column(Date)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # once the next year is built
     __table_args__ = (UniqueConstraint("school_id", "name", name="uq_year_name"),)
 
     def contains(self, day: dt.date) -> bool:

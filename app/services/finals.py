@@ -39,6 +39,7 @@ from app.services.assessment import (
 )
 from app.services.errors import RuleViolation
 from app.services.freeze import closed_message, release_deferred
+from app.services.freeze_year import year_closed_message
 from app.services.journal import Actor, Conflict
 from app.services.membership import is_member, members_query, scheme_class
 from app.services.periods import CLOSED, REASON_MAX, record_status
@@ -137,6 +138,8 @@ def _check(actor: Actor, student: Student | None, subject: Subject | None, perio
     if student is None or subject is None or student.school_id != period.school_id \
             or subject.school_id != period.school_id:
         _fail(_l("The student or the subject is not found."))
+    if period.year.closed:  # the next year is built: nothing of this one changes, deferred finals included
+        _fail(year_closed_message(period.year))
     if period.closed and (existing is None or existing.status != FinalStatus.deferred):
         _fail(closed_message(period))
     if period.closed and not (actor.administration or actor.scope.everything):
@@ -315,6 +318,8 @@ def propose_finals(actor: Actor, assignment: TeachingAssignment, period: Reporti
     how many proposals were written or changed."""
     if not follows(period, assignment):
         _fail(_l("%(target)s has no finals for «%(period)s».", target=assignment.target, period=period.title))
+    if period.year.closed:
+        _fail(year_closed_message(period.year))
     if period.closed:
         _fail(closed_message(period))
     written = 0

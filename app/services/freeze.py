@@ -14,10 +14,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (
+    AcademicYear,
     Attendance,
     ClassUnit,
     ControlWorkPlan,
@@ -282,10 +283,11 @@ def frozen_among(session: Session, objs, deleted=()) -> ReportingPeriod | None:
 
 
 def _match(session: Session, claims: _Claims) -> ReportingPeriod | None:
-    closed = session.scalars(select(ReportingPeriod).where(ReportingPeriod.closed.is_(True))).all()
+    closed = closed_periods(session)
     if not closed:
         return None
-    by_id = {p.id: p for p in closed}
+    year_first = {p.year_id: p for p in closed if p.kind == PeriodKind.year and p.year.closed}
+    by_id = {p.id: year_first.get(p.year_id, p) for p in closed}  # a closed year's rows are refused in its name
     for period_id in claims.periods:
         if period_id in by_id:
             return by_id[period_id]
@@ -344,6 +346,23 @@ def _match_people(session: Session, closed, claims: _Claims) -> ReportingPeriod 
     return None
 
 
+def closed_periods(session: Session) -> list[ReportingPeriod]:
+    """The closed periods, and every period of a closed academic year (app.services.freeze_year) with the
+    year's own period first, so that a row of a closed year is refused in the year's name (a year without
+    a «year» period gets a stand-in spanning it, never saved)."""
+    rows = session.execute(select(ReportingPeriod, AcademicYear).join(AcademicYear, AcademicYear.id ==
+                                                                      ReportingPeriod.year_id)
+                           .where(or_(ReportingPeriod.closed.is_(True), AcademicYear.closed.is_(True)))).all()
+    years = {year.id: year for _, year in rows if year.closed}
+    firsts = {p.year_id: p for p, _ in rows if p.year_id in years and p.kind == PeriodKind.year}
+    for year in years.values():
+        if year.id not in firsts:
+            firsts[year.id] = ReportingPeriod(id=0, school_id=year.school_id, year_id=year.id, kind=PeriodKind.year,
+                                              number=1, start=year.start, end=year.end, closed=True)
+            firsts[year.id].year = year
+    return list(firsts.values()) + [p for p, _ in rows if p not in firsts.values()]
+
+
 def _covering(closed, school_id, kinds, day: dt.date) -> ReportingPeriod | None:
     return _overlapping(closed, school_id, kinds, day, day)
 
@@ -358,9 +377,12 @@ def _overlapping(closed, school_id, kinds, start: dt.date, end: dt.date | None) 
 
 def refuse_frozen(session: Session, objs, deleted=()) -> None:
     """Raise the Russian refusal naming the closed period when one of the rows belongs to it."""
+    from app.services.freeze_year import refuse_closed_year
+
     period = frozen_among(session, objs, deleted)
     if period is not None:
         raise RuleViolation(closed_message(period))
+    refuse_closed_year(session, objs, deleted)
 
 
 @event.listens_for(Session, "before_flush")
@@ -379,7 +401,7 @@ def frozen_lessons(session: Session, lessons) -> set[int]:
     lessons = list(lessons)
     if not lessons:
         return set()
-    closed = session.scalars(select(ReportingPeriod).where(ReportingPeriod.closed.is_(True))).all()
+    closed = closed_periods(session)
     if not closed:
         return set()
     kinds = _assignment_kinds(session, {lesson.assignment_id for lesson in lessons})
@@ -401,7 +423,10 @@ def closed_period_of(session: Session, assignment_id: int, day: dt.date) -> Repo
 
 def refuse_frozen_lessons(session: Session, slots) -> None:
     """The same refusal for lessons written without the ORM (the timetable's bulk insert):
-    `slots` are (assignment id, date) pairs."""
+    `slots` are (assignment id, date) pairs; nor for an assignment of a closed year."""
+    from app.services.freeze_year import refuse_closed_year_assignments
+
+    refuse_closed_year_assignments(session, {a for a, _ in slots})
     claims = _Claims()
     claims.by_assignment |= set(slots)
     if claims.empty():

@@ -15,6 +15,7 @@ from app.models import (
     FinalStatus,
     FinalValue,
     PeriodKind,
+    PromotionDecision,
     ReportingPeriod,
     Student,
     StudyGroup,
@@ -110,7 +111,7 @@ def class_standing(finals: list[list]) -> dict:
 
 def academic_record(student: Student) -> list[dict]:
     """Per level of education, per academic year: the class, the finals of every period and the
-    year by subject, and the exam and competition results of that year."""
+    year by subject, the exam and competition results of that year, and the decision that closed it."""
     enrolments = db.session.execute(select(Enrolment, ClassUnit, AcademicYear)
                                     .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
                                     .join(AcademicYear, AcademicYear.id == ClassUnit.year_id)
@@ -130,6 +131,8 @@ def academic_record(student: Student) -> list[dict]:
             years[period.year_id] = {"year": period.year, "classes": [], "grade": None}
     exams = db.session.scalars(select(ExamResult).where(ExamResult.student_id == student.id)
                                .order_by(ExamResult.date)).all()
+    decisions = {d.year_id: d for d in db.session.scalars(select(PromotionDecision).where(
+        PromotionDecision.student_id == student.id))}
     out = []
     for entry in sorted(years.values(), key=lambda e: e["year"].start):
         year = entry["year"]
@@ -139,7 +142,8 @@ def academic_record(student: Student) -> list[dict]:
         cells = {(g.subject_id, g.period_id): cell(g) for g in mine}
         out.append({**entry, "level": level_of(entry["grade"]) if entry["grade"] else _l("Other"),
                     "periods": periods, "subjects": subjects, "cells": cells,
-                    "exams": [e for e in exams if year.start <= e.date <= year.end]})
+                    "exams": [e for e in exams if year.start <= e.date <= year.end],
+                    "decision": decisions.get(year.id)})
     return _by_level(out)
 
 

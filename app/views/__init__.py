@@ -31,6 +31,7 @@ from app.views.lessons import (
     RecommendationView,
     TimetableEntryView,
 )
+from app.views.new_year import NewYearView
 from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
 from app.views.results import ExamResultView, FinalGradeView, NotificationView
 from app.views.roster import RosterView
@@ -143,6 +144,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(RosterView)
     appbuilder.add_view_no_menu(PeriodCloseView)
     appbuilder.add_view_no_menu(AcademicRecordView)
+    appbuilder.add_view_no_menu(NewYearView)
     appbuilder.add_view_no_menu(ExtractVerifyView)
     refuse_unknown_actions()
     refuse_impossible_ids()

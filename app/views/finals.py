@@ -19,6 +19,7 @@ from app.services.journal import Conflict
 from app.services.params import date_arg, id_arg
 from app.services.periods import history as period_history
 from app.services.periods import reopen_period
+from app.services.promotion import OUTCOME_LABELS
 from app.services.summary import academic_record, summary_sheet, visible_record, visible_summary
 from app.views.base import int_arg
 from app.views.downloads import PDF, attachment
@@ -246,4 +247,5 @@ class AcademicRecordView(BaseView):
         student = db.session.get(Student, student_id)
         if not visible_record(current_scope(), student):
             abort(404)
-        return self.render_template("finals/record.html", student=student, levels=academic_record(student))
+        return self.render_template("finals/record.html", student=student, levels=academic_record(student),
+                                    outcome_labels=OUTCOME_LABELS)

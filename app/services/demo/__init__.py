@@ -16,6 +16,7 @@ from app.services.demo.calendar import build_bells, build_calendar
 from app.services.demo.curriculum import ASSESSMENT
 from app.services.demo.families import FamiliesBuilder
 from app.services.demo.journal import JournalBuilder
+from app.services.demo.last_year import LastYearBuilder
 from app.services.demo.results import ResultsBuilder
 from app.services.demo.school import DemoSchool, StructureBuilder
 
@@ -45,6 +46,10 @@ class DemoResult:
             f"результатов олимпиад {c['exam_results']}",
             f"  согласий {c['consent_consent']}, отказов {c['consent_refusal']}, отзывов {c['consent_withdrawal']}, "
             f"без решения {c['consent_none']}",
+            f"Прошлый учебный год {c['last_year']} закрыт: годовых отметок {c['last_finals']}, решений "
+            f"{c['decisions']} (переведены {c['last_promoted']}, условно {c['last_conditional']}, оставлены "
+            f"на повторное обучение {c['last_retained']}, окончили уровень {c['last_graduated']}, "
+            f"выбыли {c['last_left']})",
             f"Входы (пароль «{self.password}»):",
             "  admin — администратор системы",
         ]
@@ -75,5 +80,6 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     demo.counts.update(JournalBuilder(demo, rng, today).build())
     demo.counts.update(FamiliesBuilder(demo, rng, today).build())
     demo.counts.update(ResultsBuilder(demo, rng, today).build())
+    demo.counts.update(LastYearBuilder(demo, seed, today).build())
     db.session.commit()
     return DemoResult(demo, password)

@@ -31,15 +31,13 @@ SURNAMES = (
 ).split()
 SURNAMES += "Островский Жуковский Вишневский Успенский Покровский Загорский".split()
 
-# Patronymic stems that do not follow the regular -ович/-овна rule.
+# Names whose patronymic no rule forms (a fleeting vowel, й inserted, or the -а/-я names' -ич/-инична).
 _IRREGULAR = {
-    "Илья": ("Ильич", "Ильинична"), "Лев": ("Львович", "Львовна"), "Никита": ("Никитич", "Никитична"),
-    "Павел": ("Павлович", "Павловна"), "Юрий": ("Юрьевич", "Юрьевна"), "Григорий": ("Григорьевич", "Григорьевна"),
-    "Сергей": ("Сергеевич", "Сергеевна"), "Андрей": ("Андреевич", "Андреевна"), "Алексей": ("Алексеевич", "Алексеевна"),
-    "Матвей": ("Матвеевич", "Матвеевна"), "Николай": ("Николаевич", "Николаевна"),
-    "Тимофей": ("Тимофеевич", "Тимофеевна"), "Артём": ("Артёмович", "Артёмовна"),
-    "Савелий": ("Савельевич", "Савельевна"), "Даниил": ("Даниилович", "Данииловна"),
+    "Илья": ("Ильич", "Ильинична"), "Никита": ("Никитич", "Никитична"), "Фома": ("Фомич", "Фоминична"),
+    "Кузьма": ("Кузьмич", "Кузьминична"), "Лев": ("Львович", "Львовна"), "Павел": ("Павлович", "Павловна"),
+    "Пётр": ("Петрович", "Петровна"), "Михаил": ("Михайлович", "Михайловна"),
 }
+_VOWELS = set("аеёиоуыэюя")
 
 
 def feminine_surname(surname: str) -> str:
@@ -50,10 +48,19 @@ def feminine_surname(surname: str) -> str:
 
 
 def patronymic(father: str, male: bool) -> str:
-    """Отчество from the father's first name."""
+    """Отчество from the father's first name, by the rules of Russian names: -ий after a single consonant
+    gives -ьевич (Юрий → Юрьевич), after two -иевич (Дмитрий → Дмитриевич); -ей/-ай give -еевич/-аевич;
+    -ь gives -евич; a consonant -ович; the rest are listed."""
     if father in _IRREGULAR:
         return _IRREGULAR[father][0 if male else 1]
-    return father + ("ович" if male else "овна")
+    end = "ич" if male else "на"
+    if father.endswith("ий"):
+        stem = father[:-2]
+        cluster = len(stem) > 1 and stem[-2].lower() not in _VOWELS
+        return stem + ("иев" if cluster else "ьев") + end
+    if father.endswith("й") or father.endswith("ь"):
+        return father[:-1] + "ев" + end
+    return father + "ов" + end
 
 
 def person(rng: random.Random, male: bool, surname: str | None = None) -> tuple[str, str, str]:
