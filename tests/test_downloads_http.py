@@ -196,10 +196,10 @@ def test_statistics_csv(world, signed_in):
 def test_control_reports(world, signed_in):
     client = signed_in("director")
     params = {"period_id": q1(world).id}
-    rows = csv_rows(downloaded(client.get("/control/attendance/export.csv", params=params), "text/csv",
+    rows = csv_rows(downloaded(client.get("/control/export.csv", params={**params, "report": "attendance"}), "text/csv",
                                "Посещаемость - По классам - 01.09.2026-25.10.2026.csv"))
     assert rows[0][0] == "Класс"
-    body = downloaded(client.get("/control/timeliness/export.pdf", params=params), "application/pdf",
+    body = downloaded(client.get("/control/export.pdf", params={**params, "report": "timeliness"}), "application/pdf",
                       "Своевременность заполнения журнала 01.09.2026-25.10.2026.pdf")
     assert "Своевременность заполнения журнала" in pdf_text(body)
 

@@ -47,19 +47,31 @@ class ControlView(BaseView):
     route_base = "/control"
     default_view = "index"
     resource = class_permission_name = p.RESOURCE_JOURNAL_CONTROL
-    method_permission_name = {"index": p.ACTION_READ, "report": p.ACTION_READ, "csv": p.ACTION_READ,
-                              "pdf": p.ACTION_READ}
+    method_permission_name = {name: p.ACTION_READ for name in ("index", "accumulation", "timeliness", "finals",
+                                                              "attendance", "csv", "pdf")}
     base_permissions = [p.CAN_READ]
 
-    def _load(self, name: str):
+    def _load(self):
+        name = request.args.get("report", "")
         if name not in REPORTS:
             abort(404)
-        f = read_filters(current_scope(), request.args)
-        return f, build(name, f)
+        args = request.args.copy()
+        args.pop("report")
+        f = read_filters(current_scope(), args)
+        return name, f, build(name, f)
 
     def _error(self, err: RuleViolation):
         status = 404 if isinstance(err, NotFound) else 400
         return self.render_template("control/error.html", message=err.message), status
+
+    def _page(self, name: str):
+        try:
+            f = read_filters(current_scope(), request.args)
+            report = build(name, f)
+        except RuleViolation as err:
+            return self._error(err)
+        return self.render_template("control/report.html", name=name, report=report, f=f, choices=choices(f),
+                                    reports=REPORTS)
 
     @expose("/")
     @has_access
@@ -67,23 +79,36 @@ class ControlView(BaseView):
         """The list of the reports."""
         return self.render_template("control/index.html", reports=REPORTS)
 
-    @expose("/<name>/")
+    @expose("/accumulation/")
     @has_access
-    def report(self, name: str):
-        """One report as a page with its filters."""
-        try:
-            f, report = self._load(name)
-        except RuleViolation as err:
-            return self._error(err)
-        return self.render_template("control/report.html", name=name, report=report, f=f, choices=choices(f),
-                                    reports=REPORTS)
+    def accumulation(self):
+        """Накопляемость отметок."""
+        return self._page("accumulation")
 
-    @expose("/<name>/export.csv")
+    @expose("/timeliness/")
     @has_access
-    def csv(self, name: str):
-        """One table of a report (?table=…, the first by default) as CSV."""
+    def timeliness(self):
+        """Своевременность заполнения."""
+        return self._page("timeliness")
+
+    @expose("/finals/")
+    @has_access
+    def finals(self):
+        """Итоговые отметки не по предложенной."""
+        return self._page("finals")
+
+    @expose("/attendance/")
+    @has_access
+    def attendance(self):
+        """Посещаемость."""
+        return self._page("attendance")
+
+    @expose("/export.csv")
+    @has_access
+    def csv(self):
+        """One table (?table=…, the first by default) of a report (?report=…) as CSV."""
         try:
-            f, report = self._load(name)
+            _name, f, report = self._load()
             table = report.table(request.args.get("table") or report.tables[0].key)
         except RuleViolation as err:
             return self._error(err)
@@ -92,12 +117,12 @@ class ControlView(BaseView):
         filename = f"{report.title} - {table.title} - {f.start:%d.%m.%Y}-{f.end:%d.%m.%Y}.csv"
         return csv_response(table.header(), table.cells(), filename)
 
-    @expose("/<name>/export.pdf")
+    @expose("/export.pdf")
     @has_access
-    def pdf(self, name: str):
-        """The whole report as a PDF."""
+    def pdf(self):
+        """A whole report (?report=…) as a PDF."""
         try:
-            f, report = self._load(name)
+            _name, f, report = self._load()
         except RuleViolation as err:
             return self._error(err)
         filename = f"{report.title} {f.start:%d.%m.%Y}-{f.end:%d.%m.%Y}.pdf"
