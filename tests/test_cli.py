@@ -31,6 +31,7 @@ from app.services import structure
 from app.services.demo import load_demo
 from app.services.demo.calendar import build_calendar
 from tests.conftest import _clear
+from tests.demo_checks import the_demo_data_fit_together
 
 ROLES = ("Admin", "Administration", "Teacher", "ClassTeacher", "Registrar", "Auditor")
 DEMO = ["school", "demo", "--size", "small", "--seed", "3", "--today", "2026-11-28"]
@@ -290,6 +291,7 @@ def test_the_demo_keeps_the_rules_of_the_school_structure(runner):
     _demo_calendar_is_inside_the_year()
     _demo_first_quarter_is_closed_with_every_final()
     _demo_grade_1_learns_without_marks()
+    the_demo_data_fit_together()  # control works, olympiads, recommendations, receipts (tests/demo_checks.py)
 
 
 def _demo_grade_1_learns_without_marks():

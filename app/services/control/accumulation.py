@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from fractions import Fraction
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, union
+from sqlalchemy import case, func, select, union
 
 from app.extensions import db
 from app.models import (
@@ -81,15 +81,16 @@ def _members(f: ControlFilters, ids: list[int]):
 def _lessons(ids: list[int], f: ControlFilters, today: dt.date) -> tuple[Counter, Counter]:
     """Held lessons up to today and planned lessons after it, per journal, in the period."""
     p = f.period
-    query = (select(Lesson.assignment_id, Lesson.status, Lesson.date > today, func.count(Lesson.id))
+    def counted(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    query = (select(Lesson.assignment_id, counted((Lesson.status == LessonStatus.held) & (Lesson.date <= today)),
+                    counted((Lesson.status == LessonStatus.planned) & (Lesson.date > today)))
              .where(Lesson.assignment_id.in_(ids), Lesson.date.between(p.start, p.end))
-             .group_by(Lesson.assignment_id, Lesson.status, Lesson.date > today))
+             .group_by(Lesson.assignment_id))
     held, planned = Counter(), Counter()
-    for a_id, status, later, count in db.session.execute(query):
-        if status == LessonStatus.held:
-            held[a_id] += count
-        elif status == LessonStatus.planned and later:
-            planned[a_id] += count
+    for a_id, held_count, planned_count in db.session.execute(query):
+        held[a_id], planned[a_id] = int(held_count or 0), int(planned_count or 0)
     return held, planned
 
 
