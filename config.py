@@ -45,6 +45,7 @@ class Config:
 
     # Journal rules (SPEC §3, §4).
     MARK_EDIT_DAYS = int(os.environ.get("MARK_EDIT_DAYS", "7"))
+    LATE_MARK_DAYS = int(os.environ.get("LATE_MARK_DAYS", "3"))  # control report: a mark entered later is late
     MIN_MARKS_FOR_FINAL = int(os.environ.get("MIN_MARKS_FOR_FINAL", "3"))
     FINALS_OPEN_DAYS = int(os.environ.get("FINALS_OPEN_DAYS", "14"))  # finals open this many days before a period ends
     PROMOTION_RETAIN_OWED = int(os.environ.get("PROMOTION_RETAIN_OWED", "3"))  # subjects owed that retain

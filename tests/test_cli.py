@@ -31,6 +31,7 @@ from app.services import structure
 from app.services.demo import load_demo
 from app.services.demo.calendar import build_calendar
 from tests.conftest import _clear
+from tests.demo_checks import the_demo_data_fit_together
 from tests.new_year_demo_helpers import the_demo_goes_on_to_its_next_year
 
 ROLES = ("Admin", "Administration", "Teacher", "ClassTeacher", "Registrar", "Auditor")
@@ -301,6 +302,7 @@ def test_the_demo_keeps_the_rules_of_the_school_structure(runner):
     _demo_first_quarter_is_closed_with_every_final()
     _demo_grade_1_learns_without_marks()
     _demo_last_year_is_closed_with_its_decisions()
+    the_demo_data_fit_together()  # control works, olympiads, recommendations, receipts (tests/demo_checks.py)
     the_demo_goes_on_to_its_next_year(runner)  # last: it closes this year
 
 

@@ -43,6 +43,8 @@ FILE_ROUTES = {
     "AuditExportView.export_csv": "test_consent_history_and_audit_csv",
     "RosterView.template_xlsx": "test_roster_templates",
     "RosterView.template_csv": "test_roster_templates",
+    "ControlView.csv": "test_control_reports",
+    "ControlView.pdf": "test_control_reports",
 }
 OTHER_WAYS = re.compile(r"Content-Disposition|send_file|send_from_directory|as_attachment|download_name")
 
@@ -189,6 +191,17 @@ def test_statistics_csv(world, signed_in):
         answer = client.get("/stats/export.csv", params={"table": table, "period_id": q1(world).id})
         rows = csv_rows(downloaded(answer, "text/csv", f"Статистика - {title} - 1 четверть 2026-2027.csv"))
         assert rows[0][0] in ("Название", "Класс"), rows[0]
+
+
+def test_control_reports(world, signed_in):
+    client = signed_in("director")
+    params = {"period_id": q1(world).id}
+    rows = csv_rows(downloaded(client.get("/control/export.csv", params={**params, "report": "attendance"}), "text/csv",
+                               "Посещаемость - По классам - 01.09.2026-25.10.2026.csv"))
+    assert rows[0][0] == "Класс"
+    body = downloaded(client.get("/control/export.pdf", params={**params, "report": "timeliness"}), "application/pdf",
+                      "Своевременность заполнения журнала 01.09.2026-25.10.2026.pdf")
+    assert "Своевременность заполнения журнала" in pdf_text(body)
 
 
 def test_consent_history_and_audit_csv(world, signed_in):

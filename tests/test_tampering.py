@@ -152,6 +152,7 @@ NO_ID_PAGES = {
     "RosterView.template_xlsx": "an empty template",
     "RosterView.template_csv": "an empty template",
     "ExchangeView.index": "the outbox of the user's school",
+    "ControlView.index": "the list of the control reports",
     "ExchangeView.retry": "re-queues the failed messages of the user's school, no ids",
     "AuthDBView.login": "signing in",
     "AuthDBView.logout": "signing out the user's own sessions",
@@ -505,6 +506,8 @@ def query_pages(p: Planted) -> dict[str, list[Attempt]]:
     stats = [{"period_id": other_period}] + [{"class_id": pk} for pk in classes] \
         + [{"student_id": pk} for pk in students] + [{"subject_id": other_subject}, {"teacher_id": p.pk(Staff)}]
     extract = {"period_id": o.q1, "sections": "timetable"}
+    control = [{"period_id": other_period}] + [{"class_id": pk} for pk in classes] \
+        + [{"subject_id": other_subject}, {"teacher_id": p.pk(Staff)}]
     return {
         "JournalView.grid": journal_like("/journal/grid"),
         "JournalView.save_cell": [
@@ -541,6 +544,14 @@ def query_pages(p: Planted) -> dict[str, list[Attempt]]:
                                for key, pk in foreign_targets],
         "ForecastView.class_page": [ui("GET", _url("/forecast/class", class_id=pk), answer=PAGE) for pk in classes],
         "ForecastView.risk": [ui("GET", _url("/forecast/risk", class_id=pk), answer=PAGE) for pk in classes],
+        # The control reports read the user's own journals: a foreign class, subject or teacher of the school
+        # shows nothing of theirs (200), another school's period or class is refused.
+        **{f"ControlView.{name}": [ui("GET", _url(f"/control/{name}/", **c), answer=PAGE) for c in control]
+           for name in ("accumulation", "timeliness", "finals", "attendance")},
+        "ControlView.csv": [ui("GET", _url("/control/export.csv", report=name, **c), answer=PAGE) for c in control
+                            for name in ("accumulation", "timeliness", "finals", "attendance")],
+        # (a PDF is no text to search for markers: only the refused requests; the CSV shows the same tables)
+        "ControlView.pdf": [ui("GET", _url("/control/export.pdf", report="attendance", period_id=other_period))],
         "StatsView.index": [ui("GET", _url("/stats/", **s)) for s in stats],
         "StatsView.export": [ui("GET", _url("/stats/export.csv", table="students", **s)) for s in stats],
         "ExtractsView.print_pdf": [ui("POST", "/extracts/print", {**extract, "target": "student", "student_id": pk})

@@ -48,6 +48,7 @@ RESOURCE_EXTRACT = "Extract"  # printing paper extracts
 RESOURCE_EXTRACT_LOG = "ExtractLog"  # the print log and verification
 RESOURCE_EXCHANGE = "Exchange"  # the portal exchange page and «retry failed»
 RESOURCE_OUTBOX = "Outbox"  # the outbox messages, read-only
+RESOURCE_JOURNAL_CONTROL = "JournalControl"  # the deputy's control reports (teachers: their own journals)
 
 # Model views and REST APIs map their methods onto the two actions.
 VIEW_METHOD_ACTIONS = {

@@ -139,17 +139,24 @@ def visible_students(scope: Scope):
 
 
 def _teaches(scope: Scope, student_column, subject_column):
-    """Condition: one of the scope's own assignments teaches that subject to that student."""
+    """Condition: one of the scope's own assignments teaches that subject to that student. The inner
+    selects name the student's table as correlated: two levels down, SQLAlchemy would otherwise add it
+    to their FROM (a cross join that let a teacher see every final of their subject in the school)."""
+    outer = getattr(student_column, "table", None)
+
+    def of_student(query):
+        return query if outer is None else query.correlate(outer)
+
     return exists(select(TeachingAssignment.id).where(
         TeachingAssignment.teacher_id == scope.staff_id, TeachingAssignment.subject_id == subject_column,
         or_(TeachingAssignment.class_unit_id.in_(
-                select(Enrolment.class_unit_id).where(Enrolment.student_id == student_column)),
-            TeachingAssignment.group_id.in_(select(study_group_student.c.group_id).where(
-                study_group_student.c.student_id == student_column)),
-            TeachingAssignment.stream_id.in_(select(stream_student.c.stream_id).where(
-                stream_student.c.student_id == student_column)),
-            TeachingAssignment.plan_id.in_(select(IndividualPlan.id).where(
-                IndividualPlan.student_id == student_column)))))
+                of_student(select(Enrolment.class_unit_id).where(Enrolment.student_id == student_column))),
+            TeachingAssignment.group_id.in_(of_student(select(study_group_student.c.group_id).where(
+                study_group_student.c.student_id == student_column))),
+            TeachingAssignment.stream_id.in_(of_student(select(stream_student.c.stream_id).where(
+                stream_student.c.student_id == student_column))),
+            TeachingAssignment.plan_id.in_(of_student(select(IndividualPlan.id).where(
+                IndividualPlan.student_id == student_column))))))
 
 
 def _homeroom_students(scope: Scope):

@@ -17,6 +17,7 @@ from app.views.consent import (
     ContactPointView,
     DeliveryPreferenceView,
 )
+from app.views.control import ControlView
 from app.views.exchange import ExchangeView, OutboxMessageView
 from app.views.extracts import ExtractLogView, ExtractsView, ExtractVerifyView
 from app.views.finals import AcademicRecordView, FinalsView, PeriodCloseView
@@ -63,6 +64,7 @@ CATEGORIES = {
     "People": (_l("People"), "fa-user"),
     "School": (_l("School"), "fa-university"),
     "Results": (_l("Results"), "fa-graduation-cap"),
+    "Control": (_l("Control of the journal"), "fa-binoculars"),
 }
 
 # (view, menu name, label, category, icon); the menu name is the stable permission name.
@@ -117,6 +119,13 @@ LINKS = [
     ("Class forecast", "/forecast/class", _l("Class forecast"), "Results", "fa-th", "Forecast"),
     ("At risk", "/forecast/risk", _l("At risk"), "Results", "fa-exclamation-triangle", "Forecast"),
     ("Verify an extract", "/extracts/verify/", _l("Verify an extract"), "Results", "fa-check", "ExtractLog"),
+    ("Accumulation of marks", "/control/accumulation/", _l("Accumulation of marks"), "Control", "fa-signal",
+     "JournalControl"),
+    ("Timeliness of filling", "/control/timeliness/", _l("Timeliness of filling the journal"), "Control",
+     "fa-hourglass-half", "JournalControl"),
+    ("Finals unlike the proposal", "/control/finals/", _l("Finals that differ from the proposal"), "Control",
+     "fa-random", "JournalControl"),
+    ("Attendance control", "/control/attendance/", _l("Attendance"), "Control", "fa-user-times", "JournalControl"),
 ]
 
 
@@ -146,6 +155,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view_no_menu(AcademicRecordView)
     appbuilder.add_view_no_menu(NewYearView)
     appbuilder.add_view_no_menu(ExtractVerifyView)
+    appbuilder.add_view_no_menu(ControlView)
     refuse_unknown_actions()
     refuse_impossible_ids()
     refuse_bad_list_arguments()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AssessmentMode, AssessmentRule, School
 from app.services.curriculum import fill_curriculum
+from app.services.demo.advice import AdviceBuilder
 from app.services.demo.calendar import build_bells, build_calendar
 from app.services.demo.curriculum import ASSESSMENT
 from app.services.demo.families import FamiliesBuilder
@@ -43,7 +44,7 @@ class DemoResult:
             f"учителей {c['teachers']}, нагрузок {c['assignments']}, подгрупп {c['groups']}",
             f"  уроков {c['lessons']}, отметок {c['marks']}, пропусков {c['absences']}",
             f"  итоговых отметок {c['finals']} (отложено {c['deferred']}), закрытых периодов {c['closed_periods']}, "
-            f"результатов олимпиад {c['exam_results']}",
+            f"результатов олимпиад {c['exam_results']}, рекомендаций учителей {c['recommendations']}",
             f"  согласий {c['consent_consent']}, отказов {c['consent_refusal']}, отзывов {c['consent_withdrawal']}, "
             f"без решения {c['consent_none']}",
             f"Прошлый учебный год {c['last_year']} закрыт: годовых отметок {c['last_finals']}, решений "
@@ -80,6 +81,7 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     demo.counts.update(JournalBuilder(demo, rng, today).build())
     demo.counts.update(FamiliesBuilder(demo, rng, today).build())
     demo.counts.update(ResultsBuilder(demo, rng, today).build())
+    demo.counts.update(AdviceBuilder(demo, today).build())
     demo.counts.update(LastYearBuilder(demo, seed, today).build())
     db.session.commit()
     return DemoResult(demo, password)

@@ -38,6 +38,7 @@ class JournalBuilder:
 
     def __init__(self, demo: DemoSchool, rng: random.Random, today: dt.date):
         self.demo, self.rng, self.today = demo, rng, today
+        self.entry = random.Random(today.toordinal() + 1)  # when marks were typed: apart from the marks' draws
         self.school = demo.school
         self.slots = db.session.scalars(select(BellSlot).where(BellSlot.school_id == self.school.id)
                                         .order_by(BellSlot.number)).all()
@@ -131,14 +132,19 @@ class JournalBuilder:
             per_assignment[row.assignment_id].append(row)
         updates, changes, plans, held, control = [], [], [], [], set()
         for a_id, lessons in per_assignment.items():
+            days = set()  # one control work a day per journal, numbered in order
             for i in sorted(rng.sample(range(len(lessons)), min(len(lessons), max(1, len(lessons) // 12)))):
-                control.add(lessons[i].id)
+                if lessons[i].date not in days:
+                    days.add(lessons[i].date)
+                    control.add(lessons[i].id)
+            number = 0
             for n, r in enumerate(lessons, start=1):
                 is_control = r.id in control
                 if is_control:
+                    number += 1
                     plans.append({"school_id": self.school.id, "assignment_id": a_id, "date": r.date,
                                   "kind": LessonType.control_work.value,
-                                  "topic": f"Контрольная работа № {n // 12 + 1}"})
+                                  "topic": f"Контрольная работа № {number}"})
                 if r.date > today:
                     updates.append({"id": r.id, "lesson_type": (LessonType.control_work if is_control
                                                                 else LessonType.regular).value})
@@ -205,6 +211,14 @@ class JournalBuilder:
             db.session.execute(insert(_attendance_table()), chunk)
         return absent
 
+    def _entered(self, day: dt.date) -> dt.datetime:
+        """When a teacher typed a mark: mostly the lesson's afternoon, sometimes a day or two later, now and
+        then after a week (what the timeliness report finds); never after today. Its own draws."""
+        x = self.entry.random()
+        late = 0 if x < 0.85 else self.entry.randint(1, 2) if x < 0.96 else self.entry.randint(4, 10)
+        moment = dt.datetime.combine(day, dt.time(14, 0)) + dt.timedelta(days=late, minutes=self.entry.randint(0, 240))
+        return min(moment, dt.datetime.combine(self.today, dt.time(18, 0)))
+
     def _marks(self, held, control, members, absent) -> int:
         """3–5 marks a month per student and subject from ability plus noise; everyone at control works."""
         rng, wt = self.rng, self.work_types
@@ -226,9 +240,10 @@ class JournalBuilder:
                         continue
                     kind = "Контрольная работа" if r.id in control else rng.choices(choices, weights)[0]
                     value = max(2, min(5, round(level + rng.gauss(0, 0.7))))
+                    entered = self._entered(r.date)
                     rows.append({"school_id": self.school.id, "lesson_id": r.id, "student_id": student,
                                  "work_type_id": wt[kind].id, "value": value, "comment": "", "author": "demo",
-                                 "version": 1})
+                                 "version": 1, "created_at": entered, "updated_at": entered})
         seen, unique = set(), []
         for row in rows:
             key = (row["lesson_id"], row["student_id"], row["work_type_id"])

@@ -6,7 +6,7 @@ graduated. Bulk inserts, drawn from their own random stream so that this year's 
 import datetime as dt
 import random
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from app.extensions import db
 from app.models import (
@@ -28,6 +28,7 @@ from app.services.consent import electronic_recipients
 from app.services.demo import names
 from app.services.demo.calendar import build_calendar
 from app.services.demo.curriculum import WEEKLY_HOURS
+from app.services.demo.results import record_receipts
 from app.services.demo.school import DemoSchool
 
 GRADUATES = (18, 24)  # pupils of each of last year's grade 11 classes
@@ -146,6 +147,8 @@ class LastYearBuilder:
                 "owed": ", ".join(owed), "decided_on": self.period.end + dt.timedelta(days=3),
                 "decided_by": "demo"})
         db.session.execute(insert(FinalGrade), self.finals)
+        record_receipts(select(FinalGrade).where(FinalGrade.period_id == self.period.id,
+                                                 FinalGrade.published_at.is_not(None)), "decided_at")
         db.session.execute(insert(PromotionDecision), self.decisions)
 
     def _finals(self, sid: int, cls: ClassUnit, kind: PromotionOutcome, electronic: bool, subjects) -> list[str]:
