@@ -1,7 +1,8 @@
 """The grid's cell holds one mark: a mark typed over it replaces the cell's mark of any work type, Delete
 clears it, a mark it did not show is never removed (409); «Все присутствуют» clears a lesson's absences;
 a mark for a student recorded absent gets a warning; locked columns give the reason the cell endpoint
-refuses with; the teacher's own journals come first. The school clock is frozen on HTTP_TODAY."""
+refuses with; the teacher's own journals come first; the grid opens at the lesson asked for or today's.
+The school clock is frozen on HTTP_TODAY."""
 import datetime as dt
 
 import pytest
@@ -187,3 +188,18 @@ def test_the_teachers_own_journals_come_first(world, login_as):
     html = login_as("classteacher").get("/journal/").get_data(as_text=True)
     own, homeroom = html.index("Русский язык"), html.index("Математика")
     assert own < homeroom  # alphabetically 5А · Математика would come first
+
+
+def test_the_grid_opens_at_the_lesson_asked_for_else_today_else_the_last_held(world, login_as):
+    """A link into the grid at a lesson (home pages) opens that lesson's period and focuses it; without one,
+    today's lesson, else the last one before today; the switcher lists the user's journals."""
+    september, monday, today = add_lessons(world, dt.date(2026, 9, 7), HTTP_WEEK[0], HTTP_TODAY)
+    base = f"/journal/grid?target=class_id&id={world.classes['5А'].id}&subject={world.subjects['math'].id}"
+    teacher = login_as("teacher")
+    for query, focus, label in ((f"&lesson={september.id}", september, ">07.09</a>"), ("", today, ">20.11</a>")):
+        html = teacher.get(base + query).get_data(as_text=True)
+        assert f'data-focus="{focus.id}"' in html and label in html
+    assert 'id="journal-switch"' in html and "5А · Математика</option>" in html
+    db.session.delete(db.session.get(Lesson, today.id))
+    db.session.commit()
+    assert f'data-focus="{monday.id}"' in teacher.get(base).get_data(as_text=True)
