@@ -153,7 +153,7 @@ def test_all_present_refuses_what_the_teacher_did_not_see_or_may_not_change(worl
     assert bad.status_code == 422
     assert bad.json["error"] == message("The attendance seen must map students to versions.")
     other = login_as("teacher_b").post(f"/journal/present/{today_lesson.id}", json={"seen": seen})
-    assert other.status_code == 422
+    assert other.status_code == 404
     assert len(committed(Attendance)) == 2
     assert {r["status"] for r in committed(Lesson)} == {LessonStatus.planned.name}
 

@@ -199,14 +199,15 @@ class JournalView(BaseView):
     @expose("/present/<id:lesson_id>", methods=["POST"])
     @has_access
     def all_present(self, lesson_id: int):
-        """«Все присутствуют»: clear the lesson's attendance entries the teacher saw; 409 if others appeared."""
+        """«Все присутствуют»: clear the lesson's attendance entries the teacher saw; 409 if others appeared,
+        404 for a lesson that is not the user's (as the lesson header)."""
         try:
-            body = json_object(request.get_json(silent=True))
-            cleared = mark_all_present(current_actor(), lesson_id, body.get("seen"))
+            body = request.get_json(silent=True)  # the lesson is checked first: a foreign one is a 404
+            cleared = mark_all_present(current_actor(), lesson_id, body.get("seen") if isinstance(body, dict) else None)
             db.session.commit()
         except RuleViolation as err:
             db.session.rollback()
-            return jsonify(ok=False, error=err.message), 422
+            return jsonify(ok=False, error=err.message), 404 if err.field == "lesson" else 422
         except Conflict:
             db.session.rollback()
             return jsonify(ok=False, error=str(_l("Someone has changed the attendance meanwhile; reload the "
