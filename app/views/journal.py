@@ -6,9 +6,18 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Lesson, LessonType, PeriodKind, ReportingPeriod, TeachingAssignment
+from app.models import (
+    IndividualPlan,
+    Lesson,
+    LessonType,
+    PeriodKind,
+    ReportingPeriod,
+    StudyGroup,
+    TeachingAssignment,
+)
 from app.models.journal import ATTENDANCE_KEYS
 from app.security import permissions as p
 from app.security.scope import current_scope, journal_clause
@@ -41,7 +50,11 @@ def current_actor():
 
 def journals_of(scope) -> list[dict]:
     """The (target, subject) journals the user may open: their own first, then by target and subject."""
-    query = select(TeachingAssignment)
+    query = select(TeachingAssignment).options(  # a constant number of statements whatever the journals
+        *(selectinload(getattr(TeachingAssignment, name)) for name in ("subject", "teacher", "class_unit", "stream")),
+        selectinload(TeachingAssignment.group).selectinload(StudyGroup.class_unit),
+        selectinload(TeachingAssignment.plan).selectinload(IndividualPlan.student),
+        selectinload(TeachingAssignment.plan).selectinload(IndividualPlan.subject))
     clause = journal_clause(scope)  # own, the homeroom class's, and those of lessons the user substitutes
     if clause is not None:
         query = query.where(clause)
