@@ -19,6 +19,7 @@ from tests.journal_helpers import (
     add_lessons,
     audit_events,
     clear_trail,
+    close_period,
     committed,
     http_today,  # noqa: F401 - fixture
     isolated,  # noqa: F401 - fixture
@@ -159,8 +160,8 @@ def test_all_present_refuses_what_the_teacher_did_not_see_or_may_not_change(worl
 
 
 def test_a_locked_column_gives_the_reason_the_cell_endpoint_refuses_with(world, login_as, call):
-    """One rule (journal.lesson_lock): future, past the edit window, cancelled, closed period, and another
-    teacher's lesson for a reader — the grid's reason is the endpoint's refusal."""
+    """One rule (journal.lesson_lock): future, past the edit window, cancelled, another teacher's lesson for
+    a reader, a closed period (the administration's too) — the grid's reason is the endpoint's refusal."""
     kid = world.students["Алексеев"]
     future, today, old = add_lessons(world, HTTP_TODAY + dt.timedelta(days=3), HTTP_TODAY,
                                      HTTP_TODAY - dt.timedelta(days=10))
@@ -177,6 +178,12 @@ def test_a_locked_column_gives_the_reason_the_cell_endpoint_refuses_with(world, 
         assert refused.status_code == 422 and refused.json["error"] == lessons[lesson.id]["locked"]
     reader = {x["id"]: x for x in call("classteacher", "get", url).json["lessons"]}
     assert reader[today.id]["locked"] == message("You may read this lesson but not change it.")
+    close_period(world, 2)
+    closed = {x["id"]: x for x in call("director", "get", url).json["lessons"]}
+    refused = login_as("director").post("/journal/cell", json={"kind": "attendance", "lesson_id": today.id,
+                                                               "student_id": kid.id, "code": "Н"})
+    assert refused.status_code == 422 and refused.json["error"] == closed[today.id]["locked"]
+    assert "2" in refused.json["error"]  # names the closed quarter
     assert committed(Attendance) == []
 
 

@@ -78,7 +78,7 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
         .where(Attendance.lesson_id.in_(lesson_ids))).all()
     work_types = db.session.scalars(select(WorkType).where(WorkType.school_id == target.school_id)
                                     .order_by(WorkType.weight, WorkType.name)).all()
-    locks = lesson_locks(actor, lessons, period.year_id)
+    locks = lesson_locks(actor, lessons, period)
     cells: dict[str, dict] = defaultdict(lambda: {"marks": [], "attendance": None})
     for lesson_id, student_id, mark_id, value, work_type_id, version, comment, author, updated in marks:
         cells[f"{student_id}:{lesson_id}"]["marks"].append(
@@ -110,15 +110,17 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
     }
 
 
-def lesson_locks(actor: Actor, lessons: list[Lesson], year_id: int) -> dict[int, str | None]:
-    """Why each lesson's entries cannot be written by the actor today (None: they can), read in two
-    statements whatever the number of lessons (the rule itself is journal.lesson_lock)."""
-    frozen, holidays, today = frozen_lessons(db.session, lessons), holidays_of_year(year_id), clock.today()
+def lesson_locks(actor: Actor, lessons: list[Lesson], period: ReportingPeriod) -> dict[int, str | None]:
+    """Why each lesson's entries cannot be written by the actor today (None: they can), read in a few
+    statements whatever the number of lessons (the rule itself is journal.lesson_lock). A frozen lesson of
+    the period shown, when that period is closed, names it as the cell endpoint does."""
+    frozen, holidays, today = frozen_lessons(db.session, lessons), holidays_of_year(period.year_id), clock.today()
+    closed = period if period.closed else True
     readonly = str(_l("You may read this lesson but not change it."))
     out = {}
     for lesson in lessons:
         reason = readonly if not can_write_lesson(actor, lesson) else \
-            lesson_lock(actor, lesson, today, closed=lesson.id in frozen, holidays=holidays)
+            lesson_lock(actor, lesson, today, closed=closed if lesson.id in frozen else False, holidays=holidays)
         out[lesson.id] = None if reason is None else str(reason)
     return out
 

@@ -74,11 +74,12 @@ def frozen_period(lesson: Lesson) -> ReportingPeriod | None:
     return closed_period_of(db.session, lesson.assignment_id, lesson.date)
 
 
-def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: bool | None = None,
+def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: ReportingPeriod | bool | None = None,
                 holidays: list | None = None):
     """Why entries of the lesson cannot be written today (a message), or None. The grid shows it on a
-    locked column and check_entry refuses with it: one place for the rule. `closed` and `holidays`
-    (the year's) may be given by a caller that read them for many lessons at once."""
+    locked column and check_entry refuses with it: one place for the rule. `closed` (the closed period
+    holding the lesson, True if unknown, False if none) and `holidays` (the year's) may be given by a
+    caller that read them for many lessons at once."""
     if lesson.status == LessonStatus.cancelled:
         return _l("The lesson of %(day)s is cancelled: nothing can be entered.", day=f"{lesson.date:%d.%m.%Y}")
     if lesson.date > today:
@@ -95,10 +96,10 @@ def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: bool | Non
     if holiday is not None:
         return _l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name)
     if closed is None:
-        period = frozen_period(lesson)
-        if period is not None:
-            return closed_message(period)
-    elif closed:
+        closed = frozen_period(lesson) or False
+    if isinstance(closed, ReportingPeriod):
+        return closed_message(closed)
+    if closed:
         return _l("The period is closed.")
     if not actor.administration and not actor.scope.everything:
         days = current_app.config["MARK_EDIT_DAYS"]
