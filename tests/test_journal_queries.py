@@ -80,3 +80,28 @@ def test_a_teachers_grid_does_not_grow_with_students_lessons_and_marks(world, lo
     after, page = statements_of(client, grid_url(world, "5А"))
     assert page.count("<tr data-student=") == 35 and page.count('class="col-lesson') == 5
     assert len(before) == len(after), "\n".join(after)
+
+
+def test_the_journal_switcher_does_not_grow_with_the_journals(world, login_as):
+    """The grid lists the user's journals in its switcher: the director's grows with every class and
+    subject of the school, the statements must not (one more subject taught to a class or a group)."""
+    from app.models import StudyGroup, Subject
+    from tests.factories import assign
+
+    add_lessons(world, *HTTP_WEEK, cls="5А")
+    group = StudyGroup(school=world.school_a, class_unit=world.classes["5Б"], name="1 подгруппа")
+
+    def taught(*numbers):
+        for n in numbers:
+            assign(world.staff["teacher_b"], Subject(school=world.school_a, name=f"Предмет {n}"),
+                   group if n % 2 else world.classes["5Б"])
+        db.session.commit()
+
+    taught(0, 1)
+    client = login_as("director")
+    statements_of(client, grid_url(world, "5А"))
+    before, page = statements_of(client, grid_url(world, "5А"))
+    taught(2, 3, 4, 5)
+    after, page = statements_of(client, grid_url(world, "5А"))
+    assert page.count("Предмет 5</option>") == 1
+    assert len(before) == len(after), "\n".join(after)

@@ -2,6 +2,7 @@
 weighted averages, in a fixed number of queries whatever the class size."""
 from collections import defaultdict
 
+from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -14,6 +15,7 @@ from app.models import (
     LessonType,
     Mark,
     ReportingPeriod,
+    Staff,
     Stream,
     StudyGroup,
     Subject,
@@ -21,10 +23,12 @@ from app.models import (
     WorkType,
 )
 from app.security.scope import Scope, is_visible, reads_journal
+from app.services import clock
 from app.services.assessment import assignment_mode
+from app.services.calendar import holidays_of_year
 from app.services.errors import RuleViolation
 from app.services.freeze import frozen_lessons
-from app.services.journal import Actor, can_write_lesson
+from app.services.journal import Actor, can_write_lesson, lesson_lock
 from app.services.membership import members_query
 from app.services.results import student_averages
 
@@ -68,17 +72,18 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
                                          Lesson.date.between(period.start, period.end))
     marks = db.session.execute(
         select(Mark.lesson_id, Mark.student_id, Mark.id, Mark.value, Mark.work_type_id, Mark.version,
-               Mark.comment).where(Mark.lesson_id.in_(lesson_ids))).all()
+               Mark.comment, Mark.author, Mark.updated_at).where(Mark.lesson_id.in_(lesson_ids))).all()
     absences = db.session.execute(
         select(Attendance.lesson_id, Attendance.student_id, Attendance.id, Attendance.code, Attendance.version)
         .where(Attendance.lesson_id.in_(lesson_ids))).all()
     work_types = db.session.scalars(select(WorkType).where(WorkType.school_id == target.school_id)
                                     .order_by(WorkType.weight, WorkType.name)).all()
-    frozen = frozen_lessons(db.session, lessons)
+    locks = lesson_locks(actor, lessons, period)
     cells: dict[str, dict] = defaultdict(lambda: {"marks": [], "attendance": None})
-    for lesson_id, student_id, mark_id, value, work_type_id, version, comment in marks:
+    for lesson_id, student_id, mark_id, value, work_type_id, version, comment, author, updated in marks:
         cells[f"{student_id}:{lesson_id}"]["marks"].append(
-            {"id": mark_id, "value": value, "work_type_id": work_type_id, "version": version, "comment": comment})
+            {"id": mark_id, "value": value, "work_type_id": work_type_id, "version": version, "comment": comment,
+             "author": author, "date": updated.date().isoformat() if updated else None})
     averages = student_averages(period, [s.id for s in students], subject_id)
     for lesson_id, student_id, entry_id, code, version in absences:
         cells[f"{student_id}:{lesson_id}"]["attendance"] = {"id": entry_id, "code": code.value, "version": version}
@@ -96,11 +101,34 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
             "type": lesson.lesson_type.value, "status": lesson.status.value, "homework": lesson.homework,
             "homework_due": lesson.homework_due.isoformat() if lesson.homework_due else None,
             "control": lesson.lesson_type in CONTROL_TYPES,
-            "editable": lesson.id not in frozen and can_write_lesson(actor, lesson),
+            "editable": locks[lesson.id] is None, "locked": locks[lesson.id],
         } for lesson in lessons],
+        "authors": author_names({m.author for m in marks}),
         "cells": dict(cells),
         "averages": {str(s.id): averages.get(s.id) for s in students},
     }
+
+
+def lesson_locks(actor: Actor, lessons: list[Lesson], period: ReportingPeriod) -> dict[int, str | None]:
+    """Why each lesson's entries cannot be written by the actor today (None: they can), read in a few
+    statements whatever the number of lessons (the rule itself is journal.lesson_lock). A frozen lesson of
+    the period shown, when that period is closed, names it as the cell endpoint does."""
+    frozen, holidays, today = frozen_lessons(db.session, lessons), holidays_of_year(period.year_id), clock.today()
+    closed = period if period.closed else True
+    readonly = str(_l("You may read this lesson but not change it."))
+    out = {}
+    for lesson in lessons:
+        reason = readonly if not can_write_lesson(actor, lesson) else \
+            lesson_lock(actor, lesson, today, closed=closed if lesson.id in frozen else False, holidays=holidays)
+        out[lesson.id] = None if reason is None else str(reason)
+    return out
+
+
+def author_names(usernames: set[str]) -> dict[str, str]:
+    """The staff's short names of the marks' authors (by login), for the marks' tooltips."""
+    rows = db.session.execute(select(User.username, Staff).join(Staff, Staff.user_id == User.id)
+                              .where(User.username.in_(usernames))).all() if usernames else []
+    return {username: staff.short_name for username, staff in rows}
 
 
 def student_average(lesson_id: int, student_id: int, period_id: int) -> float | None:

@@ -73,28 +73,48 @@ def frozen_period(lesson: Lesson) -> ReportingPeriod | None:
     return closed_period_of(db.session, lesson.assignment_id, lesson.date)
 
 
+def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: ReportingPeriod | bool | None = None,
+                holidays: list | None = None):
+    """Why entries of the lesson cannot be written today (a message), or None. The grid shows it on a
+    locked column and check_entry refuses with it: one place for the rule. `closed` (the closed period
+    holding the lesson, True if unknown, False if none) and `holidays` (the year's) may be given by a
+    caller that read them for many lessons at once."""
+    if lesson.status == LessonStatus.cancelled:
+        return _l("The lesson of %(day)s is cancelled: nothing can be entered.", day=f"{lesson.date:%d.%m.%Y}")
+    if lesson.date > today:
+        return _l("The lesson of %(day)s has not taken place yet.", day=f"{lesson.date:%d.%m.%Y}")
+    year = lesson.assignment.year
+    if not year.contains(lesson.date):
+        return _l("%(day)s is outside the academic year.", day=f"{lesson.date:%d.%m.%Y}")
+    grade = grade_of(lesson.assignment)
+    if holidays is None:
+        holiday = holiday_on(year.id, grade, lesson.date)
+    else:
+        holiday = next((h for h in holidays if h.start <= lesson.date <= h.end
+                        and (grade is None or h.applies_to(grade))), None)
+    if holiday is not None:
+        return _l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name)
+    if closed is None:
+        closed = frozen_period(lesson) or False
+    if isinstance(closed, ReportingPeriod):
+        return closed_message(closed)
+    if closed:
+        return _l("The period is closed.")
+    if not actor.administration and not actor.scope.everything:
+        days = current_app.config["MARK_EDIT_DAYS"]
+        if (today - lesson.date).days > days:
+            return _l("Teachers may change entries only within %(days)d days after the lesson; ask the "
+                      "administration.", days=days)
+    return None
+
+
 def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.date) -> Lesson:
     """Raise RuleViolation unless the actor may write an entry for the student in the lesson today."""
     if lesson is None or not can_write_lesson(actor, lesson):
         _fail(_l("The lesson is not found or is not yours."), "lesson")
-    if lesson.status == LessonStatus.cancelled:
-        _fail(_l("The lesson of %(day)s is cancelled: nothing can be entered.", day=f"{lesson.date:%d.%m.%Y}"))
-    if lesson.date > today:
-        _fail(_l("The lesson of %(day)s has not taken place yet.", day=f"{lesson.date:%d.%m.%Y}"))
-    year = lesson.assignment.year
-    if not year.contains(lesson.date):
-        _fail(_l("%(day)s is outside the academic year.", day=f"{lesson.date:%d.%m.%Y}"))
-    holiday = holiday_on(year.id, grade_of(lesson.assignment), lesson.date)
-    if holiday is not None:
-        _fail(_l("%(day)s is a holiday (%(name)s).", day=f"{lesson.date:%d.%m.%Y}", name=holiday.name))
-    closed = frozen_period(lesson)
-    if closed is not None:
-        _fail(closed_message(closed))
-    if not actor.administration and not actor.scope.everything:
-        days = current_app.config["MARK_EDIT_DAYS"]
-        if (today - lesson.date).days > days:
-            _fail(_l("Teachers may change entries only within %(days)d days after the lesson; ask the "
-                     "administration.", days=days))
+    locked = lesson_lock(actor, lesson, today)
+    if locked is not None:
+        _fail(locked)
     if not is_member(lesson.assignment, student_id, lesson.date):
         _fail(_l("The student is not taught in this lesson on %(day)s.", day=f"{lesson.date:%d.%m.%Y}"), "student")
     return lesson
@@ -200,3 +220,71 @@ def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | No
         select(Attendance).where(Attendance.lesson_id == lesson.id, Attendance.student_id == student_id),
         version, attendance_cell, code is None, fill=fill,
         make=lambda: Attendance(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id))
+
+
+def replace_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
+                      seen: list | None = None, version: int | None = None, comment: str | None = None,
+                      today: dt.date | None = None) -> dict | None:
+    """The grid's cell holds one mark: a mark typed over it replaces whatever mark it shows (of any work
+    type) and None clears it. `seen` are the [id, version] pairs of the marks the writer saw in the
+    cell; without it, `version` is that of the mark of this work type (the older protocol). A mark the
+    writer did not see is never removed: that is a Conflict carrying the cell's current marks."""
+    lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
+    marks = db.session.scalars(select(Mark).where(Mark.lesson_id == lesson.id, Mark.student_id == student_id)
+                               .order_by(Mark.id)).all()
+    same = next((m for m in marks if m.work_type_id == work_type_id), None)
+    if seen is None:
+        seen = [[same.id, version]] if same is not None and version else []
+    if not isinstance(seen, list) or not all(isinstance(x, list) and len(x) == 2 for x in seen):
+        _fail(_l("The marks seen in the cell must be a list of [id, version] pairs."), "seen")
+    if sorted(tuple(x) for x in seen) != sorted((m.id, m.version) for m in marks):
+        raise CellConflict([mark_cell(m) for m in marks])
+    cell = set_mark(actor, lesson.id, student_id, work_type_id, value, same.version if same else None, comment,
+                    today=today)
+    for other in marks:
+        if other is not same:
+            db.session.delete(other)
+    _flush(mark_cell, lambda: None)
+    return cell
+
+
+class CellConflict(Conflict):
+    """The cell's marks changed since the writer saw them; carries them all."""
+
+    def __init__(self, marks: list[dict]):
+        super().__init__(marks[0] if marks else None)
+        self.marks = marks
+
+
+ABSENT = {AttendanceCode.absent, AttendanceCode.ill, AttendanceCode.excused}
+
+
+def absence_warning(lesson_id: int, student_id: int):
+    """A warning (not a refusal) when a mark is given to a student recorded absent from the lesson."""
+    entry = db.session.scalar(select(Attendance).where(Attendance.lesson_id == lesson_id,
+                                                       Attendance.student_id == student_id))
+    if entry is None or entry.code not in ABSENT:
+        return None
+    return _l("The student is recorded absent (%(code)s) from this lesson; the mark is saved.",
+              code=entry.code.value)
+
+
+def mark_all_present(actor: Actor, lesson_id: int, seen: dict | None, today: dt.date | None = None) -> int:
+    """«Все присутствуют»: clear every attendance entry of the lesson (each audited) and record the lesson
+    as held. `seen` maps student ids to the versions of the entries the writer saw; an entry they did not
+    see is a Conflict. Returns how many entries were cleared."""
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or not can_write_lesson(actor, lesson):
+        _fail(_l("The lesson is not found or is not yours."), "lesson")
+    locked = lesson_lock(actor, lesson, _today(today))
+    if locked is not None:
+        _fail(locked)
+    if not isinstance(seen, dict):
+        _fail(_l("The attendance seen must map students to versions."), "seen")
+    entries = db.session.scalars(select(Attendance).where(Attendance.lesson_id == lesson.id)).all()
+    for entry in entries:
+        set_attendance(actor, lesson.id, entry.student_id, None, seen.get(str(entry.student_id)), today=today)
+    if lesson.status == LessonStatus.planned:
+        lesson.status = LessonStatus.held
+    db.session.flush()
+    return len(entries)

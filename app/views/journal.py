@@ -6,9 +6,17 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Lesson, LessonType, ReportingPeriod, TeachingAssignment
+from app.models import (
+    IndividualPlan,
+    Lesson,
+    LessonType,
+    ReportingPeriod,
+    StudyGroup,
+    TeachingAssignment,
+)
 from app.models.journal import ATTENDANCE_KEYS
 from app.security import permissions as p
 from app.security.scope import current_scope, journal_clause
@@ -16,7 +24,15 @@ from app.services import clock
 from app.services.calendar import class_period
 from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
-from app.services.journal import Conflict, actor_of, can_write_lesson, set_attendance, set_mark
+from app.services.journal import (
+    Conflict,
+    absence_warning,
+    actor_of,
+    can_write_lesson,
+    mark_all_present,
+    replace_cell_mark,
+    set_attendance,
+)
 from app.services.membership import scheme_class
 from app.services.params import id_arg, json_object
 from app.views.base import int_arg
@@ -33,8 +49,12 @@ def current_actor():
 
 
 def journals_of(scope) -> list[dict]:
-    """The (target, subject) journals the user may open, ordered by target then subject."""
-    query = select(TeachingAssignment)
+    """The (target, subject) journals the user may open: their own first, then by target and subject."""
+    query = select(TeachingAssignment).options(  # a constant number of statements whatever the journals
+        *(selectinload(getattr(TeachingAssignment, name)) for name in ("subject", "teacher", "class_unit", "stream")),
+        selectinload(TeachingAssignment.group).selectinload(StudyGroup.class_unit),
+        selectinload(TeachingAssignment.plan).selectinload(IndividualPlan.student),
+        selectinload(TeachingAssignment.plan).selectinload(IndividualPlan.subject))
     clause = journal_clause(scope)  # own, the homeroom class's, and those of lessons the user substitutes
     if clause is not None:
         query = query.where(clause)
@@ -46,8 +66,8 @@ def journals_of(scope) -> list[dict]:
             seen.add(key)
             out.append({"target_key": TARGET_OF[column], "target_id": key[1], "target": str(a.target),
                         "subject_id": a.subject_id, "subject": a.subject.name, "year_id": a.year_id,
-                        "teacher": a.teacher.short_name})
-    return sorted(out, key=lambda j: (j["target"], j["subject"]))
+                        "teacher": a.teacher.short_name, "own": a.teacher_id == scope.staff_id})
+    return sorted(out, key=lambda j: (not j["own"], j["target"], j["subject"]))
 
 
 def current_period(target_key: str, target_id: int, subject_id: int, today: dt.date) -> int:
@@ -63,14 +83,40 @@ def current_period(target_key: str, target_id: int, subject_id: int, today: dt.d
     return chosen.id if chosen else 0
 
 
+DEFAULT_WORK_TYPE = "Ответ на уроке"  # what a teacher marks most: the default of an ordinary lesson's column
+
+
+def grid_messages() -> dict:
+    """The grid script's own words, translated here."""
+    return {"network": str(_l("No connection to the server; the entry is not saved.")),
+            "failed": str(_l("The entry is not saved.")),
+            "weight": str(_l("weight")), "comment": str(_l("comment")),
+            "present": str(_l("Everybody is present at the lesson of %(day)s.", day="{day}")),
+            "pick": str(_l("Choose a cell of a lesson first.")),
+            "work_type": str(_l("Work type of the column %(day)s: %(name)s", day="{day}", name="{name}"))}
+
+
+def focus_lesson(lessons: list[dict], wanted: int | None, today: dt.date) -> int | None:
+    """The lesson the grid opens at: the one asked for, else today's, else the last before today."""
+    ids = [x["id"] for x in lessons]
+    if wanted in ids:
+        return wanted
+    day = today.isoformat()
+    past = [x["id"] for x in lessons if x["date"] <= day]
+    today_ids = [x["id"] for x in lessons if x["date"] == day]
+    return (today_ids or past[-1:] or ids[:1] or [None])[0]
+
+
 def grid_columns(data: dict) -> list[dict]:
     """Lesson columns with their CSS classes and the work type new marks default to."""
-    heaviest = max(data["work_types"], key=lambda w: w["weight"])["id"] if data["work_types"] else None
-    lightest = data["work_types"][0]["id"] if data["work_types"] else None
+    types = data["work_types"]
+    heaviest = max(types, key=lambda w: w["weight"])["id"] if types else None
+    answer = next((w["id"] for w in types if w["name"] == DEFAULT_WORK_TYPE), types[0]["id"] if types else None)
     return [{**lesson, "css": " ".join(c for c in ("control" if lesson["control"] else "",
-                                                    "cancelled" if lesson["status"] == "cancelled" else "") if c),
+                                                    "cancelled" if lesson["status"] == "cancelled" else "",
+                                                    "locked" if lesson["locked"] else "") if c),
              "label": f"{lesson['date'][8:10]}.{lesson['date'][5:7]}",
-             "default_work_type": heaviest if lesson["control"] else lightest} for lesson in data["lessons"]]
+             "default_work_type": heaviest if lesson["control"] else answer} for lesson in data["lessons"]]
 
 
 def grid_rows(data: dict) -> list[dict]:
@@ -92,7 +138,7 @@ class JournalView(BaseView):
     default_view = "index"
     resource = class_permission_name = p.RESOURCE_JOURNAL
     method_permission_name = {"index": p.ACTION_READ, "grid": p.ACTION_READ, "save_cell": p.ACTION_WRITE,
-                              "save_lesson": p.ACTION_WRITE}
+                              "save_lesson": p.ACTION_WRITE, "all_present": p.ACTION_WRITE}
 
     @expose("/")
     @has_access
@@ -107,17 +153,21 @@ class JournalView(BaseView):
         target_key = request.args.get("target", "class_id")
         try:
             target_id, subject_id = int_arg("id"), int_arg("subject")
-            period_id = id_arg(request.args, "period")
+            period_id, wanted = id_arg(request.args, "period"), id_arg(request.args, "lesson")
             if period_id is None:
-                period_id = current_period(target_key, target_id, subject_id, clock.today())
+                asked = db.session.get(Lesson, wanted) if wanted else None
+                period_id = current_period(target_key, target_id, subject_id, asked.date if asked else clock.today())
             data = journal_grid(current_actor(), target_key, target_id, subject_id, period_id)
         except RuleViolation as err:
             return self.render_template("journal/error.html", message=err.message), 404
         periods = db.session.scalars(select(ReportingPeriod).where(
             ReportingPeriod.year_id == data["period"]["year_id"],
             ReportingPeriod.kind.in_([data["period"]["kind"], "year"])).order_by(ReportingPeriod.start)).all()
+        columns = grid_columns(data)
         return self.render_template("journal/grid.html", data=data, periods=periods, target_key=target_key,
-                                    rows=grid_rows(data), columns=grid_columns(data),
+                                    journals=journals_of(current_scope()), messages=grid_messages(),
+                                    focus=focus_lesson(data["lessons"], wanted, clock.today()),
+                                    rows=grid_rows(data), columns=columns,
                                     lesson_types=[(t.value, enum_label(t)) for t in LessonType],
                                     attendance_keys=ATTENDANCE_KEYS)
 
@@ -125,7 +175,7 @@ class JournalView(BaseView):
     @has_access
     def save_cell(self):
         """Save one mark or attendance entry: 200 with the cell, 422 with the rule, 409 on conflict."""
-        actor = current_actor()
+        actor, warning = current_actor(), None
         try:
             body = json_object(request.get_json(silent=True))
             lesson_id, student_id = int_arg("lesson_id", body), int_arg("student_id", body)
@@ -134,8 +184,10 @@ class JournalView(BaseView):
                 cell = set_attendance(actor, lesson_id, student_id, body.get("code") or None, body.get("version"))
             elif body.get("kind") == "mark":
                 value = body.get("value")
-                cell = set_mark(actor, lesson_id, student_id, int_arg("work_type_id", body),
-                                None if value in (None, "") else value, body.get("version"), body.get("comment"))
+                value = None if value in (None, "") else value
+                cell = replace_cell_mark(actor, lesson_id, student_id, int_arg("work_type_id", body), value,
+                                         body.get("seen"), body.get("version"), body.get("comment"))
+                warning = absence_warning(lesson_id, student_id) if value is not None else None
             else:
                 raise RuleViolation(_l("Unknown entry kind."))
             db.session.commit()
@@ -145,9 +197,29 @@ class JournalView(BaseView):
         except Conflict as err:
             db.session.rollback()
             return jsonify(ok=False, error=str(_l("Someone has changed this entry meanwhile; the current value is "
-                                                  "shown.")), current=err.current), 409
+                                                  "shown.")), current=err.current,
+                           marks=getattr(err, "marks", None)), 409
         average = student_average(lesson_id, student_id, period_id) if period_id else None
-        return jsonify(ok=True, cell=cell, average=average)
+        extra = {"warning": str(warning)} if warning else {}
+        return jsonify(ok=True, cell=cell, average=average, **extra)
+
+    @expose("/present/<id:lesson_id>", methods=["POST"])
+    @has_access
+    def all_present(self, lesson_id: int):
+        """«Все присутствуют»: clear the lesson's attendance entries the teacher saw; 409 if others appeared,
+        404 for a lesson that is not the user's (as the lesson header)."""
+        try:
+            body = request.get_json(silent=True)  # the lesson is checked first: a foreign one is a 404
+            cleared = mark_all_present(current_actor(), lesson_id, body.get("seen") if isinstance(body, dict) else None)
+            db.session.commit()
+        except RuleViolation as err:
+            db.session.rollback()
+            return jsonify(ok=False, error=err.message), 404 if err.field == "lesson" else 422
+        except Conflict:
+            db.session.rollback()
+            return jsonify(ok=False, error=str(_l("Someone has changed the attendance meanwhile; reload the "
+                                                  "page."))), 409
+        return jsonify(ok=True, cleared=cleared)
 
     @expose("/lesson/<id:lesson_id>", methods=["POST"])
     @has_access
