@@ -297,3 +297,12 @@ def clashes_of_school(session: Session, school_id: int) -> list[str]:
     found += find_clashes(session, [lesson_occupant(row, ("row", n), numbers) for n, row in enumerate(lessons)], [],
                           first_only=False)
     return [describe(session, clash) for clash in found]
+
+
+def refuse_clashes_of(session: Session, item) -> None:
+    """The same refusal before a page or the API saves a row: FAB reports a failed flush of an edit only
+    as «database error», so the views' guard asks first (see app.security.guard.check_write)."""
+    if isinstance(item, Lesson) and _changed(item, LESSON_KEYS):
+        _check_lessons(session, [item])
+    elif isinstance(item, TimetableEntry) and _changed(item, ENTRY_KEYS):
+        refuse_entry_clashes(session, [item])
