@@ -54,6 +54,7 @@ from app.views.teaching import (
     StudyGroupView,
     TeachingAssignmentView,
 )
+from app.views.timetable import TimetableWeekView
 
 CATEGORIES = {
     "Families": (_l("Families"), "fa-handshake-o"),
@@ -116,6 +117,7 @@ LINKS = [
     ("Class forecast", "/forecast/class", _l("Class forecast"), "Results", "fa-th", "Forecast"),
     ("At risk", "/forecast/risk", _l("At risk"), "Results", "fa-exclamation-triangle", "Forecast"),
     ("Verify an extract", "/extracts/verify/", _l("Verify an extract"), "Results", "fa-check", "ExtractLog"),
+    ("Weekly timetable", "/timetable/", _l("Weekly timetable"), "Journal", "fa-calendar", "TimetableEntry"),
 ]
 
 
@@ -135,6 +137,7 @@ def register_views(appbuilder) -> None:
         appbuilder.add_view(view, name, label=label, icon=icon, category=category,
                             category_label=cat_label, category_icon=cat_icon)
     appbuilder.add_view_no_menu(ClassPagesView)
+    appbuilder.add_view_no_menu(TimetableWeekView)
     appbuilder.add_view_no_menu(AuditExportView)
     for name, href, label, category, icon, _resource in LINKS:
         appbuilder.add_link(name, href=href, label=label, icon=icon, category=category,
