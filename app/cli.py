@@ -264,7 +264,9 @@ def register_cli(app) -> None:
     from app.cli_exchange import exchange_cli
     from app.cli_extracts import extracts_cli
     from app.cli_forecast import forecast_cli
+    from app.cli_timetable import timetable_cli
 
     app.cli.add_command(forecast_cli)
     app.cli.add_command(extracts_cli)
     app.cli.add_command(exchange_cli)
+    app.cli.add_command(timetable_cli)

@@ -94,12 +94,12 @@ def _between(fresh: Occupant, other: Occupant, members) -> Clash | None:
     start, end = max(fresh.start, other.start), min(fresh.end, other.end)
     if start > end:
         return None
+    if fresh.assignment_id == other.assignment_id:  # the same class (group…) twice: name it, not its teacher
+        return Clash("students", fresh, other, frozenset(_present(members, fresh, start, end)))
     if fresh.teacher_id is not None and fresh.teacher_id == other.teacher_id:
         return Clash("teacher", fresh, other)
     if fresh.room.strip() and fresh.room.strip().lower() == other.room.strip().lower():
         return Clash("room", fresh, other)
-    if fresh.assignment_id == other.assignment_id:
-        return Clash("students", fresh, other)
     common = _present(members, fresh, start, end) & _present(members, other, start, end)
     return Clash("students", fresh, other, frozenset(common)) if common else None
 
@@ -248,12 +248,12 @@ def _entry_occupant(obj: TimetableEntry, numbers: dict, teachers: dict) -> Occup
                     numbers.get(slot))
 
 
-def refuse_entry_clashes(session: Session, entries: list[TimetableEntry]) -> None:
-    """Refuse timetable entries that would clash with each other or with the entries of their weekday
-    and slot (whose validity overlaps theirs)."""
+def entry_clashes(session: Session, entries: list[TimetableEntry]) -> list[tuple[TimetableEntry, Clash]]:
+    """Every entry (of those given) that would clash with the entries of its weekday and slot (whose
+    validity overlaps) or with a given entry before it, with its first clash."""
     entries = [e for e in entries if e.weekday is not None and _fk(e, "bell_slot") is not None]
     if not entries:
-        return
+        return []
     checked = {id(e) for e in entries}
     with session.no_autoflush:
         slots = {_fk(e, "bell_slot") for e in entries}
@@ -267,8 +267,17 @@ def refuse_entry_clashes(session: Session, entries: list[TimetableEntry]) -> Non
             if e.assignment is not None and e.assignment.teacher_id is not None:
                 teachers[_fk(e, "assignment")] = e.assignment.teacher_id
         numbers = _slot_numbers(session, slots)
-        refuse(session, [_entry_occupant(e, numbers, teachers) for e in entries],
-               [_entry_occupant(e, numbers, teachers) for e in stored])
+        by_ident = {id(e): e for e in entries}
+        found = find_clashes(session, [_entry_occupant(e, numbers, teachers) for e in entries],
+                             [_entry_occupant(e, numbers, teachers) for e in stored], first_only=False)
+    return [(by_ident[clash.fresh.ident], clash) for clash in found]
+
+
+def refuse_entry_clashes(session: Session, entries: list[TimetableEntry]) -> None:
+    """Refuse timetable entries that would clash with each other or with the stored ones."""
+    found = entry_clashes(session, entries)
+    if found:
+        raise RuleViolation(describe(session, found[0][1]))
 
 
 @event.listens_for(Session, "before_flush")
