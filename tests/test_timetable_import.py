@@ -16,7 +16,7 @@ from app.services.timetable_import import (
     read_table,
     template_csv,
 )
-from tests.journal_helpers import bell_slot, message, timetable_entry
+from tests.journal_helpers import bell_slot, isolated, message, timetable_entry  # noqa: F401 - fixture
 
 HEADER = ";".join(header for _key, header in COLUMNS)
 
@@ -152,3 +152,26 @@ def test_the_cli_imports_checks_and_writes_the_template(world, slots, runner, tm
     assert result.exit_code == 0 and template.read_bytes() == template_csv()
     assert read_table(template.read_bytes(), "template.csv")[0][1]["subject"] == "Математика"
     assert runner.invoke(args=["timetable", "import", str(tmp_path / "none.csv"), *where]).exit_code == 2
+
+
+@pytest.mark.usefixtures("isolated")
+def test_the_import_page_checks_imports_and_refuses_teachers(world, slots, login_as):
+    director = login_as("director")
+    good = csv_file("5А;Математика;;пн;1;12;;")
+
+    def upload(client, data: bytes, dry_run: bool):
+        form = {"year_id": str(world.year_a.id), "file": (io.BytesIO(data), "t.csv")}
+        return client.post("/timetable/import", data={**form, **({"dry_run": "1"} if dry_run else {})},
+                           content_type="multipart/form-data")
+
+    response = upload(director, csv_file("5А;Математика;;пн;1;12;;", "5А;Математика;;вс;1;12;;"), False)
+    assert response.status_code == 422 and "строка 3:" in response.get_data(as_text=True)
+    assert upload(director, good, True).status_code == 200 and entries() == []
+    response = upload(director, good, False)
+    assert response.status_code == 200 and "Добавлено записей расписания: 1" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert entries() == [(0, "12")]
+    assert upload(login_as("teacher"), csv_file("5А;Математика;;вт;1;12;;"), False).status_code == 403
+    template = director.get("/timetable/template.csv")
+    assert template.status_code == 200 and template.data == template_csv()
+    assert "filename*=UTF-8''" in template.headers["Content-Disposition"]
