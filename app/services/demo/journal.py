@@ -84,6 +84,7 @@ class JournalBuilder:
             for together in ([[a] for a in parallel] if apart else [parallel]):
                 units.extend((together[0], together) for _ in range(int(together[0].weekly_hours)))
         rng.shuffle(units)
+        units.sort(key=lambda unit: bool(unit[0].stream_id or unit[0].plan_id))  # a few students: fit them last
         for lead, together in units:
             students = {sid for a in together for sid in members[a.id]}
             teachers = {a.teacher_id for a in together}
