@@ -57,8 +57,9 @@ class TimetableWeekView(BaseView):
             abort(404)
         if kind == "class":
             cls = db.session.get(ClassUnit, int(key))
-            if cls is None or cls.school_id != school.id or not is_visible(cls, scope):
-                abort(404)
+            if cls is None or cls.school_id != school.id or not is_visible(cls, scope) or not (
+                    scope.reads_school or cls.id in scope.class_ids | scope.partial_class_ids):
+                abort(404)  # a teacher opens the classes they teach (or lead), not any class of the school
             if not (scope.reads_school or cls.id in scope.homeroom_ids):
                 visible = visible_clause(Lesson, scope)
         elif kind == "teacher":
