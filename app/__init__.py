@@ -30,6 +30,7 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
         audit,  # the audit trail
         freeze,  # the closed periods' freeze
         stored_values,  # what the columns can hold
+        timetable_clashes,  # no two lessons of a class, student, teacher or room at once
     )
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():

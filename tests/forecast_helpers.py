@@ -7,7 +7,7 @@ The school day of these tests is Friday 20.11.2026, in the second quarter (03.11
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, FinalValue, Lesson, Mark, Subject, TeachingAssignment
@@ -32,8 +32,12 @@ def lesson_on(world, assignment: TeachingAssignment, day: dt.date) -> Lesson:
     found = db.session.scalar(select(Lesson).where(Lesson.assignment_id == assignment.id, Lesson.date == day))
     if found is None:
         school = "a" if assignment.school_id == world.school_a.id else "b"
+        first = db.session.scalar(select(func.min(TeachingAssignment.id)).where(
+            TeachingAssignment.school_id == assignment.school_id))
+        # each assignment in its own slot: a class has one lesson at a time (no clash)
         found = Lesson(school_id=assignment.school_id, assignment=assignment, date=day,
-                       bell_slot=bell_slot(world, school=school), teacher_id=assignment.teacher_id)
+                       bell_slot=bell_slot(world, assignment.id - first + 1, school=school),
+                       teacher_id=assignment.teacher_id)
         db.session.add(found)
         db.session.flush()
     return found

@@ -149,6 +149,10 @@ NO_ID_PAGES = {
     "ConsentPagesView.history_csv": "the consent history, scoped by the query",
     "ExtractsView.index": "the print form with the user's own choices",
     "RosterView.page": "the upload form of the user's school",
+    "TimetableWeekView.index": "the user's own classes, their own name, the school's rooms",
+    "TimetableWeekView.import_page": "the upload form of the user's school",
+    "TimetableWeekView.template": "an empty template",
+    "TimetableWeekView.upload": "the administration's upload; the year is one of the user's school",
     "RosterView.template_xlsx": "an empty template",
     "RosterView.template_csv": "an empty template",
     "ExchangeView.index": "the outbox of the user's school",
@@ -536,6 +540,10 @@ def query_pages(p: Planted) -> dict[str, list[Attempt]]:
         "ClassPagesView.control_works": [ui("GET", _url(f"/class/{o.cls}/control-works", period=other_period),
                                             answer=PAGE)],
         "ConsentPagesView.status": [ui("GET", _url("/consent/status", class_id=pk), answer=PAGE) for pk in classes],
+        "TimetableWeekView.week": [ui("GET", _url("/timetable/week", **{"class": pk})) for pk in classes]
+        + [ui("GET", _url("/timetable/week", teacher=p.pk(Staff)))],
+        "TimetableWeekView.pdf": [ui("GET", _url("/timetable/pdf", **{"class": pk})) for pk in classes]
+        + [ui("GET", _url("/timetable/pdf", teacher=p.pk(Staff)))],
         "ConsentPagesView.paper": [ui("GET", _url("/consent/paper", class_id=pk)) for pk in classes],
         "AuditExportView.export_csv": [ui("GET", _url("/audit/export.csv", username="teacher_other")),
                                        ui("GET", _url("/audit/export.csv", entity="Mark"))],

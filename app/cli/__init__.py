@@ -8,7 +8,8 @@ def register_cli(app) -> None:
     from app.cli.extracts import extracts_cli
     from app.cli.forecast import forecast_cli
     from app.cli.school import school_cli
+    from app.cli.timetable import timetable_cli
     from app.cli.year import new_year_command  # noqa: F401 - registers `school new-year`
 
-    for group in (school_cli, audit_cli, forecast_cli, extracts_cli, exchange_cli):
+    for group in (school_cli, audit_cli, forecast_cli, extracts_cli, exchange_cli, timetable_cli):
         app.cli.add_command(group)

@@ -6,10 +6,10 @@ import click
 from flask_babel import gettext as _
 
 
-def fail(message: str) -> None:
-    """Print a clear message to stderr and exit non-zero."""
+def fail(message: str, code: int = 2) -> None:
+    """Print a clear message to stderr and exit with `code` (2: bad arguments, 1: the work was refused)."""
     click.echo(_("Error: %(message)s", message=message), err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 def parse_day(_ctx, _param, value: str | None) -> dt.date | None:

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select
 from app.extensions import db
 from app.models import School
 from app.security.scope import Scope, current_scope, is_visible
-from app.services import freeze, structure
+from app.services import freeze, structure, timetable_clashes
 from app.services.authorship import check_authorship
 from app.services.errors import RuleViolation
 from app.services.stored_values import check_row
@@ -64,6 +64,7 @@ def check_write(item, scope: Scope | None = None) -> None:
         structure.validate(item)
         check_row(item, changed_only)  # …and tell a wrong letter better than a length would
         freeze.refuse_frozen(db.session, [item])
+        timetable_clashes.refuse_clashes_of(db.session, item)
 
 
 def check_delete(item, scope: Scope | None = None) -> None:

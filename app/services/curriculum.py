@@ -1,11 +1,13 @@
-"""Учебный план: planned hours of each class × subject × period from weekly hours and the calendar."""
+"""Учебный план: planned hours of each class × subject × period from the timetable's actual days in the
+period (a subject without timetable entries: from its weekly hours and the calendar)."""
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ClassUnit, CurriculumItem, ReportingPeriod, StudyGroup, TeachingAssignment
+from app.models import ClassUnit, CurriculumItem, ReportingPeriod, StudyGroup, TeachingAssignment, TimetableEntry
 from app.services.calendar import holidays_of_year, planned_hours, study_days
 
 
@@ -31,9 +33,38 @@ def weekly_hours_by_subject(class_unit: ClassUnit) -> dict[int, Decimal]:
     return dict(hours)
 
 
+def timetable_hours(class_unit: ClassUnit, days: list[dt.date]) -> dict[int, int]:
+    """Lessons the timetable gives each subject of the class on these study days: every entry's weekday
+    counted inside its validity; for parallel subgroups, one group's (the larger count). Subjects with
+    entries in the year are all keys, even with no lesson on these days."""
+    rows = db.session.execute(
+        select(TimetableEntry.weekday, TimetableEntry.valid_from, TimetableEntry.valid_to,
+               TeachingAssignment.subject_id, TeachingAssignment.group_id)
+        .join(TeachingAssignment, TeachingAssignment.id == TimetableEntry.assignment_id)
+        .outerjoin(StudyGroup, StudyGroup.id == TeachingAssignment.group_id)
+        .where((TeachingAssignment.class_unit_id == class_unit.id) | (StudyGroup.class_unit_id == class_unit.id))
+    ).all()
+    hours: dict[int, int] = defaultdict(int)
+    per_group: dict[tuple[int, int], int] = defaultdict(int)
+    for weekday, start, end, subject_id, group_id in rows:
+        n = sum(1 for day in days if day.weekday() == weekday and start <= day <= end)
+        hours.setdefault(subject_id, 0)
+        if group_id is None:
+            hours[subject_id] += n
+        else:
+            per_group[(subject_id, group_id)] += n
+    best: dict[int, int] = defaultdict(int)
+    for (subject_id, _group), n in per_group.items():
+        best[subject_id] = max(best[subject_id], n)
+    for subject_id, n in best.items():
+        hours[subject_id] += n
+    return dict(hours)
+
+
 def fill_curriculum(class_unit: ClassUnit) -> list[CurriculumItem]:
     """Create or refresh the class's curriculum for every open period of its scheme (a closed period's
-    plan is frozen with it); returns the items."""
+    plan is frozen with it): planned hours are the timetable's lessons on the period's study days, so a
+    fulfilment report compares like with like; returns the items."""
     periods = db.session.scalars(
         select(ReportingPeriod).where(
             ReportingPeriod.year_id == class_unit.year_id, ReportingPeriod.kind == class_unit.period_kind,
@@ -46,16 +77,18 @@ def fill_curriculum(class_unit: ClassUnit) -> list[CurriculumItem]:
         (i.subject_id, i.period_id): i
         for i in db.session.scalars(select(CurriculumItem).where(CurriculumItem.class_unit_id == class_unit.id))
     }
-    items = []
+    items, scheduled = [], {}
     for subject_id, weekly in weekly_hours_by_subject(class_unit).items():
         for period in periods:
-            days = len(study_days(period.start, period.end, class_unit.grade, holidays, per_week))
+            days = study_days(period.start, period.end, class_unit.grade, holidays, per_week)
+            timetable = scheduled.setdefault(period.id, timetable_hours(class_unit, days))
             item = existing.get((subject_id, period.id)) or CurriculumItem(
                 school_id=class_unit.school_id, class_unit_id=class_unit.id,
                 subject_id=subject_id, period_id=period.id,
             )
             item.weekly_hours = weekly
-            item.planned_hours = planned_hours(weekly, days, per_week)
+            item.planned_hours = (timetable[subject_id] if subject_id in timetable
+                                  else planned_hours(weekly, len(days), per_week))
             db.session.add(item)
             items.append(item)
     db.session.flush()

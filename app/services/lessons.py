@@ -31,6 +31,7 @@ from app.services.errors import RuleViolation
 from app.services.freeze import refuse_frozen_lessons
 from app.services.membership import grade_of
 from app.services.params import text_or_none
+from app.services.timetable_clashes import refuse_lesson_clashes
 
 MAX_CONTROL_WORKS_A_DAY = 2
 
@@ -83,6 +84,7 @@ def generate_lessons(school: School, start: dt.date, end: dt.date, audited: bool
                          "homework_due": None})
     if rows:  # a bulk insert: the session's freeze guard and audit listener do not see it, so ask here
         refuse_frozen_lessons(db.session, {(r["assignment_id"], r["date"]) for r in rows})
+        refuse_lesson_clashes(db.session, rows)
         ids = db.session.scalars(insert(Lesson).returning(Lesson.id, sort_by_parameter_order=True), rows).all()
         if audited:
             record_created(db.session, Lesson, [{**row, "id": pk} for row, pk in zip(rows, ids, strict=True)])

@@ -56,6 +56,7 @@ from app.views.teaching import (
     StudyGroupView,
     TeachingAssignmentView,
 )
+from app.views.timetable import TimetableWeekView
 
 CATEGORIES = {
     "Families": (_l("Families"), "fa-handshake-o"),
@@ -126,6 +127,7 @@ LINKS = [
     ("Finals unlike the proposal", "/control/finals/", _l("Finals that differ from the proposal"), "Control",
      "fa-random", "JournalControl"),
     ("Attendance control", "/control/attendance/", _l("Attendance"), "Control", "fa-user-times", "JournalControl"),
+    ("Weekly timetable", "/timetable/", _l("Weekly timetable"), "Journal", "fa-calendar", "TimetableEntry"),
 ]
 
 
@@ -145,6 +147,7 @@ def register_views(appbuilder) -> None:
         appbuilder.add_view(view, name, label=label, icon=icon, category=category,
                             category_label=cat_label, category_icon=cat_icon)
     appbuilder.add_view_no_menu(ClassPagesView)
+    appbuilder.add_view_no_menu(TimetableWeekView)
     appbuilder.add_view_no_menu(AuditExportView)
     for name, href, label, category, icon, _resource in LINKS:
         appbuilder.add_link(name, href=href, label=label, icon=icon, category=category,

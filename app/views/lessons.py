@@ -33,9 +33,8 @@ from app.services.lessons import (
     generate_lessons,
     overloaded_days,
 )
+from app.services.timetable_clashes import WEEKDAYS
 from app.views.base import SchoolModelView
-
-WEEKDAYS = [_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday")]
 
 
 class TimetableEntryView(SchoolModelView):

@@ -30,7 +30,7 @@ class ClassUnitView(SchoolModelView):
     method_permission_name = {**SchoolModelView.method_permission_name, "fill_curriculum": p.ACTION_WRITE}
 
     @action("fill_curriculum", _l("Fill the curriculum"),
-            _l("Recompute planned hours from weekly hours and the calendar?"), "fa-calendar", single=False)
+            _l("Recompute planned hours from the timetable and the calendar?"), "fa-calendar", single=False)
     def fill_curriculum(self, items):
         """Recompute the planned hours of the chosen classes."""
         classes = self.visible_only(items)

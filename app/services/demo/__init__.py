@@ -76,9 +76,9 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     db.session.add_all(AssessmentRule(school=school, grade=grade, subject=demo.subjects[name] if name else None,
                                       mode=AssessmentMode(mode)) for grade, name, mode in ASSESSMENT)
     db.session.flush()
-    for cls in demo.classes:
-        fill_curriculum(cls)
     demo.counts.update(JournalBuilder(demo, rng, today).build())
+    for cls in demo.classes:  # planned hours from the timetable just built, before a period closes
+        fill_curriculum(cls)
     demo.counts.update(FamiliesBuilder(demo, rng, today).build())
     demo.counts.update(ResultsBuilder(demo, rng, today).build())
     demo.counts.update(AdviceBuilder(demo, today).build())

@@ -49,11 +49,12 @@ class JournalBuilder:
         """Timetable, lessons, changes, control works, marks and attendance; returns counts."""
         assignments = db.session.scalars(select(TeachingAssignment).where(
             TeachingAssignment.school_id == self.school.id).order_by(TeachingAssignment.id)).all()
-        self._timetable(assignments)
+        members = self._members(assignments)
+        self._timetable(assignments, members)
         lessons = generate_lessons(self.school, self.demo.year.start, self.today + dt.timedelta(days=7),
                                    audited=False)
-        members = self._members(assignments)
-        rows = db.session.execute(select(Lesson.id, Lesson.assignment_id, Lesson.date, Lesson.teacher_id)
+        rows = db.session.execute(select(Lesson.id, Lesson.assignment_id, Lesson.date, Lesson.teacher_id,
+                                         Lesson.bell_slot_id)
                                   .where(Lesson.school_id == self.school.id)
                                   .order_by(Lesson.date, Lesson.bell_slot_id, Lesson.id)).all()
         held, control = self._lessons(rows, assignments)
@@ -63,10 +64,14 @@ class JournalBuilder:
         marks = self._marks([(r, c) for r, c in held if r.assignment_id in marked], control, members, absent)
         return {"lessons": lessons, "marks": marks, "absences": len(absent)}
 
-    def _timetable(self, assignments) -> None:
-        """Place each assignment's weekly hours in free slots of its class and teacher, spread over days."""
+    def _timetable(self, assignments, members: dict[int, list[int]]) -> None:
+        """Place each assignment's weekly hours in slots where its students, teacher and room are free,
+        spread over the days: no clash (services/timetable_clashes.py) for a class, a group, the stream
+        or an individual plan. Parallel groups of a class go together when their teachers differ; each
+        teacher has a room of their own."""
         rng, days = self.rng, list(range(self.school.study_days_per_week))
-        busy_class, busy_teacher = set(), set()
+        rooms = {t: str(101 + n) for n, t in enumerate(sorted({a.teacher_id for a in assignments}))}
+        busy_students, busy_teacher = set(), set()
         rows = []
         units: list[tuple[TeachingAssignment, list[TeachingAssignment]]] = []
         by_group_class = defaultdict(list)
@@ -76,31 +81,28 @@ class JournalBuilder:
             else:
                 units.extend((a, [a]) for _ in range(int(a.weekly_hours)))
         for parallel in by_group_class.values():
-            units.extend((parallel[0], parallel) for _ in range(int(parallel[0].weekly_hours)))
+            apart = len({a.teacher_id for a in parallel}) < len(parallel)
+            for together in ([[a] for a in parallel] if apart else [parallel]):
+                units.extend((together[0], together) for _ in range(int(together[0].weekly_hours)))
         rng.shuffle(units)
+        units.sort(key=lambda unit: bool(unit[0].stream_id or unit[0].plan_id))  # a few students: fit them last
         for lead, together in units:
-            cls = lead.class_unit_id or (lead.group.class_unit_id if lead.group_id else None)
+            students = {sid for a in together for sid in members[a.id]}
             teachers = {a.teacher_id for a in together}
             start = rng.randrange(len(days))
-            placed = False
-            for slot in self.slots[: 6 if (lead.class_unit and lead.class_unit.grade <= 4) else 7]:
-                for k in range(len(days)):
-                    day = days[(start + k) % len(days)]
-                    if (cls, day, slot.id) in busy_class and cls is not None:
-                        continue
-                    if any((t, day, slot.id) in busy_teacher for t in teachers):
-                        continue
-                    if cls is not None:
-                        busy_class.add((cls, day, slot.id))
-                    busy_teacher.update((t, day, slot.id) for t in teachers)
-                    rows.extend({"school_id": self.school.id, "assignment_id": a.id, "weekday": day,
-                                 "bell_slot_id": slot.id, "room": str(100 + (a.teacher_id % 40)),
-                                 "valid_from": self.demo.year.start, "valid_to": self.demo.year.end}
-                                for a in together)
-                    placed = True
-                    break
-                if placed:
-                    break
+            last = 6 if grade_of(lead) is not None and grade_of(lead) <= 4 else 7
+            free = ((slot, days[(start + k) % len(days)]) for slot in self.slots[:last] for k in range(len(days)))
+            for slot, day in free:
+                if any((t, day, slot.id) in busy_teacher for t in teachers) or any(
+                        (sid, day, slot.id) in busy_students for sid in students):
+                    continue
+                busy_students.update((sid, day, slot.id) for sid in students)
+                busy_teacher.update((t, day, slot.id) for t in teachers)
+                rows.extend({"school_id": self.school.id, "assignment_id": a.id, "weekday": day,
+                             "bell_slot_id": slot.id, "room": rooms[a.teacher_id],
+                             "valid_from": self.demo.year.start, "valid_to": self.demo.year.end}
+                            for a in together)
+                break
         db.session.execute(insert(TimetableEntry), rows)
 
     def _members(self, assignments) -> dict[int, list[int]]:
@@ -131,6 +133,7 @@ class JournalBuilder:
         for row in rows:
             per_assignment[row.assignment_id].append(row)
         updates, changes, plans, held, control = [], [], [], [], set()
+        busy = {(r.teacher_id, r.date, r.bell_slot_id) for r in rows}
         for a_id, lessons in per_assignment.items():
             days = set()  # one control work a day per journal, numbered in order
             for i in sorted(rng.sample(range(len(lessons)), min(len(lessons), max(1, len(lessons) // 12)))):
@@ -160,8 +163,8 @@ class JournalBuilder:
                        "lesson_type": (LessonType.control_work if is_control else LessonType.regular).value,
                        "homework": "" if is_control else f"§{n}, упр. {rng.randint(1, 30)}",
                        "homework_due": r.date + dt.timedelta(days=rng.choice((1, 2, 7)))}
-                if fate > 0.975 and teachers:
-                    new = rng.choice([t for t in teachers if t != r.teacher_id] or teachers)
+                new = self._substitute(r, teachers, busy) if fate > 0.975 else None
+                if new is not None:
                     row["teacher_id"] = new
                     changes.append(self._change(r, ChangeKind.substitution, new, "Болезнь учителя"))
                 updates.append(row)
@@ -175,6 +178,15 @@ class JournalBuilder:
         if plans:
             db.session.execute(insert(ControlWorkPlan), plans)
         return held, control
+
+    def _substitute(self, r, teachers, busy: set) -> int | None:
+        """A substitute who has no lesson of their own in the slot (none: no substitution)."""
+        free = [t for t in teachers if (t, r.date, r.bell_slot_id) not in busy]
+        if not free:
+            return None
+        new = self.rng.choice(free)
+        busy.add((new, r.date, r.bell_slot_id))
+        return new
 
     def _change(self, r, kind: ChangeKind, new_teacher: int | None, reason: str) -> dict:
         return {"school_id": self.school.id, "lesson_id": r.id, "kind": kind.value, "old_teacher_id": r.teacher_id,

@@ -111,7 +111,18 @@ class ResultsBuilder:
                 value = self._value(subject, pass_fail, proposal, student.id in exempt)
                 rows.append(row | {"value": value, "decision_reason": self._reason(proposal, value)})
         self._defer(rows)
+        self._uncertified(rows)
         return rows
+
+    def _uncertified(self, rows: list[dict]) -> None:
+        """At least one н/а (long missed lessons), on its own draw like the deferrals: a small demo's marks
+        may leave no student without a proposal."""
+        numeric = [r for r in rows if r["value"] and r["value"].isdigit()]
+        if numeric and not any(r["value"] == FinalValue.not_certified.value for r in rows):
+            row = self.why.choice(numeric)
+            row |= {"value": FinalValue.not_certified.value,
+                    "decision_reason": self._reason(int(row["proposed_value"] or 0) or None,
+                                                    FinalValue.not_certified.value)}
 
     def _defer(self, rows: list[dict]) -> None:
         """Two numeric finals deferred for illness (their own draws: however the journal's draws go, the
