@@ -229,3 +229,14 @@ def summary_pdf(scope: Scope, class_id, today: dt.date | None = None) -> tuple[C
     html = render_template("extracts/summary.html", d=data, blocks=blocks, metric_rows=metric_rows,
                            printed_on=today or clock.today(), fonts=pdf.font_css())
     return cls, pdf.html_to_pdf(html)
+
+
+def current_period_of(cls: ClassUnit | None, today: dt.date) -> ReportingPeriod | None:
+    """The class's current period of its own scheme (a half-year class: its half-year), as the forecast
+    picks it; the default of every extract form."""
+    if cls is None:
+        return None
+    from app.services.forecast import period_for as current_in
+
+    periods = db.session.scalars(select(ReportingPeriod).where(ReportingPeriod.year_id == cls.year_id)).all()
+    return current_in(periods, cls.period_kind, today)
