@@ -63,7 +63,7 @@ def test_the_summary_page_shows_finals_deferrals_and_metrics(world, login_as, gr
     assert response.status_code == 200
     text = html.unescape(response.get_data(as_text=True))
     assert "Выбывший00" in text and ">н/а<" in text and ">осв<" in text
-    assert 'title="' + message("Deferred until %(day)s: %(reason)s", day="01.12.2026", reason="болезнь") + '">отл.<' \
+    assert 'title="' + message("Deferred until %(day)s: %(reason)s", day="01.12.2026", reason="болезнь") + '">отср.<' \
         in text
     assert ">50.0<" in text and ">46.8<" in text and ">3.67<" in text
 

@@ -35,12 +35,15 @@ def level_of(grade: int):
     return next((label for grades, label in LEVELS if grade in grades), _l("Other"))
 
 
+DEFERRED_MARK = "отср."  # not «отл.»: every teacher reads that as «отлично»
+
+
 def cell(grade: FinalGrade | None) -> dict | None:
-    """A final as the sheets show it: the value, «отл.» with the deadline while deferred, or nothing."""
+    """A final as the sheets show it: the value, «отср.» with the deadline while deferred, or nothing."""
     if grade is None or grade.status == FinalStatus.proposed:
         return None
     if grade.status == FinalStatus.deferred:
-        return {"text": "отл.", "deferred": True,
+        return {"text": DEFERRED_MARK, "deferred": True,
                 "title": str(_l("Deferred until %(day)s: %(reason)s", day=f"{grade.deferral_deadline:%d.%m.%Y}",
                                 reason=grade.deferral_reason)) if grade.deferral_deadline else grade.deferral_reason}
     return {"text": grade.value.value if grade.value else "", "deferred": False, "title": ""}
