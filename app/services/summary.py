@@ -94,7 +94,18 @@ def summary_sheet(cls: ClassUnit) -> dict:
     standing = {x.id: class_standing([[_final(grades.get((sid, subj.id, x.id))) for subj in subjects]
                                       for sid in at_end[x.id]]) for x in periods}
     return {"class": cls, "year": year, "periods": periods, "subjects": subjects, "rows": rows,
-            "metrics": table, "standing": standing}
+            "metrics": table, "standing": standing, "missing": missing_finals(cls, subjects, at_end, grades)}
+
+
+def missing_finals(cls: ClassUnit, subjects: list[Subject], at_end: dict[int, set[int]],
+                   grades: dict) -> dict[int, int]:
+    """Period id → finals still missing: students at the period's end × subjects taught to the whole class
+    without a final (a deferred one is still missing). The class totals of such a period are incomplete."""
+    whole_class = set(db.session.scalars(select(TeachingAssignment.subject_id).where(
+        TeachingAssignment.class_unit_id == cls.id)))
+    taught = [s.id for s in subjects if s.id in whole_class]
+    return {pid: sum(_final(grades.get((sid, subj, pid))) is None for sid in students for subj in taught)
+            for pid, students in at_end.items()}
 
 
 def _final(grade: FinalGrade | None) -> FinalValue | None:
