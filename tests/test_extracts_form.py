@@ -5,12 +5,13 @@ import datetime as dt
 import re
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import PeriodKind, ReportingPeriod
 from app.services.extracts_data import SECTIONS
 from tests import factories
-from tests.journal_helpers import HTTP_TODAY, freeze_today, isolated, period_of  # noqa: F401 - fixture
+from tests.journal_helpers import HTTP_TODAY, freeze_today, isolated  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures("isolated")
 
@@ -37,7 +38,10 @@ def chosen_period(page: str) -> str:
 
 
 def q2_id(world) -> str:
-    return str(period_of(world.year_a, 2).id)
+    """The second quarter (period_of would also match the second half-year: same number)."""
+    return str(db.session.scalar(select(ReportingPeriod.id).where(
+        ReportingPeriod.year_id == world.year_a.id, ReportingPeriod.kind == PeriodKind.quarter,
+        ReportingPeriod.number == 2)))
 
 
 def test_the_form_defaults_to_the_students_own_current_period(world, login_as, half_year_class):
