@@ -210,7 +210,8 @@ def _valid_consent_form(world) -> dict:
 
 
 def _valid_contact_form(world) -> dict:
-    return {"guardian": world.guardians["Алексеева"].id, "kind": "phone", "value": "+79123456789",
+    return {"student": world.students["Алексеев"].id, "guardian": world.guardians["Алексеева"].id, "kind": "phone",
+            "value": "+79123456789",
             "provenance": "written_statement", "document_reference": "Заявление №9", "active": "y"}
 
 

@@ -96,7 +96,8 @@ def test_every_contact_needs_its_provenance_and_reference(provenance, reference,
 # --- the registrar's UI form ---------------------------------------------------------------------
 
 def _contact_form(world, **changes) -> dict:
-    data = {"guardian": str(world.guardians["Алексеева"].id), "kind": "email", "value": "alekseeva@example.ru",
+    data = {"student": str(world.students["Алексеев"].id), "guardian": str(world.guardians["Алексеева"].id),
+            "kind": "email", "value": "alekseeva@example.ru",
             "provenance": "written_statement", "document_reference": "Заявление №7 от 01.09.2026", "active": "y"}
     data.update(changes)
     return data

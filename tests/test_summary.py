@@ -4,6 +4,7 @@ import datetime as dt
 import html
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -63,7 +64,7 @@ def test_the_summary_page_shows_finals_deferrals_and_metrics(world, login_as, gr
     assert response.status_code == 200
     text = html.unescape(response.get_data(as_text=True))
     assert "Выбывший00" in text and ">н/а<" in text and ">осв<" in text
-    assert 'title="' + message("Deferred until %(day)s: %(reason)s", day="01.12.2026", reason="болезнь") + '">отл.<' \
+    assert 'title="' + message("Deferred until %(day)s: %(reason)s", day="01.12.2026", reason="болезнь") + '">отср.<' \
         in text
     assert ">50.0<" in text and ">46.8<" in text and ">3.67<" in text
 
@@ -141,3 +142,23 @@ def test_the_record_is_linked_from_the_student_and_the_sheet_from_the_journal(wo
     grid = client.get(f"/journal/grid?target=class_id&id={world.classes['5А'].id}&subject={world.subjects['math'].id}"
                       f"&period={q1(world).id}").get_data(as_text=True)
     assert "/finals/sheet?target=class_id" in grid
+
+
+def test_class_totals_are_incomplete_until_every_subject_has_finals(world, login_as, graded):
+    q1_id, cls = q1(world).id, world.classes["5А"]
+    q2 = db.session.scalar(select(ReportingPeriod).where(
+        ReportingPeriod.year_id == world.year_a.id, ReportingPeriod.kind == PeriodKind.quarter,
+        ReportingPeriod.number == 2))
+    missing = summary_sheet(cls)["missing"]
+    assert missing[q1_id] == 1  # the deferred final of the first quarter; exempt (осв) and н/а are finals
+    assert missing[q2.id] == 6  # six students at the end of the second quarter, none with a final yet
+    page = html.unescape(login_as("classteacher").get(f"/finals/summary?class_id={cls.id}").get_data(as_text=True))
+    row = page[page.index(f'<tr data-period="{q1_id}"'):]
+    assert "неполные: не выставлено итоговых отметок — 1" in row[:row.index("</tr>")]
+    deferred = db.session.scalar(select(FinalGrade).where(FinalGrade.status == FinalStatus.deferred))
+    deferred.status, deferred.value = FinalStatus.final, FinalValue("4")
+    db.session.commit()
+    assert summary_sheet(cls)["missing"][q1_id] == 0
+    page = html.unescape(login_as("classteacher").get(f"/finals/summary?class_id={cls.id}").get_data(as_text=True))
+    row = page[page.index(f'<tr data-period="{q1_id}"'):]
+    assert "неполные" not in row[:row.index("</tr>")]

@@ -545,6 +545,11 @@ def query_pages(p: Planted) -> dict[str, list[Attempt]]:
         "TimetableWeekView.pdf": [ui("GET", _url("/timetable/pdf", **{"class": pk})) for pk in classes]
         + [ui("GET", _url("/timetable/pdf", teacher=p.pk(Staff)))],
         "ConsentPagesView.paper": [ui("GET", _url("/consent/paper", class_id=pk)) for pk in classes],
+        # The forms' pickers: a search by a hidden family's surname finds nobody of theirs (200), a hidden
+        # student's representatives are refused.
+        "ConsentPagesView.students": [ui("GET", _url("/consent/students", q=name), answer=PAGE)
+                                      for name in ("Соседкин", "Чужаков", "С", "Ч")],
+        "ConsentPagesView.guardians": [ui("GET", _url("/consent/guardians", student_id=pk)) for pk in students],
         "AuditExportView.export_csv": [ui("GET", _url("/audit/export.csv", username="teacher_other")),
                                        ui("GET", _url("/audit/export.csv", entity="Mark"))],
         # The forecast pages choose among the user's own journals and classes: a foreign one is not

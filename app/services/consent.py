@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -20,6 +20,7 @@ from app.models import (
     DeliveryPreference,
     DocumentKind,
     Enrolment,
+    Guardian,
     Student,
     StudentGuardian,
 )
@@ -102,6 +103,7 @@ def validate_consent(consent: Consent, today: dt.date | None = None) -> None:
             raise RuleViolation(_l("An electronic document needs its identifier."), "electronic_document_id")
     else:
         raise RuleViolation(_l("Choose the kind of document."), "document_kind")
+    refuse_duplicate_decision(consent)
     # A consent to withdraw must stand on the withdrawal's own date (a withdrawal dated before the consent
     # would be recorded and yet leave the consent in force).
     if consent.decision == Decision.withdrawal and \
@@ -227,6 +229,81 @@ def validate_contact(contact: ContactPoint) -> None:
     elif not value:
         raise RuleViolation(_l("The contact is empty."), "value")
     contact.value = value
+    refuse_duplicate_contact(contact)
     if contact.provenance is None or not (contact.document_reference or "").strip():
         raise RuleViolation(_l("Say how the family gave the contact: the statement or e-document reference."),
                             "document_reference")
+
+
+def refuse_duplicate_decision(consent: Consent) -> None:
+    """One statement (the same decision, day and document of the same representative) is recorded once;
+    the message names the record already there, so the registrar can open it instead of guessing."""
+    document = (Consent.document_number == (consent.document_number or "").strip()) \
+        if consent.document_kind == DocumentKind.paper else \
+        (Consent.electronic_document_id == (consent.electronic_document_id or "").strip())
+    same = db.session.scalar(select(Consent).where(
+        Consent.student_id == consent.student.id, Consent.guardian_id == consent.guardian.id,
+        Consent.decision == consent.decision, Consent.decided_on == consent.decided_on,
+        Consent.document_kind == consent.document_kind, document, Consent.id != (consent.id or 0)).limit(1))
+    if same is not None:
+        raise RuleViolation(_l("This decision is already recorded: No. %(id)d of %(day)s, %(guardian)s, recorded by "
+                               "%(who)s.", id=same.id, day=f"{same.decided_on:%d.%m.%Y}", guardian=same.guardian,
+                               who=same.recorded_by), "decision")
+
+
+def refuse_duplicate_contact(contact: ContactPoint) -> None:
+    """A representative's contact is recorded once; the message names the record already there."""
+    guardian_id = contact.guardian.id if contact.guardian is not None else contact.guardian_id
+    same = db.session.scalar(select(ContactPoint).where(
+        ContactPoint.guardian_id == guardian_id, ContactPoint.kind == contact.kind,
+        ContactPoint.value == contact.value, ContactPoint.id != (contact.id or 0)).limit(1)) \
+        if guardian_id is not None and contact.kind is not None else None
+    if same is not None:
+        raise RuleViolation(_l("This contact is already recorded: No. %(id)d, %(guardian)s, %(value)s (%(reference)s).",
+                               id=same.id, guardian=same.guardian, value=same.value,
+                               reference=same.document_reference), "value")
+
+
+SEARCH_LIMIT = 20
+
+
+def search_students(text: str, school_id: int | None, visible=None) -> list[Student]:
+    """Current students whose surname starts with the text (as typed, or capitalised: SQLite lowers only
+    Latin letters), sorted by surname and name; `visible` narrows them to the user's scope."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    starts = {text, text.capitalize(), text.lower()}
+    query = select(Student).where(Student.left_on.is_(None), or_(*(Student.surname.startswith(
+        t, autoescape=True) for t in sorted(starts))))
+    if school_id is not None:
+        query = query.where(Student.school_id == school_id)
+    if visible is not None:
+        query = query.where(visible)
+    return db.session.scalars(query.order_by(Student.surname, Student.name, Student.patronymic, Student.id)
+                              .limit(SEARCH_LIMIT)).all()
+
+
+def representatives(student_id: int) -> list[StudentGuardian]:
+    """The student's legal representatives (the links, with relation), by surname."""
+    return db.session.scalars(select(StudentGuardian).join(Guardian, Guardian.id == StudentGuardian.guardian_id)
+                              .where(StudentGuardian.student_id == student_id)
+                              .order_by(Guardian.surname, Guardian.name)).all()
+
+
+def history(student_id: int) -> list[Consent]:
+    """Every decision about the student, the newest first (the first one decides today)."""
+    return db.session.scalars(select(Consent).where(Consent.student_id == student_id)
+                              .order_by(Consent.decided_on.desc(), Consent.id.desc())).all()
+
+
+def paper_reasons(student_ids: list[int], at: dt.date | None = None) -> dict[int, str]:
+    """Why each family gets paper: no decision, a refusal or withdrawal (with its date), or paper chosen."""
+    reasons = {}
+    for sid, standing in statuses(student_ids, at).items():
+        day = f"{standing.decided_on:%d.%m.%Y}" if standing.decided_on else ""
+        reasons[sid] = {None: _l("no decision recorded"),
+                        Decision.refusal: _l("refused on %(day)s", day=day),
+                        Decision.withdrawal: _l("withdrew the consent on %(day)s", day=day),
+                        Decision.consent: _l("chose paper delivery")}[standing.decision]
+    return reasons

@@ -19,7 +19,7 @@ from app.services.extracts_data import SECTIONS, class_of, extract_data
 from app.services.membership import enrolled_between
 from app.services.summary import summary_sheet, visible_summary
 
-SUBJECTS_PER_BLOCK = 6  # summary PDF: subjects per table, so the columns stay readable
+GRADE_COLUMNS_PER_BLOCK = 25  # summary PDF: final-grade columns per table, so «46,8» fits its column
 
 
 @dataclass(frozen=True)
@@ -216,16 +216,22 @@ def verify(number: str, data: bytes, school_id: int | None = None) -> Verdict:
     return Verdict(number, bool(rows), match is not None, match or (rows[0] if rows else None))
 
 
+def subjects_per_block(periods: int) -> int:
+    """Subjects per summary table: a quarter class 5 (4 quarters and the year), a half-year class 8."""
+    return max(1, GRADE_COLUMNS_PER_BLOCK // max(periods, 1))
+
+
 def summary_pdf(scope: Scope, class_id, today: dt.date | None = None) -> tuple[ClassUnit, bytes]:
     """The class summary sheet (сводная ведомость) as a landscape PDF, from the summary service."""
     cls = db.session.get(ClassUnit, class_id) if class_id is not None else None
     if not visible_summary(scope, cls):
         raise RuleViolation(NOT_FOUND["class"], "class")
     data = summary_sheet(cls)
-    blocks = [data["subjects"][i:i + SUBJECTS_PER_BLOCK]
-              for i in range(0, len(data["subjects"]), SUBJECTS_PER_BLOCK)] or [[]]
+    per_block = subjects_per_block(len(data["periods"]))
+    blocks = [data["subjects"][i:i + per_block] for i in range(0, len(data["subjects"]), per_block)] or [[]]
     metric_rows = [("n", "N"), ("success", "Успеваемость, %"), ("quality", "Качество, %"), ("sou", "СОУ, %"),
                    ("average", "Средний балл")]
+    title = f"Сводная ведомость итоговых отметок {cls.name} класса, {data['year'].name} учебный год"
     html = render_template("extracts/summary.html", d=data, blocks=blocks, metric_rows=metric_rows,
-                           printed_on=today or clock.today(), fonts=pdf.font_css())
+                           printed_on=today or clock.today(), fonts=pdf.font_css(), title=title)
     return cls, pdf.html_to_pdf(html)

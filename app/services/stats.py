@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, select, union
+from sqlalchemy import and_, case, exists, func, or_, select, union
 
 from app.extensions import db
 from app.models import (
@@ -48,6 +48,13 @@ class Filters:
     subject_id: int | None = None
     grade: int | None = None
     teacher_id: int | None = None
+    # Periods of the school's other schemes ending within the chosen one, as (scheme, period id): a quarter
+    # view counts the half-year and trimester classes by their own period (10А's first half-year in Q2).
+    other_schemes: tuple[tuple[PeriodKind, int], ...] = ()
+
+    def scheme_periods(self) -> list[tuple[PeriodKind, int]]:
+        """(scheme, period id) of every scheme the results cover, the chosen period's first."""
+        return [(self.period.kind, self.period.id), *self.other_schemes]
 
     def as_dict(self) -> dict:
         """The filters as the API echoes them."""
@@ -94,7 +101,17 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
         if obj is None or obj.school_id != period.school_id or not fits(obj):
             raise RuleViolation(_l("%(name)s=%(value)s is not in the period's school and year.",
                                    name=name, value=value), name)
-    return Filters(period, class_id, subject_id, grade, teacher_id)
+    return Filters(period, class_id, subject_id, grade, teacher_id, counterparts(period))
+
+
+def counterparts(period: ReportingPeriod) -> tuple[tuple[PeriodKind, int], ...]:
+    """The periods of the year's other schemes (not the year) that end within the period, one per scheme."""
+    if period.kind == PeriodKind.year:
+        return ()
+    found = db.session.scalars(select(ReportingPeriod).where(
+        ReportingPeriod.year_id == period.year_id, ReportingPeriod.kind.not_in([period.kind, PeriodKind.year]),
+        ReportingPeriod.end >= period.start, ReportingPeriod.end <= period.end).order_by(ReportingPeriod.end)).all()
+    return tuple({p.kind: (p.kind, p.id) for p in found}.values())
 
 
 # ---- building blocks -------------------------------------------------------------------------
@@ -113,6 +130,26 @@ def class_conditions(f: Filters) -> list:
     if f.grade is not None:
         conds.append(ClassUnit.grade == f.grade)
     return conds
+
+
+def result_class_conditions(f: Filters) -> list:
+    """Like class_conditions, with the classes of every scheme that has a period in the results."""
+    if f.period.kind == PeriodKind.year or not f.other_schemes:
+        return class_conditions(f)
+    conds = [ClassUnit.year_id == f.period.year_id,
+             ClassUnit.period_kind.in_([kind for kind, _ in f.scheme_periods()])]
+    if f.class_id is not None:
+        conds.append(ClassUnit.id == f.class_id)
+    if f.grade is not None:
+        conds.append(ClassUnit.grade == f.grade)
+    return conds
+
+
+def finals_of_period(f: Filters):
+    """The condition on FinalGrade (joined with ClassUnit): the chosen period, or each class's own."""
+    if not f.other_schemes:
+        return FinalGrade.period_id == f.period.id
+    return or_(*(and_(ClassUnit.period_kind == kind, FinalGrade.period_id == pid) for kind, pid in f.scheme_periods()))
 
 
 def taught(period: ReportingPeriod, name: str = "taught"):
@@ -136,8 +173,8 @@ def _finals(f: Filters, *columns):
     query = (select(*columns).select_from(FinalGrade)
              .join(Enrolment, and_(Enrolment.student_id == FinalGrade.student_id, _at_end(f.period)))
              .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
-             .where(FinalGrade.period_id == f.period.id, FinalGrade.status == FinalStatus.final,
-                    FinalGrade.value.is_not(None), *class_conditions(f)))
+             .where(finals_of_period(f), FinalGrade.status == FinalStatus.final,
+                    FinalGrade.value.is_not(None), *result_class_conditions(f)))
     if f.subject_id is not None:
         query = query.where(FinalGrade.subject_id == f.subject_id)
     if f.teacher_id is not None:
@@ -204,7 +241,7 @@ def _students(f: Filters) -> dict:
     contingent = db.session.execute(
         select(Enrolment.class_unit_id, func.count(func.distinct(Enrolment.student_id)))
         .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
-        .where(_at_end(f.period), *class_conditions(f)).group_by(Enrolment.class_unit_id))
+        .where(_at_end(f.period), *result_class_conditions(f)).group_by(Enrolment.class_unit_id))
     for cid, count in contingent:
         out.setdefault(cid, {"students": 0, "n": 0, "successful": 0, "quality": 0, "excellent": 0})
         out[cid]["students"] = count
@@ -227,7 +264,7 @@ def _student_metrics(parts: list[dict]) -> dict:
 
 def results(f: Filters) -> dict:
     """Results of the period for the school, each grade, class, subject and teacher."""
-    classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(*class_conditions(f)))}
+    classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(*result_class_conditions(f)))}
     subjects = {s.id: s for s in db.session.scalars(select(Subject).where(Subject.school_id == f.period.school_id))}
     rules = rules_of(f.period.school_id)
 
@@ -285,10 +322,10 @@ def class_students(f: Filters) -> list[dict]:
                func.count(FinalGrade.id))
         .select_from(Enrolment).join(Student, Student.id == Enrolment.student_id)
         .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
-        .outerjoin(FinalGrade, and_(FinalGrade.student_id == Student.id, FinalGrade.period_id == f.period.id,
+        .outerjoin(FinalGrade, and_(FinalGrade.student_id == Student.id, finals_of_period(f),
                                     FinalGrade.status == FinalStatus.final,
                                     *([FinalGrade.subject_id == f.subject_id] if f.subject_id else [])))
-        .where(_at_end(f.period), *class_conditions(f))
+        .where(_at_end(f.period), *result_class_conditions(f))
         .group_by(Student.id, Student.surname, Student.name, Student.patronymic, FinalGrade.value)
         .order_by(Student.surname, Student.name, Student.id))
     out: dict[int, dict] = {}

@@ -10,6 +10,7 @@ from app.models import (
     Enrolment,
     FinalValue,
     LessonType,
+    ReportingPeriod,
     Staff,
     Student,
     Subject,
@@ -37,6 +38,12 @@ def student_class(f: Filters, student_id: int) -> tuple[Student, ClassUnit | Non
     return student, unit
 
 
+def own_period(f: Filters, unit: ClassUnit | None) -> ReportingPeriod:
+    """The class's own period among those the results cover (a half-year class in a quarter view)."""
+    pid = next((pid for kind, pid in f.scheme_periods() if unit is not None and unit.period_kind == kind), None)
+    return db.session.get(ReportingPeriod, pid) if pid not in (None, f.period.id) else f.period
+
+
 def choices(f: Filters) -> dict:
     """Subjects of the school and teachers of the year, for the dashboard's filters."""
     subjects = db.session.execute(select(Subject.id, Subject.name).where(
@@ -51,7 +58,7 @@ def dashboard(f: Filters, student_id: int | None = None) -> dict:
     if student_id is not None:
         student, unit = student_class(f, student_id)
         return {"level": "student", "student": student, "class": unit,
-                "finals": student_finals(f.period, student_id), "attendance": attendance(f, student_id)}
+                "finals": student_finals(own_period(f, unit), student_id), "attendance": attendance(f, student_id)}
     if f.class_id is not None:
         unit = db.session.get(ClassUnit, f.class_id)
         return {"level": "class", "class": unit, "results": results(f), "students": class_students(f),
@@ -115,6 +122,6 @@ def table(name: str, f: Filters, student_id: int | None = None) -> tuple[list, l
     if name == "finals" and student_id is not None:
         header = [str(_l("Subject")), str(_l("Final")), str(_l("Status")), str(_l("Proposed")), str(_l("Average"))]
         return header, [[r["subject"], r["value"] or "", r["status"], r["proposed"] or "", r["average"] or ""]
-                        for r in student_finals(f.period, student_id)]
+                        for r in student_finals(own_period(f, student_class(f, student_id)[1]), student_id)]
     raise KeyError(name)
 

@@ -36,12 +36,15 @@ def level_of(grade: int):
     return next((label for grades, label in LEVELS if grade in grades), _l("Other"))
 
 
+DEFERRED_MARK = "отср."  # not «отл.»: every teacher reads that as «отлично»
+
+
 def cell(grade: FinalGrade | None) -> dict | None:
-    """A final as the sheets show it: the value, «отл.» with the deadline while deferred, or nothing."""
+    """A final as the sheets show it: the value, «отср.» with the deadline while deferred, or nothing."""
     if grade is None or grade.status == FinalStatus.proposed:
         return None
     if grade.status == FinalStatus.deferred:
-        return {"text": "отл.", "deferred": True,
+        return {"text": DEFERRED_MARK, "deferred": True,
                 "title": str(_l("Deferred until %(day)s: %(reason)s", day=f"{grade.deferral_deadline:%d.%m.%Y}",
                                 reason=grade.deferral_reason)) if grade.deferral_deadline else grade.deferral_reason}
     return {"text": grade.value.value if grade.value else "", "deferred": False, "title": ""}
@@ -92,7 +95,18 @@ def summary_sheet(cls: ClassUnit) -> dict:
     standing = {x.id: class_standing([[_final(grades.get((sid, subj.id, x.id))) for subj in subjects]
                                       for sid in at_end[x.id]]) for x in periods}
     return {"class": cls, "year": year, "periods": periods, "subjects": subjects, "rows": rows,
-            "metrics": table, "standing": standing}
+            "metrics": table, "standing": standing, "missing": missing_finals(cls, subjects, at_end, grades)}
+
+
+def missing_finals(cls: ClassUnit, subjects: list[Subject], at_end: dict[int, set[int]],
+                   grades: dict) -> dict[int, int]:
+    """Period id → finals still missing: students at the period's end × subjects taught to the whole class
+    without a final (a deferred one is still missing). The class totals of such a period are incomplete."""
+    whole_class = set(db.session.scalars(select(TeachingAssignment.subject_id).where(
+        TeachingAssignment.class_unit_id == cls.id)))
+    taught = [s.id for s in subjects if s.id in whole_class]
+    return {pid: sum(_final(grades.get((sid, subj, pid))) is None for sid in students for subj in taught)
+            for pid, students in at_end.items()}
 
 
 def _final(grade: FinalGrade | None) -> FinalValue | None:

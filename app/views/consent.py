@@ -3,7 +3,7 @@ families' standing per class, the paper-recipient list, and the auditor's trail 
 import datetime as dt
 import json
 
-from flask import abort, request
+from flask import abort, g, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -13,15 +13,40 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.extensions import db
-from app.models import AuditEvent, ClassUnit, Consent, ContactPoint, DeliveryPreference, Student
+from app.models import (
+    AuditEvent,
+    ClassUnit,
+    Consent,
+    ContactKind,
+    ContactPoint,
+    Decision,
+    DeliveryPreference,
+    DocumentKind,
+    Provenance,
+    Student,
+)
 from app.security import permissions as p
 from app.security.guard import guarded
 from app.security.scope import current_scope, families_clause, visible_clause
 from app.services import clock
-from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_text, paper_recipients, record_decision
+from app.services.calendar import class_period
+from app.services.consent import (
+    STANDARD_TEXT,
+    class_statuses,
+    fill_standard_text,
+    paper_reasons,
+    paper_recipients,
+    record_decision,
+    representatives,
+    search_students,
+    status_of,
+)
+from app.services.consent import history as consent_history
+from app.services.extracts_data import SECTIONS
 from app.services.params import id_arg
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
+from app.views.family_fields import blank_enum_field, family_label, guardian_field, student_field, student_label
 from app.views.labels import LABELS, enum_label
 
 READ_ONLY_ROUTES = {"list", "show", "download"}
@@ -31,11 +56,18 @@ def _standard_field(name: str, label) -> TextAreaField:
     return TextAreaField(label, default=STANDARD_TEXT[name], validators=[DataRequired()])
 
 
+def land_on_history():
+    """Redirect to the saved family's history page (the list when the student is unknown)."""
+    student_id = g.pop("family_landing", None)
+    return redirect(url_for("ConsentPagesView.history", student_id=student_id) if student_id
+                    else url_for("ConsentView.list"))
+
 
 class ConsentView(SchoolModelView):
     """Согласия: the registrar records decisions; nothing is ever edited or deleted."""
 
     model, resource = Consent, p.RESOURCE_CONSENT
+    add_template = "consent/family_add.html"
     list_columns = ["decided_on", "student", "guardian", "decision", "document_kind", "recorded_by", "recorded_at"]
     add_columns = ["student", "guardian", "decision", "decided_on", "document_kind", "document_number",
                    "document_date", "electronic_document_id", "authority_basis", "purpose", "data_list",
@@ -57,6 +89,9 @@ class ConsentView(SchoolModelView):
     # Non-null columns FAB would make required: a paper statement has no e-document id, an electronic
     # document no number, and an empty basis is taken from the representation record (the service checks).
     add_form_extra_fields.update({
+        "student": student_field(), "guardian": guardian_field(),
+        "decision": blank_enum_field(_l("Decision"), Decision),
+        "document_kind": blank_enum_field(_l("Kind of document"), DocumentKind),
         "document_number": StringField(validators=[Optional(), Length(max=100)]),
         "electronic_document_id": StringField(validators=[Optional(), Length(max=200)]),
         "authority_basis": StringField(LABELS["authority_basis"], validators=[Optional(), Length(max=300)]),
@@ -69,17 +104,39 @@ class ConsentView(SchoolModelView):
         guarded(item, then=lambda c: record_decision(fill_standard_text(c),
                                                      current_app.appbuilder.sm.current_user.username))
 
+    def post_add(self, item):
+        g.family_landing = item.student.id
+
+    def post_add_redirect(self):
+        """After saving, the registrar sees the student's whole consent history."""
+        return land_on_history()
+
 
 class ContactPointView(SchoolModelView):
+    """Contacts of legal representatives; added from the student, so the family is the right one."""
+
     model, resource = ContactPoint, p.RESOURCE_CONTACT
+    add_template = "consent/family_add.html"
     list_columns = ["guardian", "kind", "value", "provenance", "document_reference", "active"]
-    add_columns = edit_columns = show_columns = ["guardian", "kind", "value", "provenance", "document_reference",
-                                                 "active"]
+    edit_columns = show_columns = ["guardian", "kind", "value", "provenance", "document_reference", "active"]
+    add_columns = ["student", "guardian", "kind", "value", "provenance", "document_reference", "active"]
+    add_form_extra_fields = {  # noqa: RUF012
+        "student": student_field(), "guardian": guardian_field(),
+        "kind": blank_enum_field(_l("Kind"), ContactKind),
+        "provenance": blank_enum_field(_l("Provenance"), Provenance)}
     search_columns = ["guardian", "kind", "value", "provenance"]
     formatters_columns = {**SchoolModelView.formatters_columns,  # noqa: RUF012
                           "provenance": enum_label, "kind": enum_label}
     description_columns = {"value": _l("Phone as +7XXXXXXXXXX"),
                            "document_reference": _l("Number and date of the statement, or the e-document id")}
+
+
+    def post_add(self, item):
+        g.family_landing = getattr(item, "student", None) and item.student.id
+
+    def post_add_redirect(self):
+        """After saving, the registrar sees the student's family: decisions and contacts."""
+        return land_on_history()
 
 
 class DeliveryPreferenceView(SchoolModelView):
@@ -120,7 +177,8 @@ class ConsentPagesView(BaseView):
 
     route_base = "/consent"
     class_permission_name = p.RESOURCE_CONSENT
-    method_permission_name = {"status": p.ACTION_READ, "paper": p.ACTION_READ, "history_csv": p.ACTION_READ}
+    method_permission_name = {"status": p.ACTION_READ, "paper": p.ACTION_READ, "history_csv": p.ACTION_READ,
+                              "students": p.ACTION_READ, "guardians": p.ACTION_READ, "history": p.ACTION_READ}
     base_permissions = [p.CAN_READ, p.CAN_WRITE]  # shared with ConsentView: keep both on sync
 
     def _classes(self):
@@ -164,7 +222,51 @@ class ConsentPagesView(BaseView):
         if clause is not None and students:
             shown = set(db.session.scalars(select(Student.id).where(clause, Student.id.in_([s.id for s in students]))))
             students = [s for s in students if s.id in shown]
-        return self.render_template("consent/paper.html", students=students, classes=classes, class_id=class_id)
+        today, periods = clock.today(), {}
+        for cls in {s.class_unit for s in students if s.class_unit is not None}:
+            periods[cls.id] = class_period(cls.year_id, cls, today)
+        return self.render_template("consent/paper.html", students=students, classes=classes, class_id=class_id,
+                                    reasons=paper_reasons([s.id for s in students], today), sections=SECTIONS,
+                                    periods={s.id: periods.get(s.class_unit_id) for s in students})
+
+    @expose("/students")
+    @has_access
+    def students(self):
+        """JSON for the forms' student picker: current students whose surname starts with `q`."""
+        scope = current_scope()
+        found = search_students(request.args.get("q", ""), None if scope.everything else scope.school_id,
+                                families_clause(scope))
+        return jsonify({"results": [{"id": s.id, "text": student_label(s)} for s in found]})
+
+    @expose("/guardians")
+    @has_access
+    def guardians(self):
+        """JSON for the forms' representative picker: the legal representatives of `student_id` only."""
+        student = self._student(id_arg(request.args, "student_id", required=True))
+        return jsonify({"results": [{"id": link.guardian_id, "text": f"{link.guardian.full_name} ({link.relation})"}
+                                    for link in representatives(student.id)]})
+
+    @expose("/history/<int:student_id>")
+    @has_access
+    def history(self, student_id: int):
+        """A student's family: every decision (newest first, the first one decides), representatives and
+        their contacts."""
+        student = self._student(student_id)
+        links = representatives(student.id)
+        contacts = db.session.scalars(select(ContactPoint).where(ContactPoint.guardian_id.in_(
+            [link.guardian_id for link in links] or [0])).order_by(ContactPoint.guardian_id, ContactPoint.id)).all()
+        return self.render_template("consent/history.html", student=student, decisions=consent_history(student.id),
+                                    links=links, contacts=contacts, standing=status_of(student.id),
+                                    enum_label=family_label, student_label=student_label)
+
+    def _student(self, student_id: int | None) -> Student:
+        """The student whose family the user reads; 404 for any other."""
+        clause = families_clause(current_scope())
+        query = select(Student).where(Student.id == (student_id or 0))
+        student = db.session.scalar(query if clause is None else query.where(clause))
+        if student is None:
+            abort(404)
+        return student
 
     @expose("/history.csv")
     @has_access

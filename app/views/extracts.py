@@ -12,10 +12,11 @@ from app.models import ClassUnit, ExtractLog, ReportingPeriod, Student
 from app.security import permissions as p
 from app.security.scope import current_scope
 from app.services import clock
+from app.services.calendar import class_period
 from app.services.consent import paper_recipients
 from app.services.errors import RuleViolation
 from app.services.extracts import make_order, print_order, printer_of, verify
-from app.services.params import date_arg, id_arg
+from app.services.params import as_id, date_arg, id_arg
 from app.views.base import SchoolModelView
 from app.views.consent import READ_ONLY_ROUTES
 from app.views.downloads import PDF, attachment
@@ -57,6 +58,27 @@ def _choices(printer):
     return classes, students, periods
 
 
+def current_periods(*class_lists) -> dict[int, int]:
+    """Class id → the id of its current period of its own scheme (quarter, trimester or half-year)."""
+    today, found = clock.today(), {}
+    for cls in {c for classes in class_lists for c in classes}:
+        period = class_period(cls.year_id, cls, today)
+        if period is not None:
+            found[cls.id] = period.id
+    return found
+
+
+def default_period(form, students, current: dict[int, int]) -> str:
+    """The period the form shows chosen: the one posted, else the chosen student's or class's current
+    period, else that of the first class offered."""
+    if form.get("period_id"):
+        return form["period_id"]
+    student = next((s for s in students if str(s.id) == form.get("student_id")), None)
+    class_id = student.class_unit_id if student is not None else as_id(form.get("class_id"))
+    chosen = current.get(class_id) or next(iter(sorted(current.items())), (None, ""))[1]
+    return str(chosen or "")
+
+
 class ExtractsView(BaseView):
     """Выписки: print one student's, a class's or all paper recipients' extracts as one PDF."""
 
@@ -68,8 +90,11 @@ class ExtractsView(BaseView):
 
     def _form(self, printer, message=None, status=200):
         classes, students, periods = _choices(printer)
+        form = request.form if request.method == "POST" else request.args
+        current = current_periods(classes, {s.class_unit for s in students if s.class_unit is not None})
         return self.render_template("extracts/index.html", classes=classes, students=students, periods=periods,
-                                    sections=SECTION_LABELS, message=message, form=request.form,
+                                    sections=SECTION_LABELS, message=message, form=form, current=current,
+                                    period_id=default_period(form, students, current),
                                     school_wide=printer.any_student or printer.paper), status
 
     @expose("/")

@@ -1,15 +1,47 @@
-"""The home page: who you are, your school and your classes (and the exchange's state for its readers)."""
+"""The home page of each role with the day's work: a teacher's lessons today, a class teacher's absences
+and students at risk, the administration's absences, unfilled journals and the exchange's health."""
+from flask import current_app
 from flask_appbuilder import IndexView, expose
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ClassUnit, School
-from app.security.scope import current_scope, visible_clause
+from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
+from app.security.scope import Scope, current_scope, visible_clause
+from app.services import clock
+from app.services.day_work import (
+    GAP_LABELS,
+    absences,
+    absences_by_class,
+    teacher_lessons,
+    unfilled_journals,
+)
+from app.services.forecast import RISK_LABELS, Query, at_risk, forecast
 from app.views.exchange import dashboard
 
 
+def _roles() -> set[str]:
+    user = current_app.appbuilder.sm.current_user
+    return {r.name for r in getattr(user, "roles", None) or []}
+
+
+def day_work(scope: Scope) -> dict:
+    """What the user's roles have to see today (empty parts are left out by the template)."""
+    today, roles, work = clock.today(), _roles(), {}
+    if scope.staff_id and not scope.reads_school:
+        work["lessons"] = teacher_lessons(scope.staff_id, today)
+    if scope.homeroom_ids:
+        work["homeroom_absences"] = absences(today, scope.school_id, set(scope.homeroom_ids))
+        work["risk"] = at_risk(forecast(scope, Query(class_ids=tuple(sorted(scope.homeroom_ids))), today))
+    if scope.school_id and roles & {ROLE_ADMINISTRATION, ROLE_ADMIN} and scope.reads_school:
+        school_absences = absences(today, scope.school_id)
+        work["school_absences"], work["absent_by_class"] = school_absences, absences_by_class(school_absences)
+        work["unfilled"] = unfilled_journals(scope.school_id, today)
+    return work
+
+
 class HomeView(IndexView):
-    """Greets the user with their school and the classes they may open."""
+    """Greets the user with their school, the day's work and the classes they may open."""
 
     index_template = "home.html"
 
@@ -18,13 +50,15 @@ class HomeView(IndexView):
         """Home page; anonymous visitors see the login invitation."""
         scope = current_scope()
         school = db.session.get(School, scope.school_id) if scope.school_id else None
-        classes = []
+        classes, work = [], {}
         if scope.user_id:
             query = select(ClassUnit).order_by(ClassUnit.grade, ClassUnit.letter)
             clause = visible_clause(ClassUnit, scope)
             if clause is not None:
                 query = query.where(clause)
             classes = db.session.scalars(query.limit(60)).all()
+            work = day_work(scope)
         exchange = dashboard(scope) if scope.user_id else None
         return self.render_template(self.index_template, school=school, classes=classes, scope=scope,
-                                    exchange=exchange)
+                                    exchange=exchange, work=work, today=clock.today(), gap_labels=GAP_LABELS,
+                                    risk_labels=RISK_LABELS)

@@ -75,7 +75,9 @@ class StatsView(BaseView):
             data = dashboard(f, student_id)
         except RuleViolation as err:
             return self._error(err)
+        also = [period.title for period in periods if period.id in {pid for _, pid in f.other_schemes}]
         return self.render_template("stats/index.html", f=f, data=data, periods=periods, choices=choices(f),
+                                    also=also,
                                     values=VALUES,
                                     codes=CODES, types=TYPES, student_id=student_id,
                                     enum_label=enum_label)

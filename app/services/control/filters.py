@@ -22,9 +22,9 @@ from app.models import (
     TeachingAssignment,
 )
 from app.security.scope import Scope, journal_clause
-from app.services import clock
+from app.services import calendar, clock
 from app.services.errors import RuleViolation
-from app.services.params import id_arg, no_unknown_args
+from app.services.params import date_arg, id_arg, no_unknown_args
 from app.services.stats import NotFound
 
 ARGS = ("period_id", "date_from", "date_to", "class_id", "subject_id", "teacher_id", "days", "table")
@@ -67,21 +67,9 @@ def periods_of(scope: Scope) -> list[ReportingPeriod]:
 
 
 def current_period(periods: list[ReportingPeriod], today: dt.date) -> ReportingPeriod | None:
-    """The quarter (else any period but the year) going on today, else the last begun, else the first."""
-    running = [p for p in periods if p.start <= today <= p.end and p.kind != PeriodKind.year]
-    running.sort(key=lambda p: p.kind != PeriodKind.quarter)
-    begun = [p for p in periods if p.start <= today and p.kind != PeriodKind.year]
-    return (running or begun[-1:] or periods[:1] or [None])[0]
-
-
-def _date(args, name: str) -> dt.date | None:
-    raw = (args.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise RuleViolation(_l("%(name)s must be a date written YYYY-MM-DD.", name=name), name) from None
+    """The current quarter (`calendar.current_period`), else the current period of the school's other scheme."""
+    terms = [p for p in periods if p.kind != PeriodKind.year]
+    return calendar.current_period([p for p in terms if p.kind == PeriodKind.quarter] or terms, today)
 
 
 def _late_days(args) -> int:
@@ -124,7 +112,8 @@ def read_filters(scope: Scope, args) -> ControlFilters:
     period = _period(scope, id_arg(args, "period_id"))
     ids = {name: id_arg(args, name) for name in ("class_id", "subject_id", "teacher_id")}
     _check_named(period, ids)
-    start, end = _date(args, "date_from") or period.start, _date(args, "date_to") or period.end
+    typed = {name: date_arg((args.get(name) or "").strip(), name, named=True) for name in ("date_from", "date_to")}
+    start, end = typed["date_from"] or period.start, typed["date_to"] or period.end
     if start > end:
         raise RuleViolation(_l("The start of the range (%(start)s) is after its end (%(end)s).",
                                start=f"{start:%d.%m.%Y}", end=f"{end:%d.%m.%Y}"), "date_from")
