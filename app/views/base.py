@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import SelectField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Optional
 
 from app.extensions import db
@@ -19,6 +20,7 @@ from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services.errors import RuleViolation
 from app.services.params import INT_MAX, as_id, id_arg
+from app.views.display import formatted
 from app.views.labels import LABELS, enum_label
 
 
@@ -61,6 +63,8 @@ class SchoolModelView(ModelView):
         self._optional_school_field()
         self._translated_enum_fields()
         super().__init__(**kwargs)
+        self._readable_values()
+        self._named_blank_choices()
 
     def _translated_enum_fields(self) -> None:
         """Enum columns get a select with translated names (FAB's enum field shows raw values)."""
@@ -72,6 +76,26 @@ class SchoolModelView(ModelView):
                     extra[col] = enum_field(self.label_columns.get(col, col), enum_class,
                                             exclude=self.enum_exclude.get(col, ()))
             setattr(self, attr, extra)
+
+    def _readable_values(self) -> None:
+        """Every listed and shown column reads as the school writes it (dates, Да/Нет, enum names, no None)."""
+        own = dict(self.formatters_columns or {})
+        columns = {*(self.list_columns or []), *(self.show_columns or []), *own}
+        self.formatters_columns = {col: formatted(own.get(col), self._enum_class(col)) for col in columns}
+
+    def _enum_class(self, col: str):
+        """The enum of an enum column (FAB hands formatters its stored value, not the member)."""
+        column = self.datamodel.list_columns.get(col)
+        return getattr(getattr(column, "type", None), "enum_class", None) if self.datamodel.is_enum(col) else None
+
+    def _named_blank_choices(self) -> None:
+        """An optional picker's empty choice reads «— не выбрано —» (FAB showed its value, `__None`)."""
+        for form in (self.add_form, self.edit_form):
+            for name in dir(form):
+                field = getattr(form, name, None)
+                if isinstance(field, UnboundField) and field.kwargs.get("allow_blank") \
+                        and not field.kwargs.get("blank_text"):
+                    field.kwargs["blank_text"] = NOT_CHOSEN
 
     def _optional_school_field(self) -> None:
         """The school defaults to the user's own; only the deployment admin needs to choose."""
@@ -241,6 +265,7 @@ def answer_rule_violations() -> None:
                                base_template=appbuilder.base_template), 400
 
 
+NOT_CHOSEN = _l("— not chosen —")
 SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")
 
 

@@ -21,9 +21,11 @@ from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_te
 from app.services.params import id_arg
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
-from app.views.labels import LABELS, enum_label
+from app.views.display import AUDIT_ACTIONS, machine_text, row_fields
+from app.views.labels import LABELS, enum_label, table_label
 
 READ_ONLY_ROUTES = {"list", "show", "download"}
+SYSTEM = _l("the system")  # the author of changes made by no signed-in user (the audit service's "system")
 
 
 def _standard_field(name: str, label) -> TextAreaField:
@@ -55,8 +57,9 @@ class ConsentView(SchoolModelView):
     # Non-null columns FAB would make required: a paper statement has no e-document id, an electronic
     # document no number, and an empty basis is taken from the representation record (the service checks).
     add_form_extra_fields.update({
-        "document_number": StringField(validators=[Optional(), Length(max=100)]),
-        "electronic_document_id": StringField(validators=[Optional(), Length(max=200)]),
+        "document_number": StringField(LABELS["document_number"], validators=[Optional(), Length(max=100)]),
+        "electronic_document_id": StringField(LABELS["electronic_document_id"],
+                                              validators=[Optional(), Length(max=200)]),
         "authority_basis": StringField(LABELS["authority_basis"], validators=[Optional(), Length(max=300)]),
     })
 
@@ -76,6 +79,7 @@ class ContactPointView(SchoolModelView):
     search_columns = ["guardian", "kind", "value", "provenance"]
     formatters_columns = {**SchoolModelView.formatters_columns,  # noqa: RUF012
                           "provenance": enum_label, "kind": enum_label}
+    label_columns = {"value": _l("Contact")}  # noqa: RUF012
     description_columns = {"value": _l("Phone as +7XXXXXXXXXX"),
                            "document_reference": _l("Number and date of the statement, or the e-document id")}
 
@@ -99,6 +103,18 @@ class AuditEventView(SchoolModelView):
     base_order = ("id", "desc")
     label_columns = {"at": _l("When"), "username": _l("Who"), "entity": _l("Entity"), "entity_id": _l("Row"),
                      "action": _l("Action"), "before": _l("Before"), "after": _l("After")}
+    formatters_columns = {"entity": table_label, "action": lambda v: AUDIT_ACTIONS.get(v, v),  # noqa: RUF012
+                          "username": lambda v: SYSTEM if v == "system" else v,
+                          "prev_hash": machine_text, "hash": machine_text}
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """Before and after read as the row's fields with their labels, related rows by name."""
+        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
+        values = widgets["show"].template_args["value_columns"]
+        for i, col in enumerate(self.show_columns):
+            if col in ("before", "after"):
+                values[i] = row_fields(item.entity, getattr(item, col))
+        return widgets
 
 
 def _json(value) -> str:
