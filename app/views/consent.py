@@ -21,8 +21,9 @@ from app.services.consent import STANDARD_TEXT, class_statuses, fill_standard_te
 from app.services.params import id_arg
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
-from app.views.display import AUDIT_ACTIONS, machine_text, row_fields
+from app.views.display import AUDIT_ACTIONS, machine_text, row_fields, row_fields_text
 from app.views.labels import LABELS, enum_label, table_label
+from app.views.list_csv import ListCsvMixin
 
 READ_ONLY_ROUTES = {"list", "show", "download"}
 SYSTEM = _l("the system")  # the author of changes made by no signed-in user (the audit service's "system")
@@ -32,7 +33,7 @@ def _standard_field(name: str, label) -> TextAreaField:
     return TextAreaField(label, default=STANDARD_TEXT[name], validators=[DataRequired()])
 
 
-class ConsentView(SchoolModelView):
+class ConsentView(ListCsvMixin, SchoolModelView):
     """Согласия: the registrar records decisions; nothing is ever edited or deleted."""
 
     model, resource = Consent, p.RESOURCE_CONSENT
@@ -92,12 +93,15 @@ class DeliveryPreferenceView(SchoolModelView):
     formatters_columns = {**SchoolModelView.formatters_columns, "channel": enum_label}  # noqa: RUF012
 
 
-class AuditEventView(SchoolModelView):
+class AuditEventView(ListCsvMixin, SchoolModelView):
     """The audit trail, read-only, with filters by who, entity and time."""
 
     model, resource = AuditEvent, p.RESOURCE_AUDIT
     list_columns = ["at", "username", "entity", "entity_id", "action"]
     show_columns = ["at", "username", "entity", "entity_id", "action", "before", "after", "prev_hash", "hash"]
+    csv_columns = show_columns
+    csv_formatters = {"before": lambda e: row_fields_text(e.entity, e.before),  # noqa: RUF012
+                      "after": lambda e: row_fields_text(e.entity, e.after)}
     search_columns = ["at", "username", "entity", "entity_id", "action"]
     include_route_methods = READ_ONLY_ROUTES
     base_order = ("id", "desc")

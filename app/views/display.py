@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import Boolean, Date, DateTime
 from sqlalchemy import Enum as SAEnum
 
@@ -98,19 +98,25 @@ def _field_value(column, value):
     return shown(value)
 
 
-def row_fields(entity: str, values: dict | None):
-    """An audited row's values as a small table: the field's label, the value readably."""
-    if not values:
-        return ""
+def _fields(entity: str, values: dict | None) -> list[tuple]:
+    """(label, readable value) of each field of an audited row (its id and school left out)."""
     model = _model_of(entity)
     columns = model.__table__.columns if model is not None else {}
     labels = _view_labels(model)
-    rows = []
-    for key, value in values.items():
-        if key in ("id", "school_id"):
-            continue
-        column = columns.get(key) if model is not None else None
-        label = labels.get(key.removesuffix("_id"), labels.get(key, key))
-        rows.append(Markup("<tr><th>{}</th><td>{}</td></tr>").format(label, _field_value(column, value)))
+    return [(labels.get(key.removesuffix("_id"), labels.get(key, key)),
+             _field_value(columns.get(key) if model is not None else None, value))
+            for key, value in (values or {}).items() if key not in ("id", "school_id")]
+
+
+def row_fields_text(entity: str, values: dict | None) -> str:
+    """An audited row's values as one line of text («Поле: значение; …»), for files."""
+    return "; ".join(f"{label}: {value}" for label, value in _fields(entity, values))
+
+
+def row_fields(entity: str, values: dict | None):
+    """An audited row's values as a small table: the field's label, the value readably."""
+    rows = [Markup("<tr><th>{}</th><td>{}</td></tr>").format(label, value) for label, value in _fields(entity, values)]
+    if not rows:
+        return ""
     return Markup('<table class="table table-condensed audit-fields">{}</table>').format(
-        Markup("").join(rows) if rows else escape(""))
+        Markup("").join(rows))

@@ -22,6 +22,7 @@ from app.views.base import SchoolModelView
 from app.views.consent import READ_ONLY_ROUTES
 from app.views.display import machine_text, shown
 from app.views.labels import table_label
+from app.views.list_csv import ListCsvMixin
 
 FAILED_SHOWN = 50
 STATUS_LABELS = {OutboxStatus.queued: _l("queued"), OutboxStatus.sending: _l("sending"),
@@ -109,7 +110,7 @@ def _payload(value) -> Markup:
     return Markup("<pre>{}</pre>").format(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
 
 
-class OutboxMessageView(SchoolModelView):
+class OutboxMessageView(ListCsvMixin, SchoolModelView):
     """The outbox, read-only: each message, its state and (on the record page) what it says."""
 
     model, resource = OutboxMessage, p.RESOURCE_OUTBOX

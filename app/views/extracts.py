@@ -19,6 +19,7 @@ from app.services.params import id_arg
 from app.views.base import SchoolModelView, date_arg
 from app.views.consent import READ_ONLY_ROUTES
 from app.views.downloads import PDF, attachment
+from app.views.list_csv import ListCsvMixin
 
 SECTION_LABELS = {"timetable": _l("Timetable"), "changes": _l("Lesson changes"), "control": _l("Control works"),
                   "teachers": _l("Teachers of the class"), "holidays": _l("Holidays"), "homework": _l("Homework"),
@@ -124,7 +125,7 @@ class ExtractVerifyView(BaseView):
         return self.render_template("extracts/verify.html", verdict=verdict, number=request.form.get("number", ""))
 
 
-class ExtractLogView(SchoolModelView):
+class ExtractLogView(ListCsvMixin, SchoolModelView):
     """The print log, read-only: who printed which extract, when, and the file's hash."""
 
     model, resource = ExtractLog, p.RESOURCE_EXTRACT_LOG
