@@ -92,7 +92,7 @@ def enum_label(value):
 
 # table name → the menu label of its view (filled when the views are registered); tables without a page
 # of their own are named here.
-TABLE_LABELS: dict = {"mark": _l("Marks"), "attendance": _l("Attendance"),
+TABLE_LABELS: dict = {"mark": _l("Marks in the journal"), "attendance": _l("Attendance"),
                       "period_status_change": _l("Closing and reopening of periods")}
 
 
