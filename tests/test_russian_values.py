@@ -54,3 +54,25 @@ def test_user_info_names_the_roles_in_russian(login_as):
 def test_optional_pickers_offer_a_named_empty_choice(login_as):
     page = login_as("director").get("/studentview/add").get_data(as_text=True)
     assert ">— не выбрано —</option>" in page and ">__None</option>" not in page
+
+
+def test_a_form_shows_and_reads_dates_as_dd_mm_yyyy(world, login_as):
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import Holiday
+
+    holiday = db.session.scalars(select(Holiday).where(Holiday.school_id == world.school_a.id)).first()
+    director = login_as("director")
+    form = director.get(f"/holidayview/edit/{holiday.id}").get_data(as_text=True)
+    assert f'value="{holiday.start:%d.%m.%Y}"' in form
+    answer = director.post(f"/holidayview/edit/{holiday.id}", data={
+        "school": holiday.school_id, "year": holiday.year_id, "name": holiday.name, "start": "27.10.2026", "end": f"{holiday.end:%d.%m.%Y}"})
+    assert answer.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Holiday, holiday.id).start.isoformat() == "2026-10-27"
+    refused = director.post(f"/holidayview/edit/{holiday.id}", data={
+        "school": holiday.school_id, "year": holiday.year_id, "name": holiday.name, "start": "31.02.2026", "end": f"{holiday.end:%d.%m.%Y}"})
+    assert refused.status_code == 200  # the form again, with its message
+    db.session.expire_all()
+    assert db.session.get(Holiday, holiday.id).start.isoformat() == "2026-10-27"

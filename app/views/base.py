@@ -5,12 +5,15 @@ import re
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.fieldwidgets import DatePickerWidget
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import SelectField
+from wtforms import DateField, SelectField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Optional
+from wtforms.widgets import html_params
 
 from app.extensions import db
 from app.models import School
@@ -64,7 +67,7 @@ class SchoolModelView(ModelView):
         self._translated_enum_fields()
         super().__init__(**kwargs)
         self._readable_values()
-        self._named_blank_choices()
+        self._school_form_fields()
 
     def _translated_enum_fields(self) -> None:
         """Enum columns get a select with translated names (FAB's enum field shows raw values)."""
@@ -88,14 +91,18 @@ class SchoolModelView(ModelView):
         column = self.datamodel.list_columns.get(col)
         return getattr(getattr(column, "type", None), "enum_class", None) if self.datamodel.is_enum(col) else None
 
-    def _named_blank_choices(self) -> None:
-        """An optional picker's empty choice reads «— не выбрано —» (FAB showed its value, `__None`)."""
+    def _school_form_fields(self) -> None:
+        """An optional picker's empty choice reads «— не выбрано —» (FAB showed its value, `__None`); a date
+        field shows and reads дд.мм.гггг (and still reads YYYY-MM-DD, as typed by scripts and older tests)."""
         for form in (self.add_form, self.edit_form):
             for name in dir(form):
                 field = getattr(form, name, None)
-                if isinstance(field, UnboundField) and field.kwargs.get("allow_blank") \
-                        and not field.kwargs.get("blank_text"):
+                if not isinstance(field, UnboundField):
+                    continue
+                if field.kwargs.get("allow_blank") and not field.kwargs.get("blank_text"):
                     field.kwargs["blank_text"] = NOT_CHOSEN
+                if field.field_class is DateField:
+                    field.kwargs.update(format=DATE_FORMATS, widget=SchoolDatePicker())
 
     def _optional_school_field(self) -> None:
         """The school defaults to the user's own; only the deployment admin needs to choose."""
@@ -266,6 +273,20 @@ def answer_rule_violations() -> None:
 
 
 NOT_CHOSEN = _l("— not chosen —")
+DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]  # the first is how a form shows a date
+
+
+class SchoolDatePicker(DatePickerWidget):
+    """FAB's date picker, showing the field's value in its format (FAB's wrote the date as ISO)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        params = html_params(type="text", value=field._value(), **kwargs).replace(
+            'type="text"', 'type="text" data-format="dd.MM.yyyy"', 1)
+        return Markup(self.data_template.replace(' data-format="yyyy-MM-dd"', "") % {"text": params})
+
+
 SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")
 
 

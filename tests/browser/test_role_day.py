@@ -123,9 +123,9 @@ def registrars_day(day: Day, world):
     choose(page, "guardian", str(mother.id))
     choose(page, "decision", "consent")
     choose(page, "document_kind", "paper")
-    page.locator("input[name=decided_on]").press_sequentially(HTTP_TODAY.isoformat())
+    page.locator("input[name=decided_on]").press_sequentially(f"{HTTP_TODAY:%d.%m.%Y}")
     page.fill("input[name=document_number]", "58-ПД")
-    page.locator("input[name=document_date]").press_sequentially(HTTP_TODAY.isoformat())
+    page.locator("input[name=document_date]").press_sequentially(f"{HTTP_TODAY:%d.%m.%Y}")
     page.evaluate("jQuery('.appbuilder_date, .appbuilder_datetime').datepicker('hide')")  # close the pickers
     day.screen("делопроизводитель-согласие", "Решение", "Номер документа", "согласие")
     submit(page)

@@ -16,4 +16,11 @@
   if ((document.documentElement.lang || "ru").indexOf("ru") === 0) {
     $.fn.datepicker.defaults.language = "ru";
   }
+  // FAB's ab.js sets its date fields to yyyy-mm-dd when the page is ready; this runs after it and sets
+  // them to the school's дд.мм.гггг (the form fields read both, see app/views/base.py).
+  $(function () {
+    $(".appbuilder_date").each(function () {
+      $(this).datepicker("destroy").datepicker({format: "dd.mm.yyyy"});
+    });
+  });
 })(window.jQuery);
