@@ -66,13 +66,13 @@ def test_a_form_shows_and_reads_dates_as_dd_mm_yyyy(world, login_as):
     director = login_as("director")
     form = director.get(f"/holidayview/edit/{holiday.id}").get_data(as_text=True)
     assert f'value="{holiday.start:%d.%m.%Y}"' in form
-    answer = director.post(f"/holidayview/edit/{holiday.id}", data={
-        "school": holiday.school_id, "year": holiday.year_id, "name": holiday.name, "start": "27.10.2026", "end": f"{holiday.end:%d.%m.%Y}"})
+    fields = {"school": holiday.school_id, "year": holiday.year_id, "name": holiday.name,
+              "end": f"{holiday.end:%d.%m.%Y}"}
+    answer = director.post(f"/holidayview/edit/{holiday.id}", data={**fields, "start": "27.10.2026"})
     assert answer.status_code == 302
     db.session.expire_all()
     assert db.session.get(Holiday, holiday.id).start.isoformat() == "2026-10-27"
-    refused = director.post(f"/holidayview/edit/{holiday.id}", data={
-        "school": holiday.school_id, "year": holiday.year_id, "name": holiday.name, "start": "31.02.2026", "end": f"{holiday.end:%d.%m.%Y}"})
+    refused = director.post(f"/holidayview/edit/{holiday.id}", data={**fields, "start": "31.02.2026"})
     assert refused.status_code == 200  # the form again, with its message
     db.session.expire_all()
     assert db.session.get(Holiday, holiday.id).start.isoformat() == "2026-10-27"
