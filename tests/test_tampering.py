@@ -164,7 +164,8 @@ NO_ID_PAGES = {
 }
 # Methods of the model views and APIs attacked without a path id: their lists (filtered by a foreign
 # related id), add forms and POST bodies (naming a foreign related row), list actions (rowid).
-MODEL_QUERY_METHODS = {"list", "add", "action_post", "get_list", "post"}
+# (`csv`, the auditor lists' file, runs the list's own query with its base filters: tests/test_list_csv.py.)
+MODEL_QUERY_METHODS = {"list", "csv", "add", "action_post", "get_list", "post"}
 # …and those that take no id: FAB's file download (see "filename") and the API's field description.
 MODEL_NO_ID_METHODS = {"download": NOT_ID_ARGUMENTS["filename"], "info": "the API's field description"}
 

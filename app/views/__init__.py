@@ -1,7 +1,9 @@
 """The whole menu in one place: every view with its menu entry and the resource it reads."""
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from app.security.filters import check_fab_views
+from app.security.user_views import readable_user_pages
 from app.views.base import (
     answer_rule_violations,
     pin_form_columns,
@@ -32,6 +34,7 @@ from app.views.lessons import (
     RecommendationView,
     TimetableEntryView,
 )
+from app.views.locale import register_locale
 from app.views.new_year import NewYearView
 from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
 from app.views.results import ExamResultView, FinalGradeView, NotificationView
@@ -65,7 +68,7 @@ CATEGORIES = {
     "People": (_l("People"), "fa-user"),
     "School": (_l("School"), "fa-university"),
     "Results": (_l("Results"), "fa-graduation-cap"),
-    "Control": (_l("Control of the journal"), "fa-binoculars"),
+    "Control": (_l("Control"), "fa-eye"),  # «Контроль ведения журнала» in full: too wide for the navbar
 }
 
 # (view, menu name, label, category, icon); the menu name is the stable permission name.
@@ -164,4 +167,6 @@ def register_views(appbuilder) -> None:
     refuse_bad_list_arguments()
     check_fab_views(appbuilder)
     answer_rule_violations()
+    register_locale(current_app._get_current_object())
+    readable_user_pages(appbuilder.sm.user_view)
     pin_form_columns(appbuilder)

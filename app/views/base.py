@@ -4,11 +4,15 @@ import re
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.fieldwidgets import DatePickerWidget
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import SelectField
+from wtforms import DateField, SelectField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, Optional
+from wtforms.widgets import html_params
 
 from app.extensions import db
 from app.models import School
@@ -18,6 +22,7 @@ from app.security.permissions import VIEW_METHOD_ACTIONS
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services.errors import RuleViolation
 from app.services.params import INT_MAX, as_id, id_arg
+from app.views.display import formatted
 from app.views.labels import LABELS, enum_label
 
 
@@ -52,6 +57,8 @@ class SchoolModelView(ModelView):
         self._optional_school_field()
         self._translated_enum_fields()
         super().__init__(**kwargs)
+        self._readable_values()
+        self._school_form_fields()
 
     def _translated_enum_fields(self) -> None:
         """Enum columns get a select with translated names (FAB's enum field shows raw values)."""
@@ -63,6 +70,30 @@ class SchoolModelView(ModelView):
                     extra[col] = enum_field(self.label_columns.get(col, col), enum_class,
                                             exclude=self.enum_exclude.get(col, ()))
             setattr(self, attr, extra)
+
+    def _readable_values(self) -> None:
+        """Every listed and shown column reads as the school writes it (dates, Да/Нет, enum names, no None)."""
+        own = dict(self.formatters_columns or {})
+        columns = {*(self.list_columns or []), *(self.show_columns or []), *own}
+        self.formatters_columns = {col: formatted(own.get(col), self._enum_class(col)) for col in columns}
+
+    def _enum_class(self, col: str):
+        """The enum of an enum column (FAB hands formatters its stored value, not the member)."""
+        column = self.datamodel.list_columns.get(col)
+        return getattr(getattr(column, "type", None), "enum_class", None) if self.datamodel.is_enum(col) else None
+
+    def _school_form_fields(self) -> None:
+        """An optional picker's empty choice reads «— не выбрано —» (FAB showed its value, `__None`); a date
+        field shows and reads дд.мм.гггг (and still reads YYYY-MM-DD, as typed by scripts and older tests)."""
+        for form in (self.add_form, self.edit_form):
+            for name in dir(form):
+                field = getattr(form, name, None)
+                if not isinstance(field, UnboundField):
+                    continue
+                if field.kwargs.get("allow_blank") and not field.kwargs.get("blank_text"):
+                    field.kwargs["blank_text"] = NOT_CHOSEN
+                if field.field_class is DateField:
+                    field.kwargs.update(format=DATE_FORMATS, widget=SchoolDatePicker())
 
     def _optional_school_field(self) -> None:
         """The school defaults to the user's own; only the deployment admin needs to choose."""
@@ -230,6 +261,21 @@ def answer_rule_violations() -> None:
         appbuilder = current_app.appbuilder
         return render_template("bad_request.html", message=err.message, appbuilder=appbuilder,
                                base_template=appbuilder.base_template), 400
+
+
+NOT_CHOSEN = _l("— not chosen —")
+DATE_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]  # the first is how a form shows a date
+
+
+class SchoolDatePicker(DatePickerWidget):
+    """FAB's date picker, showing the field's value in its format (FAB's wrote the date as ISO)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        params = html_params(type="text", value=field._value(), **kwargs).replace(
+            'type="text"', 'type="text" data-format="dd.MM.yyyy"', 1)
+        return Markup(self.data_template.replace(' data-format="yyyy-MM-dd"', "") % {"text": params})
 
 
 SAVE_FAILED = _l("The record could not be saved: it conflicts with another one. Check the fields and try again.")

@@ -46,10 +46,13 @@ from app.services.extracts_data import SECTIONS
 from app.services.params import id_arg
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
-from app.views.family_fields import blank_enum_field, family_label, guardian_field, student_field, student_label
-from app.views.labels import LABELS, enum_label
+from app.views.display import AUDIT_ACTIONS, machine_text, row_fields, row_fields_text
+from app.views.family_fields import blank_enum_field, guardian_field, student_field, student_label
+from app.views.labels import LABELS, enum_label, table_label
+from app.views.list_csv import ListCsvMixin
 
 READ_ONLY_ROUTES = {"list", "show", "download"}
+SYSTEM = _l("the system")  # the author of changes made by no signed-in user (the audit service's "system")
 
 
 def _standard_field(name: str, label) -> TextAreaField:
@@ -63,7 +66,7 @@ def land_on_history():
                     else url_for("ConsentView.list"))
 
 
-class ConsentView(SchoolModelView):
+class ConsentView(ListCsvMixin, SchoolModelView):
     """Согласия: the registrar records decisions; nothing is ever edited or deleted."""
 
     model, resource = Consent, p.RESOURCE_CONSENT
@@ -92,8 +95,9 @@ class ConsentView(SchoolModelView):
         "student": student_field(), "guardian": guardian_field(),
         "decision": blank_enum_field(_l("Decision"), Decision),
         "document_kind": blank_enum_field(_l("Kind of document"), DocumentKind),
-        "document_number": StringField(validators=[Optional(), Length(max=100)]),
-        "electronic_document_id": StringField(validators=[Optional(), Length(max=200)]),
+        "document_number": StringField(LABELS["document_number"], validators=[Optional(), Length(max=100)]),
+        "electronic_document_id": StringField(LABELS["electronic_document_id"],
+                                              validators=[Optional(), Length(max=200)]),
         "authority_basis": StringField(LABELS["authority_basis"], validators=[Optional(), Length(max=300)]),
     })
 
@@ -127,6 +131,7 @@ class ContactPointView(SchoolModelView):
     search_columns = ["guardian", "kind", "value", "provenance"]
     formatters_columns = {**SchoolModelView.formatters_columns,  # noqa: RUF012
                           "provenance": enum_label, "kind": enum_label}
+    label_columns = {"value": _l("Contact")}  # noqa: RUF012
     description_columns = {"value": _l("Phone as +7XXXXXXXXXX"),
                            "document_reference": _l("Number and date of the statement, or the e-document id")}
 
@@ -147,17 +152,32 @@ class DeliveryPreferenceView(SchoolModelView):
     formatters_columns = {**SchoolModelView.formatters_columns, "channel": enum_label}  # noqa: RUF012
 
 
-class AuditEventView(SchoolModelView):
+class AuditEventView(ListCsvMixin, SchoolModelView):
     """The audit trail, read-only, with filters by who, entity and time."""
 
     model, resource = AuditEvent, p.RESOURCE_AUDIT
     list_columns = ["at", "username", "entity", "entity_id", "action"]
     show_columns = ["at", "username", "entity", "entity_id", "action", "before", "after", "prev_hash", "hash"]
+    csv_columns = show_columns
+    csv_formatters = {"before": lambda e: row_fields_text(e.entity, e.before),  # noqa: RUF012
+                      "after": lambda e: row_fields_text(e.entity, e.after)}
     search_columns = ["at", "username", "entity", "entity_id", "action"]
     include_route_methods = READ_ONLY_ROUTES
     base_order = ("id", "desc")
     label_columns = {"at": _l("When"), "username": _l("Who"), "entity": _l("Entity"), "entity_id": _l("Row"),
                      "action": _l("Action"), "before": _l("Before"), "after": _l("After")}
+    formatters_columns = {"entity": table_label, "action": lambda v: AUDIT_ACTIONS.get(v, v),  # noqa: RUF012
+                          "username": lambda v: SYSTEM if v == "system" else v,
+                          "prev_hash": machine_text, "hash": machine_text}
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        """Before and after read as the row's fields with their labels, related rows by name."""
+        widgets = super()._get_show_widget(pk, item, widgets, actions, show_fieldsets)
+        values = widgets["show"].template_args["value_columns"]
+        for i, col in enumerate(self.show_columns):
+            if col in ("before", "after"):
+                values[i] = row_fields(item.entity, getattr(item, col))
+        return widgets
 
 
 def _json(value) -> str:
@@ -257,7 +277,7 @@ class ConsentPagesView(BaseView):
             [link.guardian_id for link in links] or [0])).order_by(ContactPoint.guardian_id, ContactPoint.id)).all()
         return self.render_template("consent/history.html", student=student, decisions=consent_history(student.id),
                                     links=links, contacts=contacts, standing=status_of(student.id),
-                                    enum_label=family_label, student_label=student_label)
+                                    enum_label=enum_label, student_label=student_label)
 
     def _student(self, student_id: int | None) -> Student:
         """The student whose family the user reads; 404 for any other."""

@@ -1,6 +1,6 @@
 """The portal exchange page (/exchange/): the outbox at a glance, the 24-hour rule and «retry failed»;
 the read-only list of outbox messages; the dashboard line of the home page. Rules live in app.exchange.
-Times are shown in UTC, as stored (the same as `flask exchange status`)."""
+Times are shown on the school's clock (stored in naive UTC)."""
 import datetime as dt
 import json
 
@@ -20,6 +20,9 @@ from app.security.scope import Scope, current_scope
 from app.services import clock
 from app.views.base import SchoolModelView
 from app.views.consent import READ_ONLY_ROUTES
+from app.views.display import machine_text, shown
+from app.views.labels import table_label
+from app.views.list_csv import ListCsvMixin
 
 FAILED_SHOWN = 50
 STATUS_LABELS = {OutboxStatus.queued: _l("queued"), OutboxStatus.sending: _l("sending"),
@@ -27,9 +30,18 @@ STATUS_LABELS = {OutboxStatus.queued: _l("queued"), OutboxStatus.sending: _l("se
                  OutboxStatus.cancelled: _l("cancelled (consent ended)")}
 
 
-def utc(moment: dt.datetime | None) -> str:
-    """A stored moment (naive UTC) as the pages show it."""
-    return f"{moment:%d.%m.%Y %H:%M} UTC" if moment else "—"
+MESSAGE_KINDS = {
+    "mark": _l("mark"), "attendance": _l("attendance"), "lesson": _l("lesson"), "lesson_change": _l("lesson change"),
+    "timetable": _l("timetable"), "control_work": _l("control work"), "teachers": _l("teachers of the class"),
+    "holidays": _l("holidays"), "recommendation": _l("recommendation"), "final_grade": _l("final grade"),
+    "exam_result": _l("exam or competition result"), "notice": _l("message to the family"),
+    "forecast": _l("forecast"), "withdrawal": _l("consent withdrawn"), "snapshot": _l("diary snapshot"),
+}
+
+
+def moment(value: dt.datetime | None) -> str:
+    """A stored moment (naive UTC) on the school's clock, as the pages show it."""
+    return shown(value) if value else "—"
 
 
 def school_of(scope: Scope) -> int | None:
@@ -81,7 +93,7 @@ class ExchangeView(BaseView):
         return self.render_template(
             "exchange/index.html", state=state, age=outbox.age_text(state.oldest_age(now)), statuses=STATUS_LABELS,
             items=items, breaches=sum(i.is_breach for i in items), sla_labels=sla.STATE_LABELS, days=sla.WINDOW_DAYS,
-            failed=latest_failed(school_id), utc=utc, failed_status=OutboxStatus.failed,
+            failed=latest_failed(school_id), moment=moment, failed_status=OutboxStatus.failed,
             may_retry=self.appbuilder.sm.has_access(p.CAN_WRITE, p.RESOURCE_EXCHANGE))
 
     @expose("/retry", methods=["POST"])
@@ -98,7 +110,7 @@ def _payload(value) -> Markup:
     return Markup("<pre>{}</pre>").format(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
 
 
-class OutboxMessageView(SchoolModelView):
+class OutboxMessageView(ListCsvMixin, SchoolModelView):
     """The outbox, read-only: each message, its state and (on the record page) what it says."""
 
     model, resource = OutboxMessage, p.RESOURCE_OUTBOX
@@ -109,7 +121,9 @@ class OutboxMessageView(SchoolModelView):
     include_route_methods = READ_ONLY_ROUTES
     base_order = ("id", "desc")
     formatters_columns = {**SchoolModelView.formatters_columns, "status": lambda s: STATUS_LABELS.get(s, s),  # noqa: RUF012
-                          "created_at": utc, "accepted_at": utc, "next_attempt_at": utc, "payload": _payload}
+                          "created_at": moment, "accepted_at": moment, "next_attempt_at": moment, "payload": _payload,
+                          "kind": lambda k: MESSAGE_KINDS.get(k, k), "entity": table_label, "key": machine_text,
+                          "worker": machine_text}
     label_columns = {"id": _l("Number"), "key": _l("Idempotency key"), "kind": _l("Kind"), "entity": _l("Entity"),
                      "entity_id": _l("Row"), "entity_version": _l("Version"), "attempts": _l("Attempts"),
                      "created_at": _l("Created"), "next_attempt_at": _l("Next attempt"),

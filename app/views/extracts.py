@@ -20,6 +20,7 @@ from app.services.params import as_id, date_arg, id_arg
 from app.views.base import SchoolModelView
 from app.views.consent import READ_ONLY_ROUTES
 from app.views.downloads import PDF, attachment
+from app.views.list_csv import ListCsvMixin
 
 SECTION_LABELS = {"timetable": _l("Timetable"), "changes": _l("Lesson changes"), "control": _l("Control works"),
                   "teachers": _l("Teachers of the class"), "holidays": _l("Holidays"), "homework": _l("Homework"),
@@ -149,7 +150,7 @@ class ExtractVerifyView(BaseView):
         return self.render_template("extracts/verify.html", verdict=verdict, number=request.form.get("number", ""))
 
 
-class ExtractLogView(SchoolModelView):
+class ExtractLogView(ListCsvMixin, SchoolModelView):
     """The print log, read-only: who printed which extract, when, and the file's hash."""
 
     model, resource = ExtractLog, p.RESOURCE_EXTRACT_LOG

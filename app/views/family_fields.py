@@ -8,30 +8,16 @@ from wtforms import Field, SelectField
 from wtforms.validators import DataRequired, StopValidation
 
 from app.extensions import db
-from app.models import ContactKind, Decision, DocumentKind, Guardian, Provenance, Student
+from app.models import Guardian, Student
 from app.security.scope import current_scope, is_visible
 from app.services.consent import representatives
 from app.services.params import as_id
-
-# The consent and contact forms' own names of their values.
-FAMILY_LABELS = {
-    Decision.consent: _l("consent given"), Decision.refusal: _l("consent refused"),
-    Decision.withdrawal: _l("consent withdrawn"),
-    DocumentKind.paper: _l("paper statement"), DocumentKind.electronic: _l("electronic document"),
-    ContactKind.portal: _l("portal account"), ContactKind.email: _l("e-mail address"),
-    ContactKind.phone: _l("phone number"), ContactKind.postal: _l("postal address"),
-    Provenance.written_statement: _l("written statement"), Provenance.electronic_document: _l("electronic document"),
-}
-
-
-def family_label(value):
-    """The translated name of a consent or contact value (as is for anything else)."""
-    return FAMILY_LABELS.get(value, value)
+from app.views.labels import enum_label
 
 
 def blank_enum_field(label, enum_class) -> SelectField:
     """An enum select that starts empty: the registrar chooses, nothing is pre-selected."""
-    return SelectField(label, choices=[("", "—")] + [(m.value, FAMILY_LABELS[m]) for m in enum_class],
+    return SelectField(label, choices=[("", "—")] + [(m.value, enum_label(m)) for m in enum_class],
                        coerce=lambda v: enum_class(v) if v else None, validators=[DataRequired()])
 
 

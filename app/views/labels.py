@@ -27,6 +27,16 @@ LABELS = {
     "new_slot": _l("New lesson number"), "changed_by": _l("Changed by"), "changed_at": _l("Changed at"),
     "text": _l("Text"), "value": _l("Mark"), "work_type": _l("Work type"), "comment": _l("Comment"),
     "code": _l("Attendance"), "version": _l("Version"), "mode": _l("Assessment"),
+    # The consent registry, contacts and delivery.
+    "decision": _l("Decision"), "decided_on": _l("Decided on"), "document_kind": _l("Document"),
+    "document_number": _l("Document number"), "document_date": _l("Document date"),
+    "electronic_document_id": _l("Electronic document identifier"), "operator": _l("Data operator"),
+    "purpose": _l("Purpose"), "data_list": _l("Personal data"), "actions": _l("Actions with the data"),
+    "term": _l("Term"), "withdrawal_procedure": _l("How to withdraw"), "recorded_by": _l("Recorded by"),
+    "recorded_at": _l("Recorded at"), "provenance": _l("Provenance"),
+    "document_reference": _l("Statement or e-document"), "active": _l("Active"), "channel": _l("Channel"),
+    "contact": _l("Contact"), "contact_value": _l("Contact"),
+    "prev_hash": _l("Hash of the previous event"), "hash": _l("Hash of the event"),
 }
 
 # People: "name" is the given name, not the name of a thing.
@@ -51,15 +61,39 @@ def _enum_labels() -> dict:
     }
 
 
+def _family_labels() -> dict:
+    """Enums whose values repeat in other enums (`portal`, `email`, `paper`): named per enum class."""
+    from app.models import Channel, ContactKind, Decision, DocumentKind, Provenance
+
+    return {
+        Decision: {Decision.consent: _l("consent"), Decision.refusal: _l("refusal"),
+                   Decision.withdrawal: _l("withdrawal of consent")},
+        DocumentKind: {DocumentKind.paper: _l("paper statement"), DocumentKind.electronic: _l("electronic document")},
+        ContactKind: {ContactKind.portal: _l("state services portal"), ContactKind.email: _l("e-mail"),
+                      ContactKind.phone: _l("phone"), ContactKind.postal: _l("postal address")},
+        Provenance: {Provenance.written_statement: _l("written statement"),
+                     Provenance.electronic_document: _l("electronic document")},
+        Channel: {Channel.portal: _l("state services portal"), Channel.email: _l("e-mail"),
+                  Channel.paper: _l("paper extract")},
+    }
+
+
 ENUM_LABELS = _enum_labels()
+CLASS_ENUM_LABELS = _family_labels()
 
 
 def enum_label(value):
     """The translated name of an enum value (as is for anything else)."""
+    own = CLASS_ENUM_LABELS.get(type(value))
+    if own is not None and value in own:
+        return own[value]
     return ENUM_LABELS.get(value, value)
 
 
-TABLE_LABELS: dict = {}  # table name → the menu label of its view
+# table name → the menu label of its view (filled when the views are registered); tables without a page
+# of their own are named here.
+TABLE_LABELS: dict = {"mark": _l("Marks in the journal"), "attendance": _l("Attendance"),
+                      "period_status_change": _l("Closing and reopening of periods")}
 
 
 def table_label(name: str):

@@ -68,9 +68,9 @@ def test_registrar_records_a_refusal_and_the_student_becomes_a_paper_recipient(a
     choose(page, "decision", "refusal")
     choose(page, "document_kind", "paper")
     # Dates are typed key by key, as a person does: the date picker reads keystrokes, not a pasted value.
-    page.locator("input[name=decided_on]").press_sequentially(TODAY.isoformat())
+    page.locator("input[name=decided_on]").press_sequentially(f"{TODAY:%d.%m.%Y}")
     page.fill("input[name=document_number]", "57-ПД")
-    page.locator("input[name=document_date]").press_sequentially(TODAY.isoformat())
+    page.locator("input[name=document_date]").press_sequentially(f"{TODAY:%d.%m.%Y}")
     page.fill("input[name=authority_basis]", "")
     page.locator("form:not(.navbar-logout) button[type=submit], "
                  "form:not(.navbar-logout) input[type=submit]").first.click()
