@@ -13,18 +13,10 @@ from app.models import AuditEvent, ContactKind, ContactPoint, Provenance
 from app.services.audit import HASHED_FIELDS, acting_as, event_hash, verify_chain
 from app.services.consent import STANDARD_TEXT
 from app.services.journal import set_attendance, set_mark
-from tests.consent_helpers import (  # noqa: F401 - school_today is an autouse fixture
-    SEPT_10,
-    TODAY,
-    add_contact,
-    count,
-    events,
-    record,
-    ru,
-    school_today,
-)
+from tests.consent_helpers import SEPT_10, TODAY, add_contact, count, events, record, ru
 from tests.journal_helpers import actor, add_lessons, clear_trail, work_type
-from tests.security_helpers import isolated_requests  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 TABLE = AuditEvent.__table__
 CONTENT = [c.name for c in TABLE.columns if c.name != "id"]

@@ -14,9 +14,10 @@ from app import create_app
 from app.extensions import db
 from app.security.hardening import DEMO_AUDIT_KEY, UnsafeConfiguration
 from app.services.audit import HASHED_FIELDS, event_hash, verify_chain
-from tests.consent_helpers import school_today  # noqa: F401 - autouse fixture
 from tests.test_audit_chain import TABLE, row, tamper, trail  # noqa: F401 - trail is a fixture: seven chained events
 from tests.test_hardening import STRONG_KEY
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 
 def unkeyed_hash(content: dict) -> str:

@@ -17,16 +17,7 @@ from app.security.guard import check_write
 from app.security.scope import scope_for_user
 from app.services.errors import RuleViolation
 from tests.factories import assign
-from tests.journal_helpers import (
-    HTTP_TODAY,
-    bell_slot,
-    committed,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    math_of,
-    message,
-    staff_of,
-)
+from tests.journal_helpers import HTTP_TODAY, bell_slot, committed, math_of, message, staff_of
 from tests.security_helpers import select_options
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")

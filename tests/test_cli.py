@@ -31,13 +31,10 @@ from app.services import structure
 from app.services.demo import load_demo
 from app.services.demo.calendar import build_calendar
 from tests.conftest import _clear
+from tests.journal_helpers import count
 
 ROLES = ("Admin", "Administration", "Teacher", "ClassTeacher", "Registrar", "Auditor")
 DEMO = ["school", "demo", "--size", "small", "--seed", "3", "--today", "2026-11-28"]
-
-
-def count(model, *where) -> int:
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def role_names(username: str) -> set[str]:

@@ -12,8 +12,10 @@ from app.extensions import db
 from app.models import Decision, ExamKind, ExamResult, FinalGrade, FinalStatus, FinalValue
 from app.services import clock
 from app.services.consent import consent_spells
-from tests.consent_helpers import NOV_2, OCT_1, SEPT_10, TODAY, add_guardian, record, ru, school_today  # noqa: F401
+from tests.consent_helpers import NOV_2, OCT_1, SEPT_10, TODAY, add_guardian, record, ru
 from tests.finals_helpers import q1
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 HOUR = dt.timedelta(hours=1)
 

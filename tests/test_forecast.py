@@ -28,7 +28,7 @@ from app.services.forecast_backtest import backtest, rounded
 from app.services.forecast_notify import compose_digests, digest_key
 from tests.consent_helpers import add_guardian, record
 from tests.factories import student
-from tests.forecast_helpers import NOV, REMAINING, TODAY, final, marks, russian, today  # noqa: F401 - fixture
+from tests.forecast_helpers import NOV, REMAINING, TODAY, final, marks, russian
 from tests.journal_helpers import actor, add_students, close_period, period_of
 
 pytestmark = pytest.mark.usefixtures("today")

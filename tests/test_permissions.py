@@ -19,15 +19,7 @@ from app.security.roles import ROLE_ADMIN, ROLE_PERMISSIONS, ROLE_PUBLIC, SELF_S
 from app.security.sync import menu_grants
 from app.views import menu_resources
 from tests.conftest import PASSWORD
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    granted,
-    isolated_requests,
-    may,
-    role_names,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, granted, may, role_names, snapshot
 
 # Logins of the world that together hold every role (ClassTeacher always comes with Teacher);
 # None is the anonymous visitor (role Public).

@@ -35,12 +35,7 @@ from app.models import ClassUnit, Lesson, ReportingPeriod, Student
 from app.security.scope import scope_for_user, visible_clause
 from tests.conftest import KEEP_TABLES
 from tests.journal_helpers import message
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    isolated_requests,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, snapshot
 from tests.test_tampering import planted  # noqa: F401 - a fixture: rows of every model, the teacher's own ids
 
 EXAMPLES = int(os.environ.get("ROUTE_FUZZ_EXAMPLES", "1"))
