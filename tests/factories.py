@@ -102,6 +102,7 @@ def subject(sch: School, name: str) -> Subject:
     """A subject graded with marks."""
     obj = Subject(school=sch, name=name, short_name=name[:4])
     db.session.add(obj)
+    db.session.flush()  # callers use its id at once (the world's rows are already in the session: no autoflush)
     return obj
 
 

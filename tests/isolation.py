@@ -86,21 +86,17 @@ class SharedConnection:
 
 
 def prepare_engine(engine) -> None:
-    """pysqlite opens transactions late and never for SAVEPOINTs: let SQLAlchemy emit BEGIN itself
-    (SQLAlchemy's recipe «Serializable isolation / Savepoints / Transactional DDL»)."""
-    sqlite = engine.dialect.name == "sqlite"
-
-    @event.listens_for(engine, "connect")
-    def _driver_leaves_transactions_alone(dbapi_connection, _record):
-        if sqlite:
-            dbapi_connection.isolation_level = None
+    """pysqlite opens transactions late and never for SAVEPOINTs: on the test's connection SQLAlchemy
+    emits BEGIN itself (SQLAlchemy's recipe «Serializable isolation / Savepoints / Transactional DDL»).
+    Only there: elsewhere (the `commits` path) a BEGIN before a read would hold SQLite's lock."""
 
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        if sqlite:
+        if conn.info.get(EMIT_BEGIN):
             conn.exec_driver_sql("BEGIN")
 
-    engine.dispose()
+
+EMIT_BEGIN = "tests: emit BEGIN"
 
 
 @contextlib.contextmanager
@@ -111,6 +107,11 @@ def rolled_back():
     monkeypatch = pytest.MonkeyPatch()
     db.session.remove()
     conn = engine.connect()
+    raw = conn.connection.dbapi_connection
+    driver_level = raw.isolation_level if engine.dialect.name == "sqlite" else None
+    if engine.dialect.name == "sqlite":
+        raw.isolation_level = None  # the driver leaves transactions to SQLAlchemy
+        conn.info[EMIT_BEGIN] = True
     outer = conn.begin()
     factory = db.session.session_factory
     monkeypatch.setattr(factory, "class_", JoinedSession)
@@ -124,6 +125,8 @@ def rolled_back():
         monkeypatch.undo()
         if outer.is_active:
             outer.rollback()
+        if conn.info.pop(EMIT_BEGIN, False):
+            raw.isolation_level = driver_level
         conn.close()
 
 

@@ -173,6 +173,7 @@ def test_rekey_moves_an_intact_unkeyed_trail_to_the_key_once(runner, trail):  # 
     assert [row(pk)["hash"] for pk in trail] == hashes
 
 
+@pytest.mark.commits  # the command's rollback must not undo the tampering committed before it
 def test_rekey_refuses_a_broken_unkeyed_trail_and_changes_nothing(runner, trail):  # noqa: F811
     edit_and_rechain(trail[0], unkeyed_hash)
     tamper("UPDATE audit_event SET username = 'auditor' WHERE id = :id", id=trail[3])

@@ -223,6 +223,7 @@ def test_a_teacher_plans_control_works_only_for_their_own_assignments(world, log
     assert sorted(r["topic"] for r in committed(ControlWorkPlan)) == ["Древний Рим", "Средние века", "Уравнения"]
 
 
+@pytest.mark.commits  # its rollback must not reach the page's commit before it
 def test_an_own_control_work_cannot_be_moved_to_a_colleagues_assignment(world, login_as, history):
     """The form offers no such choice; the guard behind it refuses the move all the same."""
     page = login_as("teacher")
