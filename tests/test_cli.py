@@ -67,6 +67,7 @@ def reset(url: str) -> None:
 # ---------------------------------------------------------------- init
 
 
+@pytest.mark.commits  # `school init` inspects the engine itself (Inspector needs a real connection)
 def test_init_is_idempotent(runner):
     permissions = {}
     for run in (1, 2):

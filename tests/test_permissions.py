@@ -307,6 +307,7 @@ def _role_permissions() -> dict[str, set[tuple[str, str]]]:
     }
 
 
+@pytest.mark.commits  # `school init` inspects the engine itself (Inspector needs a real connection)
 def test_school_init_rerun_keeps_every_role_permission_set(runner, world):
     """`school init` is idempotent, and non-admin roles hold exactly the role table (plus menus)."""
     before = _role_permissions()
@@ -322,6 +323,7 @@ def test_school_init_rerun_keeps_every_role_permission_set(runner, world):
     assert _role_permissions() == before
 
 
+@pytest.mark.commits  # `school init` inspects the engine itself (Inspector needs a real connection)
 def test_school_init_removes_a_permission_granted_by_hand(app, runner, world):
     """A permission added outside the role table (e.g. in the Roles UI) is taken away by the sync."""
     sm = app.appbuilder.sm
