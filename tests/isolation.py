@@ -113,6 +113,7 @@ def rolled_back():
         raw.isolation_level = None  # the driver leaves transactions to SQLAlchemy
         conn.info[EMIT_BEGIN] = True
     outer = conn.begin()
+    conn.name = engine.name  # FAB asks the session's bind for `.name`, which an Engine has and a Connection lacks
     factory = db.session.session_factory
     monkeypatch.setattr(factory, "class_", JoinedSession)
     monkeypatch.setitem(factory.kw, "bind", conn)
