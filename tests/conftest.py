@@ -1,9 +1,9 @@
-"""Fixtures: one app for the session with a fresh context and empty tables per test, on a migrated
-database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set), a client, a CLI runner, and
-`login_as(role)`.
+"""Fixtures: one app for the session, a fresh application context per test whose data is rolled back
+(tests/isolation.py), on a migrated database (SQLite file, or PostgreSQL when TEST_DATABASE_URL is set)
+holding the two-school world; a client, a CLI runner, `login_as(role)`, `frozen_today`.
 
-The schema is built once per session by the real Alembic migration and `school init`; each test
-then starts from that state (roles and permissions kept, every other row removed).
+The schema is built once per session by the real Alembic migration and `school init`, then the world is
+committed; each test starts from that state.
 """
 import os
 import sqlite3
@@ -15,26 +15,37 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import current_app
-from flask_appbuilder import Model
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
-from tests import factories
+from tests import factories, isolation
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
-pytest_plugins = ("tests.exchange_helpers",)  # the portal simulator fixtures
+# Fixtures of the helper modules, usable in any test without importing them: the portal simulator,
+# the frozen-day aliases and the data fixtures (finals without marks, a frozen quarter).
+pytest_plugins = (
+    "tests.exchange_helpers",
+    "tests.journal_helpers",
+    "tests.security_helpers",
+    "tests.forecast_helpers",
+    "tests.finals_helpers",
+    "tests.freeze_helpers",
+    "tests.consent_helpers",
+    "tests.new_year_helpers",
+)
 
 # Modules whose subject depends on no database feature (the role table, catalogues, the portal adapter and
 # message schema, CSV, security headers and settings): marked `any_database`, so `make test` runs them once.
 ANY_DATABASE = {"test_permissions", "test_i18n", "test_exchange_transport", "test_exchange_schema",
                 "test_csv_export", "test_hardening"}
 
-KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
-               "ab_permission_view_role", "alembic_version"}
 PASSWORD = "secret-pass"
+KEEP_TABLES = isolation.KEEP_TABLES  # FAB's roles and permissions: kept between tests
+# A test using one of these fixtures has its data read by another connection, thread or process.
+COMMITTING_FIXTURES = {"live_server", "browser", "database_url"}
 
 
 @event.listens_for(Engine, "connect")
@@ -45,10 +56,13 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
 
 
 def pytest_collection_modifyitems(items):
-    """Mark the tests of the ANY_DATABASE modules."""
+    """Mark the tests of the ANY_DATABASE modules, and as `commits` those that reach the database other
+    than through the app's sessions (COMMITTING_FIXTURES)."""
     for item in items:
         if item.module.__name__.rpartition(".")[2] in ANY_DATABASE:
             item.add_marker(pytest.mark.any_database)
+        if COMMITTING_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.commits)
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -86,8 +100,9 @@ def compiled_catalogues():
 
 
 @pytest.fixture(scope="session")
-def database_url():
-    """A database migrated to head with roles synced, shared by the session."""
+def session_database():
+    """A database migrated to head with roles synced, shared by the session (internal: a test that asks
+    for `database_url` reaches the database on its own connection, so it runs on the `commits` path)."""
     with tempfile.TemporaryDirectory() as tmp_dir:
         url = _database_url(tmp_dir)
         app = create_app("config.TestConfig", {"SQLALCHEMY_DATABASE_URI": url})
@@ -98,39 +113,80 @@ def database_url():
             result = app.test_cli_runner().invoke(args=["school", "init", "--password", PASSWORD])
             assert result.exit_code == 0, result.output
             db.session.remove()
-            _clear(url)
+            isolation.clear(db.engine)
             db.engine.dispose()
         yield url
 
 
-def _clear(url: str) -> None:
-    tables = [t for t in reversed(Model.metadata.sorted_tables) if t.name not in KEEP_TABLES]
-    with db.engine.begin() as conn:
-        if url.startswith("postgresql"):
-            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+def _clear(_url: str | None = None) -> None:
+    """Every row of the school tables removed and committed (for a `commits` test that starts over)."""
+    isolation.clear(db.engine)
 
 
 @pytest.fixture(scope="session")
-def shared_app(database_url):
-    """One app for the session: building FAB's views and APIs costs seconds, so tests share it."""
-    return create_app("config.TestConfig", {"SQLALCHEMY_DATABASE_URI": database_url})
+def database_url(session_database):
+    """The URL of the session's database, for a test that opens its own connection or process."""
+    return session_database
+
+
+@pytest.fixture(scope="session")
+def shared_app(session_database):
+    """One app for the session (building FAB's views and APIs costs seconds), and the two-school world
+    committed once: it is the state every test starts from (see tests/isolation.py)."""
+    app = create_app("config.TestConfig", {"SQLALCHEMY_DATABASE_URI": session_database})
+    app.test_client_class = isolation.IsolatedClient
+    with app.app_context():
+        isolation.prepare_engine(db.engine)
+        _build_world(app)
+    return app
+
+
+def _build_world(app) -> None:
+    app.extensions["test_world"] = factories.world_ids(factories.build_world(PASSWORD))
+    db.session.remove()
 
 
 @pytest.fixture
-def app(shared_app, database_url):
-    """The app in a fresh application context; the data and the settings a test leaves are undone."""
+def app(request, shared_app):
+    """The app in a fresh application context; the data and the settings a test leaves are undone: rolled
+    back, or deleted for a test marked `commits` (tests/isolation.py)."""
     settings = dict(shared_app.config)
     with shared_app.app_context():
-        yield shared_app
-        db.session.rollback()
-        db.session.remove()
-        _clear(database_url)
-        db.engine.dispose()
+        if request.node.get_closest_marker("commits"):
+            yield from _committing(shared_app, "world" in request.fixturenames)
+        else:
+            with isolation.rolled_back() as conn:
+                if "world" not in request.fixturenames:
+                    isolation.delete_rows(conn)
+                yield shared_app
     shared_app.config.clear()
     shared_app.config.update(settings)
+
+
+def _committing(app, with_world: bool):
+    """The `commits` path: real commits, then every row deleted and the world built again."""
+    if not with_world:
+        isolation.clear(db.engine)
+    yield app
+    db.session.rollback()
+    db.session.remove()
+    isolation.clear(db.engine)
+    _build_world(app)
+    db.engine.dispose()
+
+
+@pytest.fixture
+def frozen_today(app):
+    """The school clock (services, pages, REST API, CLI) reads factories.TODAY, 20.11.2026; returns it.
+    Other days: `journal_helpers.freeze_today(app, day)`."""
+    app.config["SCHOOL_TODAY"] = factories.TODAY.isoformat()
+    return factories.TODAY
+
+
+@pytest.fixture
+def school_today(frozen_today):
+    """Alias of `frozen_today` (modules use it with `pytestmark = pytest.mark.usefixtures(...)`)."""
+    return frozen_today
 
 
 @pytest.fixture
@@ -147,8 +203,9 @@ def runner(app):
 
 @pytest.fixture
 def world(app):
-    """Two schools: school A with classes 5А and 5Б and one login per role, school B with its 5А."""
-    return factories.build_world(PASSWORD)
+    """Two schools: school A with classes 5А and 5Б and one login per role, school B with its 5А (the
+    session's committed world, read into the test's session)."""
+    return factories.load_world(app.extensions["test_world"])
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ import csv
 import datetime as dt
 import io
 
-import pytest
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -28,19 +27,12 @@ from app.models import (
 )
 from app.services.audit import acting_as
 from app.services.consent import record_decision
+from tests.factories import TODAY  # noqa: F401 - the school day, imported from here by the consent tests
+from tests.journal_helpers import count  # noqa: F401 - the one row counter, imported from here too
 
-# The school day of these tests (the services and the HTTP views read it through SCHOOL_TODAY).
-TODAY = dt.date(2026, 11, 20)
+# Dates of decisions in these tests (the school day is TODAY, frozen by `frozen_today`).
 SEPT_10, OCT_1, NOV_2 = dt.date(2026, 9, 10), dt.date(2026, 10, 1), dt.date(2026, 11, 2)
 SCHOOL_A_OPERATOR = "МБОУ «Школа А», ул. Тестовая, 1"
-
-
-@pytest.fixture(autouse=True)
-def school_today(app):
-    """Freeze the school clock at TODAY for the services, the views and the REST API (autouse in
-    every module that imports it)."""
-    app.config["SCHOOL_TODAY"] = TODAY.isoformat()
-    return TODAY
 
 
 def decision(world, what: Decision = Decision.consent, kid: str = "Алексеев", guardian: str = "Алексеева",
@@ -83,12 +75,6 @@ def add_contact(world, guardian: str, kind: ContactKind, value: str, reference: 
     db.session.add(contact)
     db.session.commit()
     return contact
-
-
-def count(model, *where) -> int:
-    """Rows of a model as committed (the test's session is expired first)."""
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
 def committed_row(model, pk: int) -> dict | None:

@@ -29,6 +29,7 @@ from app.models import (
 from app.security.passwords import password_hash
 
 YEAR_START = dt.date(2026, 9, 1)
+TODAY = dt.date(2026, 11, 20)  # the school day tests freeze (`frozen_today`): a Friday of the second quarter
 _hash_cache: dict[str, str] = {}
 
 
@@ -101,6 +102,7 @@ def subject(sch: School, name: str) -> Subject:
     """A subject graded with marks."""
     obj = Subject(school=sch, name=name, short_name=name[:4])
     db.session.add(obj)
+    db.session.flush()  # callers use its id at once (the world's rows are already in the session: no autoflush)
     return obj
 
 
@@ -166,3 +168,21 @@ def build_world(password: str) -> World:
     db.session.execute(delete(AuditEvent))
     db.session.commit()
     return w
+
+
+def world_ids(w: World) -> dict:
+    """The world's rows as (model, id), to load them again in another session."""
+    out = {}
+    for name, value in vars(w).items():
+        out[name] = {k: (type(v), v.id) for k, v in value.items()} if isinstance(value, dict) \
+            else (type(value), value.id)
+    return out
+
+
+def load_world(ids: dict) -> World:
+    """The committed world of `world_ids`, read into the current session (a test may change it freely)."""
+    values = {}
+    for name, value in ids.items():
+        values[name] = {k: db.session.get(*v) for k, v in value.items()} if isinstance(value, dict) \
+            else db.session.get(*value)
+    return World(**values)

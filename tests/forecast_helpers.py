@@ -11,20 +11,18 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, FinalValue, Lesson, Mark, Subject, TeachingAssignment
-from tests.factories import assign, subject
-from tests.journal_helpers import bell_slot, freeze_today, math_of, period_of, work_type
+from tests.factories import TODAY, assign, subject  # noqa: F401 - TODAY is imported from here by the tests
+from tests.journal_helpers import bell_slot, math_of, period_of, work_type
 
-TODAY = dt.date(2026, 11, 20)
 NOV = [dt.date(2026, 11, d) for d in (9, 10, 11, 12, 13, 16, 17)]
 REMAINING = 38 / 55
 CLASS_OF = {"Алексеев": "5А", "Борисов": "5А", "Васильев": "5Б", "Гаврилов": "B5А"}
 
 
 @pytest.fixture
-def today(app):
-    """Freeze the school clock at TODAY for the services, pages, API and CLI."""
-    freeze_today(app, TODAY)
-    return TODAY
+def today(frozen_today):
+    """Alias of conftest's `frozen_today` (TODAY)."""
+    return frozen_today
 
 
 def lesson_on(world, assignment: TeachingAssignment, day: dt.date) -> Lesson:

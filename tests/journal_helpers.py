@@ -8,7 +8,6 @@ import datetime as dt
 
 import pytest
 from flask import current_app
-from flask.testing import FlaskClient
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, select
@@ -27,11 +26,12 @@ from app.models import (
     WorkType,
 )
 from app.services.journal import Actor, actor_of
+from tests.factories import TODAY
 
 # Mondays to Fridays of the first quarter (01.09–25.10.2026) for the services' `today=`.
 SEPT_7, SEPT_8, SEPT_9, SEPT_10, SEPT_11 = (dt.date(2026, 9, d) for d in range(7, 12))
 # The school day the HTTP tests live on: Friday of the second quarter (03.11–28.12.2026).
-HTTP_TODAY = dt.date(2026, 11, 20)
+HTTP_TODAY = TODAY
 # Lessons of that week (Mon 16.11 … Fri 20.11) are inside the teachers' 7-day window.
 HTTP_WEEK = [HTTP_TODAY - dt.timedelta(days=d) for d in (4, 3, 2, 1, 0)]
 
@@ -41,26 +41,15 @@ def freeze_today(app, day: dt.date) -> None:
     app.config["SCHOOL_TODAY"] = day.isoformat()
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose every request runs in its own application context and database
-    session, as in production (the `app` fixture otherwise shares one context with the test)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
+@pytest.fixture
+def isolated(app):
+    """Kept for old tests: request isolation is now the `app` fixture's default."""
 
 
 @pytest.fixture
-def isolated(app, monkeypatch):
-    """Every client of app.test_client() (login_as, api_token, client) isolates its requests."""
-    monkeypatch.setattr(app, "test_client_class", IsolatedClient)
-
-
-@pytest.fixture
-def http_today(app):
-    """The HTTP tests' school day (see HTTP_TODAY)."""
-    freeze_today(app, HTTP_TODAY)
-    return HTTP_TODAY
+def http_today(frozen_today):
+    """Alias of conftest's `frozen_today` (HTTP_TODAY)."""
+    return frozen_today
 
 
 def math_of(world, cls: str = "5А") -> TeachingAssignment:
@@ -163,7 +152,9 @@ def message(msgid: str, **params) -> str:
 
 
 def count(model, *where) -> int:
-    """Rows of a model in the test's transaction (flushed and committed)."""
+    """Rows of a model as the database holds them (the test session's stale copies are expired first;
+    what it added is flushed): the one row counter of the tests."""
+    db.session.expire_all()
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 

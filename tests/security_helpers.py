@@ -1,16 +1,12 @@
 """Shared pieces of the permission, row-level and API tests.
 
-`isolated_requests` gives every test-client request its own application context, as in production.
-The `app` fixture keeps one application context open for the whole test, and Flask reuses it for
-requests; then `g` (Flask-Login's user, FAB's JWT user, the cached row scope) would carry over from
-one client's request to the next and a test with two users would check the first user twice.
-Each request also gets its own database session, so checks read what was committed, nothing else.
+Every test-client request runs in its own application context and database session (the `app`
+fixture's IsolatedClient), so a test with two users checks each of them, and checks read what was committed.
 """
 import re
 
 import pytest
 from flask import current_app
-from flask.testing import FlaskClient
 from flask_appbuilder import Model
 from sqlalchemy import select
 
@@ -18,18 +14,9 @@ from app.extensions import db
 from app.security.roles import ROLE_ADMIN, ROLE_PERMISSIONS, ROLE_PUBLIC
 
 
-class IsolatedClient(FlaskClient):
-    """A test client whose every request runs in a fresh application context."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def isolated_requests(app, monkeypatch):
-    """Every client made by app.test_client() (login_as, api_token, client) is isolated."""
-    monkeypatch.setattr(app, "test_client_class", IsolatedClient)
+@pytest.fixture
+def isolated_requests(app):
+    """Kept for old tests: request isolation is now the `app` fixture's default (tests/isolation.py)."""
 
 
 def bearer(token: str) -> dict[str, str]:

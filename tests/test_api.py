@@ -5,13 +5,7 @@ from app.api import API_SPECS
 from app.extensions import db
 from app.models import ClassUnit, Enrolment, School, Student, TeachingAssignment
 from tests.conftest import PASSWORD
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    fresh,
-    isolated_requests,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, fresh, snapshot
 
 RESOURCES = [spec[2] for spec in API_SPECS]
 

@@ -46,13 +46,7 @@ from app.extensions import db
 from app.models import StudyGroup, Subject, TeachingAssignment, study_group_student
 from tests.conftest import PASSWORD
 from tests.journal_helpers import HTTP_TODAY, add_lessons, message, period_of, work_type
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    fresh,
-    isolated_requests,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, fresh, snapshot
 
 INT_MAX = 2**31 - 1  # the largest PostgreSQL `integer`, the id columns' type
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2"))
@@ -146,7 +140,7 @@ def _fuzz(app, headers: dict, examples: int) -> tuple[dict, int]:
         except FailureGroup as group:
             for failure in group.exceptions:
                 failures.setdefault((*key, failure.title), _describe(case, failure))
-        except Exception as err:  # noqa: BLE001 - an exception out of the app is a finding too
+        except Exception as err:
             failures.setdefault((*key, type(err).__name__), _describe(case, err))
 
     for result in schema.get_all_operations():

@@ -16,15 +16,13 @@ from app.services.journal import set_mark
 from app.services.stats import Filters, results
 from app.services.summary import summary_sheet
 from tests import factories
-from tests.finals_helpers import IN_Q2, final_of, finals_without_marks, give_marks, q1  # noqa: F401 - fixture
+from tests.finals_helpers import IN_Q2, final_of, give_marks, q1
 from tests.journal_helpers import (
     HTTP_WEEK,
     actor,
     add_lessons,
     committed,
     count,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
     math_of,
     message,
     period_of,

@@ -7,7 +7,7 @@ import pytest
 
 from app.models import AttendanceCode
 from app.models.journal import ATTENDANCE_KEYS, MISSED_CODES
-from tests.journal_helpers import HTTP_WEEK, add_lessons, http_today, isolated  # noqa: F401 - fixtures
+from tests.journal_helpers import HTTP_WEEK, add_lessons
 from tests.test_journal_http import grid_url
 
 

@@ -22,8 +22,6 @@ from tests.journal_helpers import (
     audit_events,
     committed,
     count,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
     work_type,
 )
 
@@ -132,7 +130,7 @@ def test_a_rolled_back_transaction_leaves_no_event(world, lesson):
     assert committed(Mark) == [] and committed(AuditEvent, AuditEvent.entity.in_(ENTRIES)) == []
 
 
-def test_a_change_through_the_journal_page_names_the_signed_in_user(world, login_as, isolated, http_today):  # noqa: F811
+def test_a_change_through_the_journal_page_names_the_signed_in_user(world, login_as, isolated, http_today):
     lesson = add_lessons(world, HTTP_WEEK[0])[0]
     kid, wt = world.students["Алексеев"], work_type(world)
     client = login_as("teacher")

@@ -13,18 +13,10 @@ from app.models import AuditEvent, ContactKind, ContactPoint, Provenance
 from app.services.audit import HASHED_FIELDS, acting_as, event_hash, verify_chain
 from app.services.consent import STANDARD_TEXT
 from app.services.journal import set_attendance, set_mark
-from tests.consent_helpers import (  # noqa: F401 - school_today is an autouse fixture
-    SEPT_10,
-    TODAY,
-    add_contact,
-    count,
-    events,
-    record,
-    ru,
-    school_today,
-)
+from tests.consent_helpers import SEPT_10, TODAY, add_contact, count, events, record, ru
 from tests.journal_helpers import actor, add_lessons, clear_trail, work_type
-from tests.security_helpers import isolated_requests  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 TABLE = AuditEvent.__table__
 CONTENT = [c.name for c in TABLE.columns if c.name != "id"]
@@ -58,7 +50,7 @@ def test_ui_and_api_changes_write_chained_events_with_their_actor(app, world, lo
         "document_kind": "paper", "document_number": "12-ПД", "document_date": "2026-09-10",
         **STANDARD_TEXT}).status_code == 302
     # … adds a contact, corrects it and removes it.
-    contact_form = {"guardian": mother.id, "kind": "phone", "value": "89123456789",
+    contact_form = {"student": kid.id, "guardian": mother.id, "kind": "phone", "value": "89123456789",
                     "provenance": "written_statement", "document_reference": "Заявление №7", "active": "y"}
     assert registrar.post("/contactpointview/add", data=contact_form).status_code == 302
     contact_id = db.session.scalar(select(ContactPoint.id))
@@ -126,7 +118,8 @@ def test_a_refused_or_rolled_back_change_leaves_no_event(world, login_as):
     add_contact(world, "Алексеева", ContactKind.email, "alekseeva@example.ru")
     before = [(e.id, e.hash) for e in events()]
     response = login_as("registrar").post("/contactpointview/add", data={
-        "guardian": world.guardians["Алексеева"].id, "kind": "email", "value": "not-an-email",
+        "student": world.students["Алексеев"].id, "guardian": world.guardians["Алексеева"].id, "kind": "email",
+        "value": "not-an-email",
         "provenance": "written_statement", "document_reference": "Заявление №8", "active": "y"},
         follow_redirects=True)
     assert response.status_code == 200

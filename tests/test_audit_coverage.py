@@ -8,17 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Enrolment, Lesson, Recommendation, StudentGuardian, TimetableEntry
-from tests.journal_helpers import (
-    HTTP_WEEK,
-    add_lessons,
-    bell_slot,
-    committed,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    math_of,
-    staff_of,
-    timetable_entry,
-)
+from tests.journal_helpers import HTTP_WEEK, add_lessons, bell_slot, committed, math_of, staff_of, timetable_entry
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 

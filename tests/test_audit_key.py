@@ -14,9 +14,10 @@ from app import create_app
 from app.extensions import db
 from app.security.hardening import DEMO_AUDIT_KEY, UnsafeConfiguration
 from app.services.audit import HASHED_FIELDS, event_hash, verify_chain
-from tests.consent_helpers import school_today  # noqa: F401 - autouse fixture
 from tests.test_audit_chain import TABLE, row, tamper, trail  # noqa: F401 - trail is a fixture: seven chained events
 from tests.test_hardening import STRONG_KEY
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 
 def unkeyed_hash(content: dict) -> str:
@@ -172,6 +173,7 @@ def test_rekey_moves_an_intact_unkeyed_trail_to_the_key_once(runner, trail):  # 
     assert [row(pk)["hash"] for pk in trail] == hashes
 
 
+@pytest.mark.commits  # the command's rollback must not undo the tampering committed before it
 def test_rekey_refuses_a_broken_unkeyed_trail_and_changes_nothing(runner, trail):  # noqa: F811
     edit_and_rechain(trail[0], unkeyed_hash)
     tamper("UPDATE audit_event SET username = 'auditor' WHERE id = :id", id=trail[3])

@@ -17,26 +17,11 @@ from app.security.roles import ROLE_AUDITOR, ROLE_PERMISSIONS
 from app.services.audit import acting_as, event_hash, verify_chain
 from app.services.consent import STANDARD_TEXT
 from app.services.journal import set_mark
-from tests.consent_helpers import (
-    NOV_2,
-    OCT_1,
-    SEPT_10,
-    add_contact,
-    add_guardian,
-    count,
-    events,
-    parse_csv,
-    record,
-    school_today,  # noqa: F401 - autouse fixture
-)
+from tests.consent_helpers import NOV_2, OCT_1, SEPT_10, add_contact, add_guardian, count, events, parse_csv, record
 from tests.journal_helpers import actor, add_lessons, clear_trail, work_type
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    isolated_requests,
-    listed_pks,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, listed_pks, snapshot
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 TABLE = AuditEvent.__table__
 D, R = "consent", "refusal"

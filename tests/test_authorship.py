@@ -17,16 +17,7 @@ from app.security.guard import check_write
 from app.security.scope import scope_for_user
 from app.services.errors import RuleViolation
 from tests.factories import assign
-from tests.journal_helpers import (
-    HTTP_TODAY,
-    bell_slot,
-    committed,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    math_of,
-    message,
-    staff_of,
-)
+from tests.journal_helpers import HTTP_TODAY, bell_slot, committed, math_of, message, staff_of
 from tests.security_helpers import select_options
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
@@ -232,6 +223,7 @@ def test_a_teacher_plans_control_works_only_for_their_own_assignments(world, log
     assert sorted(r["topic"] for r in committed(ControlWorkPlan)) == ["Древний Рим", "Средние века", "Уравнения"]
 
 
+@pytest.mark.commits  # its rollback must not reach the page's commit before it
 def test_an_own_control_work_cannot_be_moved_to_a_colleagues_assignment(world, login_as, history):
     """The form offers no such choice; the guard behind it refuses the move all the same."""
     page = login_as("teacher")

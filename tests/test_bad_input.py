@@ -14,13 +14,7 @@ from app.security.filters import ScopedInterface
 from app.services.errors import RuleViolation
 from app.services.journal import set_mark
 from tests.journal_helpers import HTTP_TODAY, actor, add_lessons, committed, freeze_today, message, work_type
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    fresh,
-    isolated_requests,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, fresh, snapshot
 
 HUGE = "99999999999999999999"
 BAD_FILTER = ("A filter's value does not suit its column: text for text filters, numbers within the column's "

@@ -37,11 +37,13 @@ from app.services import clock
 from app.services.consent import channels, paper_recipients
 from app.services.errors import RuleViolation
 from app.services.extracts import make_order, printer_of
-from tests.consent_helpers import NOV_2, add_contact, add_guardian, record, school_today  # noqa: F401
+from tests.consent_helpers import NOV_2, add_contact, add_guardian, record
 from tests.factories import student
 from tests.finals_helpers import q1
 from tests.test_exchange_delivery import free_port, prefer
 from tests.test_exchange_outbox import mark, outbox
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 # the combinations: (student, what the family decided and chose) → the effective channel

@@ -35,9 +35,10 @@ from tests.consent_helpers import (
     events,
     record,
     ru,
-    school_today,  # noqa: F401 - autouse fixture
 )
-from tests.security_helpers import bearer, isolated_requests  # noqa: F401 - autouse fixture
+from tests.security_helpers import bearer
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 NEVER_CHANGED = "Consent records are never changed or deleted: record a new decision."
 D, R, W = Decision.consent, Decision.refusal, Decision.withdrawal

@@ -13,8 +13,10 @@ from app.extensions import db
 from app.models import AuditEvent, Channel, ContactKind, ContactPoint, DeliveryPreference, Provenance
 from app.services.consent import validate_contact
 from app.services.errors import RuleViolation
-from tests.consent_helpers import add_contact, count, ru, school_today  # noqa: F401 - autouse fixture
-from tests.security_helpers import bearer, field_errors, isolated_requests  # noqa: F401 - autouse fixture
+from tests.consent_helpers import add_contact, count, ru
+from tests.security_helpers import bearer, field_errors
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 PHONE = "Write the phone as +7XXXXXXXXXX."
 EMAIL = "«%(value)s» is not an e-mail address."

@@ -25,15 +25,7 @@ from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, ClassUnit, FinalGrade, FinalValue, LessonStatus, Mark
-from tests.journal_helpers import (  # noqa: F401 (isolated: a fixture)
-    add_lessons,
-    add_students,
-    freeze_today,
-    isolated,
-    period_of,
-    timetable_entry,
-    work_type,
-)
+from tests.journal_helpers import add_lessons, add_students, freeze_today, period_of, timetable_entry, work_type
 from tests.stats_helpers import final
 
 TODAY = dt.date(2026, 10, 14)
@@ -73,7 +65,7 @@ def build(world) -> dict:
 
 
 @pytest.fixture
-def control(app, world, isolated):  # noqa: F811 - the fixture imported above
+def control(app, world, isolated):
     freeze_today(app, TODAY)
     return build(world)
 

@@ -35,6 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_DIR = ROOT / "app"
 HELPERS = {"attachment", "csv_response"}  # app.views.downloads.attachment and the CSV writer built on it
 # Every view that returns a file, and the test below that downloads it over HTTP.
+# The lists with a «Скачать CSV» button: view → (URL, file name).
+LIST_CSV = {"AuditEventView": ("/auditeventview/csv", "Журнал аудита.csv"),
+            "ConsentView": ("/consentview/csv", "Согласия.csv"),
+            "OutboxMessageView": ("/outboxmessageview/csv", "Исходящие сообщения.csv"),
+            "ExtractLogView": ("/extractlogview/csv", "Журнал выдачи выписок.csv")}
 FILE_ROUTES = {
     "ExtractsView.print_pdf": "test_extracts_single_and_batch",
     "FinalsView.summary_pdf": "test_summary_sheet",
@@ -45,6 +50,9 @@ FILE_ROUTES = {
     "RosterView.template_csv": "test_roster_templates",
     "ControlView.csv": "test_control_reports",
     "ControlView.pdf": "test_control_reports",
+    "TimetableWeekView.pdf": "test_timetable_week_and_template",
+    "TimetableWeekView.template": "test_timetable_week_and_template",
+    **{f"{view}.csv": "test_the_lists_csv_buttons" for view in LIST_CSV},
 }
 OTHER_WAYS = re.compile(r"Content-Disposition|send_file|send_from_directory|as_attachment|download_name")
 
@@ -202,6 +210,24 @@ def test_control_reports(world, signed_in):
     body = downloaded(client.get("/control/export.pdf", params={**params, "report": "timeliness"}), "application/pdf",
                       "Своевременность заполнения журнала 01.09.2026-25.10.2026.pdf")
     assert "Своевременность заполнения журнала" in pdf_text(body)
+
+
+def test_timetable_week_and_template(world, signed_in):
+    director = signed_in("director")
+    week = director.get("/timetable/pdf", params={"class": world.classes["5А"].id, "week": "2026-11-16"})
+    assert "Расписание" in pdf_text(downloaded(week, "application/pdf", "Расписание 5А 16.11.2026.pdf"))
+    rows = csv_rows(downloaded(director.get("/timetable/template.csv"), "text/csv", "Шаблон расписания.csv"))
+    assert rows and rows[0][0]
+
+
+def test_the_lists_csv_buttons(world, signed_in):
+    record(world)  # a consent, audited
+    auditor = signed_in("auditor")
+    for url, name in LIST_CSV.values():
+        rows = csv_rows(downloaded(auditor.get(url), "text/csv", name))
+        assert rows[0] and all(isinstance(cell, str) for cell in rows[0]), url
+    consents = csv_rows(downloaded(auditor.get(LIST_CSV["ConsentView"][0]), "text/csv", LIST_CSV["ConsentView"][1]))
+    assert len(consents) == 2 and "Алексеев Иван Иванович" in consents[1]
 
 
 def test_consent_history_and_audit_csv(world, signed_in):

@@ -10,8 +10,10 @@ from app.exchange.transport import HttpPortal, PortalUnavailable
 from app.extensions import db
 from app.models import Decision, OutboxStatus
 from app.services import clock
-from tests.consent_helpers import NOV_2, record, school_today  # noqa: F401 - autouse fixture
+from tests.consent_helpers import NOV_2, record
 from tests.test_exchange_outbox import mark, outbox
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 WITHDRAWN = "согласие отозвано: не отправлять"
 

@@ -24,9 +24,11 @@ from app.models import (
     OutboxMessage,
 )
 from app.services.lessons import cancel, reschedule, substitute
-from tests.consent_helpers import OCT_1, add_contact, add_guardian, count, record, ru, school_today  # noqa: F401
+from tests.consent_helpers import OCT_1, add_contact, add_guardian, count, record, ru
 from tests.forecast_helpers import final
 from tests.journal_helpers import add_lessons, bell_slot, period_of, staff_of
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 TITLE = "Прогноз итоговых отметок: 2 четверть"
 BODY = "Алексеев Иван Иванович, класс 5А: Математика — средний балл 4,50, прогноз 5"

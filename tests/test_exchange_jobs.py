@@ -16,10 +16,12 @@ from app.exchange.capture import message_row
 from app.extensions import db
 from app.models import Decision, ExamKind, ExamResult, FinalGrade, FinalStatus, FinalValue, OutboxMessage
 from app.services import clock
-from tests.consent_helpers import record, ru, school_today  # noqa: F401 - autouse fixture
+from tests.consent_helpers import record, ru
 from tests.finals_helpers import q1
 from tests.test_exchange_outbox import mark, outbox
 from tests.test_exchange_sender import queue_marks, statuses
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 ROOT = Path(__file__).resolve().parent.parent
 

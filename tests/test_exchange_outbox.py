@@ -27,9 +27,11 @@ from app.models import (
 from app.services.audit import acting_as
 from app.services.finals import set_final
 from app.services.students import sync_enrolment
-from tests.consent_helpers import NOV_2, TODAY, record, school_today  # noqa: F401 - autouse fixture
-from tests.finals_helpers import finals_without_marks, q1  # noqa: F401 - fixture
+from tests.consent_helpers import NOV_2, TODAY, record
+from tests.finals_helpers import q1
 from tests.journal_helpers import actor, add_lessons, math_of, work_type
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 
 def outbox(kind: str | None = None, student=None) -> list[OutboxMessage]:

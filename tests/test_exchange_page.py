@@ -10,9 +10,10 @@ from sqlalchemy import delete, func, select
 from app.extensions import db
 from app.models import FinalGrade, FinalStatus, FinalValue, OutboxMessage, OutboxStatus, Subject
 from app.services import clock
-from tests.consent_helpers import record, ru, school_today  # noqa: F401 - school_today is autouse
+from tests.consent_helpers import record, ru
 from tests.finals_helpers import q1
-from tests.security_helpers import isolated_requests  # noqa: F401 - autouse: one app context per request
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 
 def add_message(world, status: OutboxStatus, kid: str = "Алексеев", age: dt.timedelta = dt.timedelta(hours=1),

@@ -14,10 +14,12 @@ from app.models import Decision, FinalGrade, FinalValue, OutboxMessage, OutboxSt
 from app.services import clock
 from app.services.audit import acting_as
 from app.services.finals import set_final
-from tests.consent_helpers import NOV_2, record, school_today  # noqa: F401 - autouse fixture
-from tests.finals_helpers import finals_without_marks, q1  # noqa: F401 - fixture
+from tests.consent_helpers import NOV_2, record
+from tests.finals_helpers import q1
 from tests.journal_helpers import actor
 from tests.test_exchange_outbox import mark, outbox
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 
 def statuses() -> dict[str, int]:

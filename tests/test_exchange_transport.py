@@ -25,7 +25,7 @@ def mark(student: int = 7, value: int = 5) -> dict:
 
 
 @pytest.fixture
-def sim(portal_server):  # noqa: F811 - the imported fixture
+def sim(portal_server):
     """The session's simulator, emptied and in mode ok (no app or database needed here)."""
     portal_server.reset()
     return portal_server

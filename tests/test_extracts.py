@@ -17,12 +17,9 @@ from app.services.extracts_data import SECTIONS
 from tests.consent_helpers import record
 from tests.factories import assign, subject
 from tests.finals_helpers import give_marks, q1
-from tests.journal_helpers import HTTP_TODAY, add_students, freeze_today
+from tests.journal_helpers import HTTP_TODAY, add_students
 
-
-@pytest.fixture(autouse=True)
-def today(app):
-    freeze_today(app, HTTP_TODAY)
+pytestmark = pytest.mark.usefixtures("frozen_today")  # HTTP_TODAY
 
 
 def pages(data: bytes) -> list[str]:

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import PeriodKind, ReportingPeriod
 from app.services.extracts_data import SECTIONS
 from tests import factories
-from tests.journal_helpers import HTTP_TODAY, freeze_today, isolated  # noqa: F401 - fixture
+from tests.journal_helpers import HTTP_TODAY, freeze_today
 
 pytestmark = pytest.mark.usefixtures("isolated")
 

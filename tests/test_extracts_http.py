@@ -10,14 +10,8 @@ from app.extensions import db
 from app.models import ExtractLog
 from tests.consent_helpers import record
 from tests.finals_helpers import q1
-from tests.journal_helpers import HTTP_TODAY, freeze_today, isolated  # noqa: F401 - fixture
 
-pytestmark = pytest.mark.usefixtures("isolated")
-
-
-@pytest.fixture(autouse=True)
-def today(app):
-    freeze_today(app, HTTP_TODAY)
+pytestmark = pytest.mark.usefixtures("frozen_today")  # HTTP_TODAY
 
 
 def logs() -> int:

@@ -1,3 +1,4 @@
+
 """The consent and contact forms cannot pick the wrong family: students are searched by surname on the
 server (sorted, class shown, the user's scope only), representatives are offered from the chosen student's
 only and refused otherwise, the registrar lands on the student's history, a duplicate names the record it
@@ -5,14 +6,16 @@ collides with on every path (form, REST API), and the paper list says why each f
 import html
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Consent, ContactPoint, Decision, DocumentKind
 from app.services.consent import STANDARD_TEXT
 from tests import factories
-from tests.consent_helpers import OCT_1, TODAY, add_guardian, record, school_today  # noqa: F401 - autouse clock
-from tests.security_helpers import bearer, isolated_requests  # noqa: F401 - autouse: a context per request
+from tests.consent_helpers import OCT_1, TODAY, add_guardian, record
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
 
 def rows(model) -> int:

@@ -22,16 +22,7 @@ from app.services.finals import (
 from app.services.freeze import closed_message
 from app.services.journal import Conflict, set_mark
 from app.services.results import metrics
-from tests.finals_helpers import (
-    IN_Q2,
-    final_of,
-    finals_count,
-    finals_without_marks,  # noqa: F401 - fixture
-    give_marks,
-    pe_of,
-    q1,
-    year_period,
-)
+from tests.finals_helpers import IN_Q2, final_of, finals_count, give_marks, pe_of, q1, year_period
 from tests.journal_helpers import actor, add_lessons, audit_events, math_of, message, period_of, work_type
 
 TEACHER_ONLY = "Only the subject's teacher of the student or the administration decides this final."

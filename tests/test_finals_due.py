@@ -18,7 +18,7 @@ from app.services.errors import RuleViolation
 from app.services.finals import set_final
 from tests.consent_helpers import record
 from tests.forecast_helpers import NOV, marks
-from tests.journal_helpers import actor, freeze_today, isolated, message, period_of  # noqa: F401 - fixture
+from tests.journal_helpers import actor, freeze_today, message, period_of
 from tests.security_helpers import bearer
 
 pytestmark = pytest.mark.usefixtures("isolated")

@@ -11,16 +11,8 @@ from app.models import ExamResult, FinalStatus, FinalValue
 from app.services.audit import acting_as
 from app.services.finals import defer_final, set_final
 from app.services.freeze import closed_message
-from tests.finals_helpers import final_of, finals_count, finals_without_marks, give_marks, q1  # noqa: F401 - fixture
-from tests.journal_helpers import (
-    actor,
-    audit_events,
-    count,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    message,
-    period_of,
-)
+from tests.finals_helpers import final_of, finals_count, give_marks, q1
+from tests.journal_helpers import actor, audit_events, count, message, period_of
 from tests.security_helpers import bearer
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")

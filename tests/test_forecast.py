@@ -28,7 +28,7 @@ from app.services.forecast_backtest import backtest, rounded
 from app.services.forecast_notify import compose_digests, digest_key
 from tests.consent_helpers import add_guardian, record
 from tests.factories import student
-from tests.forecast_helpers import NOV, REMAINING, TODAY, final, marks, russian, today  # noqa: F401 - fixture
+from tests.forecast_helpers import NOV, REMAINING, TODAY, final, marks, russian
 from tests.journal_helpers import actor, add_students, close_period, period_of
 
 pytestmark = pytest.mark.usefixtures("today")
@@ -94,7 +94,7 @@ def test_the_current_period_is_the_one_containing_today(world, class_marks):
     marks(world, "Алексеев", (dt.date(2026, 10, 5), 4, 1))
     q1, q2 = period_of(world.year_a, 1), period_of(world.year_a, 2)
     director = actor("director").scope
-    alexeev = lambda rows: by_student(rows)["Алексеев"]  # noqa: E731
+    alexeev = lambda rows: by_student(rows)["Алексеев"]
     assert alexeev(forecast(director, today=dt.date(2026, 10, 20))).period_id == q1.id
     holidays = alexeev(forecast(director, today=dt.date(2026, 10, 28)))  # Q1 over, not closed yet
     assert (holidays.period_id, holidays.average, holidays.marks) == (q1.id, 4.0, 1)
@@ -115,7 +115,7 @@ def test_a_student_who_left_is_not_forecast(world, class_marks):
 
 def test_teachers_see_their_own_subjects_and_class_teachers_their_class(world, class_marks):
     marks(world, "Алексеев", (NOV[0], 5, 1), assignment=russian(world))
-    pairs = lambda user, q=Query(): {(r.student.split()[0], r.subject) for r in forecast(actor(user).scope, q)}  # noqa: E731
+    pairs = lambda user, q=Query(): {(r.student.split()[0], r.subject) for r in forecast(actor(user).scope, q)}
     assert pairs("teacher") == {("Алексеев", "Математика"), ("Борисов", "Математика")}
     assert pairs("teacher_b") == {("Васильев", "Математика"), ("Алексеев", "Русский язык"),
                                   ("Борисов", "Русский язык")}

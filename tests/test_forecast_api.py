@@ -4,8 +4,8 @@ message on bad parameters, 403 without the permission; the teacher, class and «
 import pytest
 from flask import current_app
 
-from tests.forecast_helpers import NOV, marks, russian, today  # noqa: F401 - fixture
-from tests.journal_helpers import isolated, period_of  # noqa: F401 - fixture
+from tests.forecast_helpers import NOV, marks, russian
+from tests.journal_helpers import period_of
 
 pytestmark = pytest.mark.usefixtures("isolated", "today")
 URL = "/api/v1/forecast/"

@@ -30,23 +30,12 @@ from app.services.curriculum import fill_curriculum
 from app.services.errors import RuleViolation
 from app.services.finals import set_final
 from app.services.lessons import generate_lessons
-from tests.finals_helpers import finals_without_marks  # noqa: F401 - fixture
-from tests.freeze_helpers import (
-    Q1_MONDAY,
-    Q1_THURSDAY,
-    Q2_MONDAY,
-    build_frozen,
-    changed_tables,
-    frozen,  # noqa: F401 - fixture
-    snapshot,
-)
+from tests.freeze_helpers import Q1_MONDAY, Q1_THURSDAY, Q2_MONDAY, build_frozen, changed_tables, snapshot
 from tests.journal_helpers import (
     actor,
     add_lessons,
     add_students,
     bell_slot,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
     math_of,
     message,
     period_of,
@@ -103,7 +92,7 @@ MUTATIONS = {
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))
-def test_the_session_refuses_each_change_of_the_closed_quarter(world, frozen, name):  # noqa: F811
+def test_the_session_refuses_each_change_of_the_closed_quarter(world, frozen, name):
     before = snapshot()
     MUTATIONS[name](frozen, world)
     with pytest.raises(RuleViolation) as err:
@@ -114,7 +103,7 @@ def test_the_session_refuses_each_change_of_the_closed_quarter(world, frozen, na
     assert changed_tables(before, snapshot()) == []
 
 
-def test_what_lies_outside_the_closed_quarter_still_saves(world, frozen):  # noqa: F811
+def test_what_lies_outside_the_closed_quarter_still_saves(world, frozen):
     newcomer = frozen.newcomer
     frozen.final.published_at = dt.datetime(2026, 11, 1, 10)  # the exchange's receipt is no change of the result
     frozen.enrolment.end = dt.date(2026, 11, 20)  # leaving in the second quarter
@@ -129,7 +118,7 @@ def test_what_lies_outside_the_closed_quarter_still_saves(world, frozen):  # noq
 
 
 @pytest.mark.usefixtures("finals_without_marks")
-def test_the_administration_completes_a_deferred_final_and_nothing_else(world, frozen):  # noqa: F811
+def test_the_administration_completes_a_deferred_final_and_nothing_else(world, frozen):
     kid, math = world.students["Борисов"], world.subjects["math"]
     reopen_direct(frozen.period)
     deferred = FinalGrade(school_id=kid.school_id, student=kid, subject=math, period=frozen.period,
@@ -163,7 +152,7 @@ def close_direct(period: ReportingPeriod) -> None:
     db.session.commit()
 
 
-def test_lessons_from_the_timetable_are_not_made_in_a_closed_quarter(world, frozen):  # noqa: F811
+def test_lessons_from_the_timetable_are_not_made_in_a_closed_quarter(world, frozen):
     timetable_entry(world, weekday=2)  # Wednesdays
     before = snapshot()
     with pytest.raises(RuleViolation) as err:
@@ -175,14 +164,14 @@ def test_lessons_from_the_timetable_are_not_made_in_a_closed_quarter(world, froz
     db.session.commit()
 
 
-def test_filling_the_curriculum_leaves_the_closed_quarter_as_it_was(world, frozen):  # noqa: F811
+def test_filling_the_curriculum_leaves_the_closed_quarter_as_it_was(world, frozen):
     items = fill_curriculum(world.classes["5А"])
     db.session.commit()
     assert frozen.period.id not in {i.period_id for i in items} and len(items) == 3
     assert db.session.get(CurriculumItem, frozen.curriculum.id).planned_hours == 40
 
 
-def test_one_flush_asks_a_fixed_number_of_statements_whatever_its_size(world, frozen):  # noqa: F811
+def test_one_flush_asks_a_fixed_number_of_statements_whatever_its_size(world, frozen):
     """Batch lookups: the freeze reads the closed periods, the lessons and their assignments once per flush."""
     wt = work_type(world, "Ответ на уроке", 1)
 
@@ -193,7 +182,7 @@ def test_one_flush_asks_a_fixed_number_of_statements_whatever_its_size(world, fr
         marks = [Mark(school_id=world.school_a.id, lesson_id=lesson.id, student_id=kid.id, work_type_id=wt.id,
                       value=4) for lesson in lessons for kid in kids]
         statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args: statements.append(args[2])
         event.listen(db.engine, "before_cursor_execute", listener)
         try:
             db.session.add_all(marks)  # one flush of count² marks
@@ -209,7 +198,7 @@ def test_one_flush_asks_a_fixed_number_of_statements_whatever_its_size(world, fr
 
 @pytest.mark.usefixtures("isolated")
 @pytest.mark.usefixtures("finals_without_marks")
-def test_reopen_edit_close_again_over_the_pages(app, world, frozen, http_today, login_as, api_token):  # noqa: F811
+def test_reopen_edit_close_again_over_the_pages(app, world, frozen, http_today, login_as, api_token):
     period, lesson = frozen.period, frozen.lesson
     director, teacher = login_as("director"), login_as("teacher")
     headers = {"Authorization": f"Bearer {api_token('teacher')}"}
@@ -278,7 +267,7 @@ def test_a_quarter_of_a_closed_year_is_not_reopened(world):
 
 
 
-def test_the_lessons_command_refuses_a_closed_quarter(world, frozen, runner):  # noqa: F811
+def test_the_lessons_command_refuses_a_closed_quarter(world, frozen, runner):
     timetable_entry(world, weekday=2)
     before = snapshot()
     result = runner.invoke(args=["school", "lessons", "--from", "2026-10-19", "--to", "2026-10-23"])

@@ -21,24 +21,8 @@ from app.models import (
     Stream,
     StudyGroup,
 )
-from tests.freeze_helpers import (
-    Q1_MONDAY,
-    Q1_THURSDAY,
-    Q2_MONDAY,
-    changed_tables,
-    frozen,  # noqa: F401 - fixture
-    snapshot,
-)
-from tests.journal_helpers import (
-    bell_slot,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    math_of,
-    message,
-    period_of,
-    staff_of,
-    work_type,
-)
+from tests.freeze_helpers import Q1_MONDAY, Q1_THURSDAY, Q2_MONDAY, changed_tables, snapshot
+from tests.journal_helpers import bell_slot, math_of, message, period_of, staff_of, work_type
 
 pytestmark = pytest.mark.usefixtures("http_today")
 
@@ -172,7 +156,7 @@ def _walked_endpoints(app) -> set[tuple[str, str]]:
     return out
 
 
-def test_the_walk_covers_every_write_route_of_the_frozen_models(app, world, frozen):  # noqa: F811
+def test_the_walk_covers_every_write_route_of_the_frozen_models(app, world, frozen):
     planned = {(endpoint, method) for endpoint, method, *_ in attempts(world, frozen)}
     missing = _walked_endpoints(app) - planned - NOT_FROZEN_BY_DESIGN
     assert not missing, sorted(missing)
@@ -197,7 +181,7 @@ OTHER_REFUSALS = {("admin", "RecommendationView.add"): "Only staff members write
 
 @pytest.mark.parametrize("who", ["admin", "director", "teacher"])
 @pytest.mark.usefixtures("isolated")
-def test_every_write_of_a_closed_quarter_row_is_refused_and_changes_nothing(app, world, frozen,  # noqa: F811
+def test_every_write_of_a_closed_quarter_row_is_refused_and_changes_nothing(app, world, frozen,
                                                                            login_as, api_token, who):
     expected = frozen.message()
     attempts_ = attempts(world, frozen)
@@ -225,7 +209,7 @@ def test_every_write_of_a_closed_quarter_row_is_refused_and_changes_nothing(app,
     db.session.expire_all()
 
 
-def test_the_journal_api_shows_closed_lessons_read_only(app, world, frozen, api_token):  # noqa: F811
+def test_the_journal_api_shows_closed_lessons_read_only(app, world, frozen, api_token):
     token = api_token("teacher")
     response = app.test_client().get(
         f"/api/v1/journal/?class_id={world.classes['5А'].id}&subject_id={world.subjects['math'].id}"
@@ -247,7 +231,7 @@ def test_the_journal_api_shows_closed_lessons_read_only(app, world, frozen, api_
     ("/api/v1/enrolment/{enrolment}", {"end": "2026-10-10"}),  # a leaving date moved into the closed quarter
     ("/api/v1/student/{student}", {"left_on": "2026-10-10"}),  # the same through the student's record
 ])
-def test_the_registrar_cannot_move_a_leaving_date_into_a_closed_quarter(app, world, frozen, api_token,  # noqa: F811
+def test_the_registrar_cannot_move_a_leaving_date_into_a_closed_quarter(app, world, frozen, api_token,
                                                                         url, body):
     headers = {"Authorization": f"Bearer {api_token('registrar')}"}
     before = snapshot()

@@ -20,16 +20,7 @@ from app.models import Student
 from app.security.hardening import DEMO_SECRET_KEY, UnsafeConfiguration
 from app.security.passwords import policy_problem
 from tests.conftest import PASSWORD
-from tests.journal_helpers import (  # noqa: F401 - isolated is a fixture
-    HTTP_TODAY,
-    HTTP_WEEK,
-    add_lessons,
-    freeze_today,
-    isolated,
-    message,
-    period_of,
-    work_type,
-)
+from tests.journal_helpers import HTTP_TODAY, HTTP_WEEK, add_lessons, freeze_today, message, period_of, work_type
 
 STRONG_KEY = "x" * 16 + "0123456789abcdef0123"
 STRONG_AUDIT_KEY = "audit-" + "0123456789abcdef" * 2

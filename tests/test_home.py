@@ -17,7 +17,6 @@ from app.services.day_work import (
     unfilled_journals,
 )
 from tests.journal_helpers import HTTP_TODAY, add_lessons, staff_of, work_type
-from tests.security_helpers import isolated_requests  # noqa: F401 - autouse: one context per request
 
 DAY = HTTP_TODAY  # Friday 20.11.2026
 

@@ -21,8 +21,6 @@ from tests.journal_helpers import (
     clear_trail,
     close_period,
     committed,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
     message,
     period_of,
     work_type,

@@ -21,8 +21,6 @@ from tests.journal_helpers import (
     audit_events,
     bell_slot,
     committed,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
     message,
     period_of,
     staff_of,

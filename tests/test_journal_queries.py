@@ -6,15 +6,7 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, Enrolment, Lesson, Mark
-from tests.journal_helpers import (
-    HTTP_WEEK,
-    add_lessons,
-    add_students,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    period_of,
-    work_type,
-)
+from tests.journal_helpers import HTTP_WEEK, add_lessons, add_students, period_of, work_type
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 

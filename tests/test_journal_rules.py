@@ -322,6 +322,7 @@ def test_creating_an_entry_someone_else_created_meanwhile_is_a_conflict(world, l
     assert [a.code for a in db.session.scalars(db.select(Attendance))] == [AttendanceCode.ill]
 
 
+@pytest.mark.commits  # another connection commits while this session's transaction is open
 def test_a_change_committed_between_reading_and_writing_is_a_conflict(world, lesson, kid, wt):
     """The row changes in another transaction after this one checked the version: the version
     column of the UPDATE catches it (no silent overwrite even in a real race)."""
@@ -340,6 +341,7 @@ def test_a_change_committed_between_reading_and_writing_is_a_conflict(world, les
     assert db.session.get(Mark, cell["id"]).value == 5
 
 
+@pytest.mark.commits  # another connection commits while this session's transaction is open
 def test_two_writers_creating_the_same_mark_at_once_give_a_conflict(world, lesson, kid, wt):
     """Both saw an empty cell; the other one's row is committed just before this flush."""
     raced = []

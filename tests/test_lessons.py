@@ -38,7 +38,6 @@ from tests.journal_helpers import (
     add_lessons,
     bell_slot,
     count,
-    isolated,  # noqa: F401 - fixture
     math_of,
     message,
     staff_of,
@@ -257,7 +256,7 @@ def test_changes_of_class_lists_the_weeks_changes(world):
         (ChangeKind.rescheduling, dt.date(2026, 9, 9)), (ChangeKind.cancellation, next_monday)]
 
 
-def test_the_class_changes_page(world, login_as, isolated):  # noqa: F811
+def test_the_class_changes_page(world, login_as, isolated):
     lesson = add_lessons(world, SEPT_7)[0]
     cancel(lesson, "Актированный день (мороз)", by="director")
     db.session.commit()
@@ -323,7 +322,7 @@ def test_parallel_subgroups_count_once(world):
     assert overloaded_days(control_works_of_class(world.classes["5А"].id, day, day)) == [day]
 
 
-def test_the_control_works_page_shows_the_warning(world, login_as, isolated):  # noqa: F811
+def test_the_control_works_page_shows_the_warning(world, login_as, isolated):
     day = dt.date(2026, 9, 16)
     for assignment in (math_of(world), *(_subject_assignment(world, n) for n in ("Русский язык", "История"))):
         _plan(assignment, day, f"КР {assignment.subject.name}")

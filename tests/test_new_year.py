@@ -21,7 +21,7 @@ from app.models import (
     TeachingAssignment,
     TimetableEntry,
 )
-from tests.new_year_helpers import ready, snapshot  # noqa: F401 - fixture
+from tests.new_year_helpers import snapshot
 
 NEW_YEAR = ["school", "new-year", "2027/2028", "--school", "Школа А", "--user", "director"]
 
@@ -42,7 +42,7 @@ def _decisions(world) -> dict[str, tuple[str, str, str | None]]:
     return {d.student.surname: (d.outcome.value, d.owed, d.next_class.name if d.next_class else None) for d in rows}
 
 
-def test_decisions_follow_the_year_finals(runner, world, ready):  # noqa: F811
+def test_decisions_follow_the_year_finals(runner, world, ready):
     result = _build(runner)
     assert "2027/2028" in result.output and "переведены условно: 1" in result.output
     assert _decisions(world) == {
@@ -59,7 +59,7 @@ def test_decisions_follow_the_year_finals(runner, world, ready):  # noqa: F811
     assert decision.decided_by == "director"
 
 
-def test_students_move_to_their_new_classes_and_graduates_leave(runner, world, ready):  # noqa: F811
+def test_students_move_to_their_new_classes_and_graduates_leave(runner, world, ready):
     _build(runner)
     year = _new_year(world)
     names = sorted(c.name for c in db.session.scalars(select(ClassUnit).where(ClassUnit.year_id == year.id)))
@@ -80,7 +80,7 @@ def test_students_move_to_their_new_classes_and_graduates_leave(runner, world, r
                                                                    ClassUnit.grade == 6, ClassUnit.letter == "А"))
 
 
-def test_the_calendar_keeps_the_pattern_on_the_new_weekdays(runner, world, ready):  # noqa: F811
+def test_the_calendar_keeps_the_pattern_on_the_new_weekdays(runner, world, ready):
     _build(runner)
     year = _new_year(world)
     assert (year.start, year.end, year.closed) == (dt.date(2027, 9, 1), dt.date(2028, 8, 31), False)
@@ -98,7 +98,7 @@ def test_the_calendar_keeps_the_pattern_on_the_new_weekdays(runner, world, ready
                                                           dt.date(2027, 11, 1))
 
 
-def test_teaching_curriculum_and_timetable_are_copied_as_drafts(runner, world, ready):  # noqa: F811
+def test_teaching_curriculum_and_timetable_are_copied_as_drafts(runner, world, ready):
     _build(runner)
     year = _new_year(world)
     a6 = db.session.scalar(select(ClassUnit).where(ClassUnit.year_id == year.id, ClassUnit.grade == 6,
@@ -122,7 +122,7 @@ def test_teaching_curriculum_and_timetable_are_copied_as_drafts(runner, world, r
     db.session.commit()
 
 
-def test_running_again_changes_nothing_and_says_so(runner, world, ready):  # noqa: F811
+def test_running_again_changes_nothing_and_says_so(runner, world, ready):
     _build(runner)
     before = snapshot()
     result = _build(runner)
@@ -130,7 +130,7 @@ def test_running_again_changes_nothing_and_says_so(runner, world, ready):  # noq
     assert snapshot() == before
 
 
-def test_incomplete_finals_are_refused_with_the_list(runner, world, ready):  # noqa: F811
+def test_incomplete_finals_are_refused_with_the_list(runner, world, ready):
     from app.models import FinalGrade
 
     db.session.delete(db.session.scalar(select(FinalGrade).where(
@@ -150,7 +150,7 @@ def test_incomplete_finals_are_refused_with_the_list(runner, world, ready):  # n
     ("2028/2029", "не следующий учебный год: после 2026/2027 идёт 2027/2028"),
     ("2026/2027", "Учебный год 2026/2027 уже есть"),
 ])
-def test_bad_years_are_refused_and_change_nothing(runner, world, ready, name, fragment):  # noqa: F811
+def test_bad_years_are_refused_and_change_nothing(runner, world, ready, name, fragment):
     before = snapshot()
     result = runner.invoke(args=["school", "new-year", name, "--school", "Школа А"])
     assert result.exit_code == 2 and fragment in result.output and "Ничего не изменено" in result.output

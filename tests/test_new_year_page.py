@@ -4,10 +4,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AcademicYear, FinalGrade, FinalStatus, FinalValue, PromotionDecision
-from tests.new_year_helpers import ready, snapshot  # noqa: F401 - fixture
+from tests.new_year_helpers import snapshot
 
 
-def test_the_page_lists_missing_finals_then_builds_the_year(app, world, ready, login_as):  # noqa: F811
+def test_the_page_lists_missing_finals_then_builds_the_year(app, world, ready, login_as):
     db.session.delete(db.session.scalar(select(FinalGrade).where(FinalGrade.student_id == world.students["Егоров"].id)))
     db.session.commit()
     page = login_as("director")
@@ -31,7 +31,7 @@ def test_the_page_lists_missing_finals_then_builds_the_year(app, world, ready, l
     assert db.session.scalar(select(PromotionDecision.decided_by).limit(1)) == "director"
 
 
-def test_a_bad_year_on_the_page_changes_nothing(app, world, ready, login_as):  # noqa: F811
+def test_a_bad_year_on_the_page_changes_nothing(app, world, ready, login_as):
     page = login_as("director")
     before = snapshot()
     html = page.post("/newyear/build", data={"year": "2030/2031"}, follow_redirects=True).get_data(as_text=True)
@@ -46,7 +46,7 @@ def test_teachers_and_the_registrar_have_no_access(app, world, login_as):
         assert client.post("/newyear/build", data={"year": "2027/2028"}).status_code == 403
 
 
-def test_the_academic_record_runs_across_the_years_by_level(app, runner, world, ready, login_as):  # noqa: F811
+def test_the_academic_record_runs_across_the_years_by_level(app, runner, world, ready, login_as):
     from app.models import ReportingPeriod
     from app.services.summary import academic_record
 

@@ -13,8 +13,8 @@ from app.services.grid import journal_grid
 from app.services.results import weighted_average
 from app.services.stats import student_finals
 from tests.factories import assign
-from tests.forecast_helpers import NOV, lesson_on, marks, today  # noqa: F401 - fixture
-from tests.journal_helpers import actor, isolated, math_of, period_of, work_type  # noqa: F401 - fixture
+from tests.forecast_helpers import NOV, lesson_on, marks
+from tests.journal_helpers import actor, math_of, period_of, work_type
 
 pytestmark = pytest.mark.usefixtures("isolated", "today")
 CLASS_MARKS = [(NOV[0], 5, 1), (NOV[1], 5, 1), (NOV[2], 4, 1)]

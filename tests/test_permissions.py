@@ -19,15 +19,7 @@ from app.security.roles import ROLE_ADMIN, ROLE_PERMISSIONS, ROLE_PUBLIC, SELF_S
 from app.security.sync import menu_grants
 from app.views import menu_resources
 from tests.conftest import PASSWORD
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    granted,
-    isolated_requests,
-    may,
-    role_names,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, granted, may, role_names, snapshot
 
 # Logins of the world that together hold every role (ClassTeacher always comes with Teacher);
 # None is the anonymous visitor (role Public).
@@ -315,6 +307,7 @@ def _role_permissions() -> dict[str, set[tuple[str, str]]]:
     }
 
 
+@pytest.mark.commits  # `school init` inspects the engine itself (Inspector needs a real connection)
 def test_school_init_rerun_keeps_every_role_permission_set(runner, world):
     """`school init` is idempotent, and non-admin roles hold exactly the role table (plus menus)."""
     before = _role_permissions()
@@ -330,6 +323,7 @@ def test_school_init_rerun_keeps_every_role_permission_set(runner, world):
     assert _role_permissions() == before
 
 
+@pytest.mark.commits  # `school init` inspects the engine itself (Inspector needs a real connection)
 def test_school_init_removes_a_permission_granted_by_hand(app, runner, world):
     """A permission added outside the role table (e.g. in the Roles UI) is taken away by the sync."""
     sm = app.appbuilder.sm

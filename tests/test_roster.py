@@ -27,21 +27,13 @@ from app.models import (
     StudentGuardian,
 )
 from app.services import roster
-from tests.security_helpers import isolated_requests  # noqa: F401 - autouse: one app context per request
+from tests.journal_helpers import count
 
-TODAY = "2026-11-20"
 SCHOOL = ["--school", "Школа А"]
 HEADERS = [c.header for c in roster.COLUMNS]
 
 
-@pytest.fixture(autouse=True)
-def school_today(app):
-    """A fixed school day inside the world's academic year 2026/2027."""
-    app.config["SCHOOL_TODAY"] = TODAY
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+pytestmark = pytest.mark.usefixtures("frozen_today")  # TODAY, inside the world's year 2026/2027
 
 
 def snapshot() -> dict[str, int]:
@@ -381,6 +373,7 @@ def _ddl(statements: list[str]) -> None:
             conn.execute(text(statement))
 
 
+@pytest.mark.commits  # the trigger is committed: the import's own rollback must not take it away
 def test_a_failure_while_saving_the_last_row_rolls_back_every_row(world, tmp_path):
     rows = many(20)
     create, drop = _fail_on_insert("mother19@example.ru")

@@ -35,12 +35,7 @@ from app.models import ClassUnit, Lesson, ReportingPeriod, Student
 from app.security.scope import scope_for_user, visible_clause
 from tests.conftest import KEEP_TABLES
 from tests.journal_helpers import message
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    isolated_requests,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, snapshot
 from tests.test_tampering import planted  # noqa: F401 - a fixture: rows of every model, the teacher's own ids
 
 EXAMPLES = int(os.environ.get("ROUTE_FUZZ_EXAMPLES", "1"))
@@ -81,11 +76,11 @@ class _Params(ImmutableMultiDict):
         _note(self.where, key)
         return super().__getitem__(key)
 
-    def get(self, key, default=None, type=None):  # noqa: A002 - werkzeug's name
+    def get(self, key, default=None, type=None):
         _note(self.where, key)
         return super().get(key, default, type)
 
-    def getlist(self, key, type=None):  # noqa: A002
+    def getlist(self, key, type=None):
         _note(self.where, key)
         return super().getlist(key, type)
 
@@ -245,7 +240,7 @@ class Fuzzer:
         try:
             response = self.client.open(target.path, method=target.method, **kwargs)
             status = response.status_code
-        except Exception as err:  # noqa: BLE001 - the test client re-raises what production answers with a 500
+        except Exception as err:
             status, response = 500, f"{type(err).__name__}: {str(err)[:200]}"
         finally:
             read, _read = _read, None

@@ -6,7 +6,7 @@ forms, and writes that name a row the user may not see.
 from flask_appbuilder import ModelView
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -21,12 +21,12 @@ from app.models import (
     TeachingAssignment,
 )
 from app.security.permissions import CAN_READ, CAN_WRITE
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
+from tests.journal_helpers import count
+from tests.security_helpers import (
     bearer,
     changed_tables,
     field_errors,
     granted,
-    isolated_requests,
     listed_pks,
     may,
     role_names,
@@ -259,11 +259,6 @@ def test_api_info_offers_only_rows_in_scope(app, world, api_token):
     assert values["class_unit"] == {world.classes["B5А"].id}
 
 
-def _count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
-
-
 def _new_student(world, cls) -> dict:
     return {"school": world.school_a.id, "surname": "Новиков", "name": "Пётр", "patronymic": "Ильич",
             "birth_date": "2015-02-01", "class_unit": cls.id, "enrolled_on": "2026-09-01"}
@@ -291,7 +286,7 @@ def test_api_write_naming_a_foreign_row_is_refused(app, world, api_token):
     response = client.post("/api/v1/student/", json=_new_student(world, world.classes["5А"]),
                            headers=bearer(api_token("registrar")))
     assert response.status_code == 201, response.json
-    assert _count(Student) == 5
+    assert count(Student) == 5
 
 
 def test_api_assignment_with_another_schools_teacher_is_refused(app, world, api_token):
@@ -305,7 +300,7 @@ def test_api_assignment_with_another_schools_teacher_is_refused(app, world, api_
     response = client.post("/api/v1/teachingassignment/", headers=headers,
                            json=_new_assignment(world, world.staff["classteacher"]))
     assert response.status_code == 201, response.json
-    assert _count(TeachingAssignment) == 4
+    assert count(TeachingAssignment) == 4
 
 
 def test_form_naming_a_foreign_row_is_refused(app, world, login_as):
@@ -329,4 +324,4 @@ def test_form_naming_a_foreign_row_is_refused(app, world, login_as):
     # Control: with the own class and teacher the same forms save.
     assert client.post("/studentview/add", data={**student, "class_unit": world.classes["5А"].id}).status_code == 302
     assert client.post("/teachingassignmentview/add", data=assignment).status_code == 302
-    assert (_count(Student), _count(TeachingAssignment)) == (5, 4)
+    assert (count(Student), count(TeachingAssignment)) == (5, 4)

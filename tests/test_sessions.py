@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Recommendation, SessionEpoch
 from tests.conftest import PASSWORD
 from tests.journal_helpers import message
-from tests.security_helpers import bearer, isolated_requests  # noqa: F401 - autouse fixture
+from tests.security_helpers import bearer
 
 NEW_PASSWORD = "Весна2026тетрадь"
 PAGE, API = "/journal/", "/api/v1/classunit/"

@@ -12,7 +12,7 @@ from app.services.fulfilment import attendance, curriculum, curriculum_totals
 from app.services.results import metrics, metrics_of_counts
 from app.services.stats import Filters, NotFound, class_students, resolve, results
 from tests import factories
-from tests.journal_helpers import actor, add_students, bell_slot, http_today, isolated, period_of  # noqa: F401
+from tests.journal_helpers import actor, add_students, bell_slot, period_of
 from tests.stats_helpers import Q1_DAYS, build_curriculum, build_results, final, other_period
 from tests.test_journal_queries import statements_of
 

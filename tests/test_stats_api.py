@@ -2,7 +2,6 @@
 school only, clear 400s on bad parameters, and the hand-computed figures of the crafted world."""
 import pytest
 
-from tests.journal_helpers import http_today, isolated  # noqa: F401 - fixtures
 from tests.stats_helpers import build_curriculum, build_results, other_period
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")

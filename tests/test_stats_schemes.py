@@ -9,7 +9,7 @@ from app.models import FinalGrade, FinalStatus, FinalValue, PeriodKind, Reportin
 from app.security.scope import scope_for_user
 from app.services.stats import resolve, results
 from tests import factories
-from tests.journal_helpers import HTTP_TODAY, freeze_today, isolated, period_of, staff_of  # noqa: F401 - fixture
+from tests.journal_helpers import HTTP_TODAY, freeze_today, period_of, staff_of
 
 pytestmark = pytest.mark.usefixtures("isolated")
 

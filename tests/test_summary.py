@@ -20,7 +20,7 @@ from app.models import (
 from app.services.summary import summary_sheet
 from tests import factories
 from tests.finals_helpers import q1
-from tests.journal_helpers import add_students, isolated, message  # noqa: F401 - fixture
+from tests.journal_helpers import add_students, message
 
 pytestmark = pytest.mark.usefixtures("isolated")
 

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.security.scope import scope_for_user
 from app.services.extracts import summary_pdf
 from tests import factories
-from tests.journal_helpers import add_students, isolated, staff_of  # noqa: F401 - fixture
+from tests.journal_helpers import add_students, staff_of
 from tests.test_summary import _final
 
 pytestmark = pytest.mark.usefixtures("isolated")

@@ -88,17 +88,8 @@ from app.security.permissions import CAN_WRITE
 from app.security.roles import ROLE_CLASS_TEACHER, ROLE_TEACHER
 from app.security.scope import _TEACHER_RULES, SCHOOL_WIDE
 from app.services.audit import acting_as
-from tests.finals_helpers import finals_without_marks  # noqa: F401 - fixture
 from tests.journal_helpers import HTTP_TODAY, freeze_today, math_of, period_of
-from tests.security_helpers import (  # noqa: F401 - isolated_requests is an autouse fixture
-    bearer,
-    changed_tables,
-    granted,
-    isolated_requests,
-    listed_pks,
-    may,
-    snapshot,
-)
+from tests.security_helpers import bearer, changed_tables, granted, listed_pks, may, snapshot
 
 USERS = ("teacher", "classteacher")  # both of 5А: `teacher` teaches it mathematics, `classteacher` leads it
 OTHER_CLASS, OTHER_SCHOOL = "5Б", "school B"
@@ -628,7 +619,7 @@ def judge(attempt: Attempt, client, headers) -> str | None:
     """None when the answer is fine, otherwise what is wrong with it."""
     try:
         response = attempt.send(client, headers)
-    except Exception as err:  # noqa: BLE001 - the test client re-raises what production answers with a 500
+    except Exception as err:
         return f"raises {type(err).__name__}: {err} (a 500 outside tests)"
     status, text = response.status_code, _text(response)
     if status >= 500:

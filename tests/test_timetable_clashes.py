@@ -26,15 +26,7 @@ from app.services.errors import RuleViolation
 from app.services.lessons import cancel, reschedule
 from app.services.timetable_clashes import clashes_of_school
 from tests.factories import assign
-from tests.journal_helpers import (
-    bell_slot,
-    http_today,  # noqa: F401 - fixture
-    isolated,  # noqa: F401 - fixture
-    math_of,
-    message,
-    staff_of,
-    timetable_entry,
-)
+from tests.journal_helpers import bell_slot, math_of, message, staff_of, timetable_entry
 
 MON, TUE = dt.date(2026, 11, 16), dt.date(2026, 11, 17)  # a week of the HTTP tests' second quarter
 NEXT_MON = dt.date(2026, 11, 23)

@@ -16,7 +16,7 @@ from app.services.timetable_import import (
     read_table,
     template_csv,
 )
-from tests.journal_helpers import bell_slot, isolated, message, timetable_entry  # noqa: F401 - fixture
+from tests.journal_helpers import bell_slot, message, timetable_entry
 
 HEADER = ";".join(header for _key, header in COLUMNS)
 

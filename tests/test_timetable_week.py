@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from app.extensions import db
 from app.models import Lesson
-from tests.journal_helpers import bell_slot, http_today, math_of, staff_of  # noqa: F401 - fixture
+from tests.journal_helpers import bell_slot, math_of, staff_of
 
 pytestmark = pytest.mark.usefixtures("http_today")
 MON, TUE = dt.date(2026, 11, 16), dt.date(2026, 11, 17)

@@ -18,7 +18,7 @@ from decimal import Decimal
 import pytest
 from flask import g
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -40,6 +40,7 @@ from app.security.scope import scope_for_user
 from app.services import structure
 from app.services.errors import RuleViolation
 from tests.factories import World
+from tests.journal_helpers import count
 
 D = dt.date
 
@@ -50,11 +51,6 @@ def render(locale: str, msgid: str, kwargs: dict) -> str:
     """The message as the app would show it in that locale."""
     with force_locale(locale):
         return gettext(msgid, **kwargs)
-
-
-def count(model) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def _form_value(value) -> str:

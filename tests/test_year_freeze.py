@@ -19,8 +19,8 @@ from app.models import (
     TimetableEntry,
 )
 from app.services.freeze_year import year_closed_message
-from tests.freeze_helpers import WATCHED, frozen  # noqa: F401 - fixture
-from tests.journal_helpers import bell_slot, http_today, isolated, math_of, message, staff_of  # noqa: F401
+from tests.freeze_helpers import WATCHED
+from tests.journal_helpers import bell_slot, math_of, message, staff_of
 from tests.test_freeze_paths import OTHER_REFUSALS, _said, _text, attempts
 
 pytestmark = pytest.mark.usefixtures("http_today")
@@ -41,7 +41,7 @@ def snapshot() -> dict:
 
 
 @pytest.fixture
-def closed_year(world, frozen):  # noqa: F811
+def closed_year(world, frozen):
     """The world's year with a row of everything, its first quarter reopened and the year itself closed."""
     a = world.school_a
     holiday = db.session.scalar(select(Holiday).where(Holiday.year_id == world.year_a.id))
@@ -138,7 +138,7 @@ def test_the_walk_covers_every_write_route_of_the_year_rows(app, world, closed_y
 
 @pytest.mark.parametrize("who", ["admin", "director"])
 @pytest.mark.usefixtures("isolated")
-def test_every_write_of_the_closed_year_is_refused_and_changes_nothing(app, world, frozen, closed_year,  # noqa: F811
+def test_every_write_of_the_closed_year_is_refused_and_changes_nothing(app, world, frozen, closed_year,
                                                                       login_as, api_token, who):
     expected = year_closed_message(world.year_a)
     page, token = login_as(who), api_token(who)
@@ -171,7 +171,7 @@ def test_the_cli_cannot_make_lessons_in_the_closed_year(runner, world, closed_ye
     assert snapshot() == before
 
 
-def test_the_portals_receipt_still_lands_on_a_final_of_the_closed_year(world, frozen, closed_year):  # noqa: F811
+def test_the_portals_receipt_still_lands_on_a_final_of_the_closed_year(world, frozen, closed_year):
     final = db.session.get(FinalGrade, frozen.final.id)
     final.published_at = dt.datetime(2027, 6, 1, 10, 0)
     db.session.commit()
