@@ -30,11 +30,12 @@ def lesson_on(world, assignment: TeachingAssignment, day: dt.date) -> Lesson:
     found = db.session.scalar(select(Lesson).where(Lesson.assignment_id == assignment.id, Lesson.date == day))
     if found is None:
         school = "a" if assignment.school_id == world.school_a.id else "b"
-        first = db.session.scalar(select(func.min(TeachingAssignment.id)).where(
-            TeachingAssignment.school_id == assignment.school_id))
-        # each assignment in its own slot: a class has one lesson at a time (no clash)
+        # each assignment in its own slot: a class has one lesson at a time (no clash); the slot is the
+        # assignment's place among the school's (ids have gaps: PostgreSQL's sequences skip rolled-back rows)
+        place = db.session.scalar(select(func.count(TeachingAssignment.id)).where(
+            TeachingAssignment.school_id == assignment.school_id, TeachingAssignment.id <= assignment.id))
         found = Lesson(school_id=assignment.school_id, assignment=assignment, date=day,
-                       bell_slot=bell_slot(world, assignment.id - first + 1, school=school),
+                       bell_slot=bell_slot(world, place, school=school),
                        teacher_id=assignment.teacher_id)
         db.session.add(found)
         db.session.flush()
