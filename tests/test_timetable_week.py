@@ -3,6 +3,7 @@ links to open or edit it, and the week as PDF; scoped like the rest (a teacher s
 lessons, the class teacher the whole week of their class)."""
 import datetime as dt
 import io
+import re
 
 import pytest
 from pypdf import PdfReader
@@ -74,3 +75,20 @@ def test_the_week_prints_as_a_pdf(world, lessons, login_as):
     assert "filename*=UTF-8''" in response.headers["Content-Disposition"]
     text = PdfReader(io.BytesIO(response.data)).pages[0].extract_text()
     assert "5А" in text and "Математика" in text and "08:30" in text
+
+
+def test_a_lesson_change_starts_from_the_week_with_its_lesson_chosen(world, lessons, login_as):
+    """The week, not the year's drop-down of lessons, is how a lesson is found: each lesson links to the
+    change form with that lesson chosen; an id that is no lesson of the user's is refused."""
+    a5, _b5 = lessons
+    director = login_as("director")
+    status, html = page(director, f"/timetable/week?class={world.classes['5А'].id}&week=2026-11-16")
+    link = f"/lessonchangeview/add?lesson={a5.id}"
+    assert status == 200 and link in html
+    status, form = page(director, link)
+    chosen = re.search(r'<select[^>]*name="lesson".*?</select>', form, re.S)[0]
+    assert status == 200 and re.findall(r'<option selected value="(\d+)"', chosen) == [str(a5.id)]
+    unasked = re.search(r'<select[^>]*name="lesson".*?</select>', page(director, "/lessonchangeview/add")[1], re.S)[0]
+    assert not re.findall(r'<option selected value="(\d+)"', unasked)  # nothing chosen unasked
+    assert page(director, "/lessonchangeview/add?lesson=abc")[0] == 400
+    assert page(director, "/lessonchangeview/add?lesson=987654")[0] == 404

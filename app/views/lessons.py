@@ -2,7 +2,7 @@
 class pages families' information is made of (a week's changes, the control-work schedule)."""
 import datetime as dt
 
-from flask import flash, request
+from flask import abort, flash, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.security.decorators import has_access
@@ -33,6 +33,7 @@ from app.services.lessons import (
     generate_lessons,
     overloaded_days,
 )
+from app.services.params import id_arg
 from app.services.timetable_clashes import WEEKDAYS
 from app.views.base import SchoolModelView
 
@@ -115,6 +116,18 @@ class LessonChangeView(SchoolModelView):
         from flask import current_app
 
         guarded(item, then=lambda c: apply_change(c, current_app.appbuilder.sm.current_user.username))
+
+    def _add(self):
+        """`?lesson=<id>` (the weekly timetable's «Замена или перенос»): the form opens with that lesson
+        chosen, so nobody looks for it among the year's lessons; 404 for a lesson the user does not see."""
+        if request.method == "POST" or "lesson" not in request.args:
+            return super()._add()
+        lesson = db.session.get(Lesson, id_arg(request.args, "lesson", required=True))
+        if lesson is None or not is_visible(lesson, current_scope()):
+            abort(404)
+        form = self.add_form.refresh()
+        form.lesson.data = lesson
+        return self._get_add_widget(form=form)
 
 
 class ControlWorkPlanView(SchoolModelView):
