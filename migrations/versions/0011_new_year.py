@@ -1,13 +1,13 @@
 """the next school year: a closed (read-only) academic year and the promotion decisions of its students
 
-Revision ID: 0011h7
+Revision ID: 0011
 Revises: 0010
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0011h7'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
