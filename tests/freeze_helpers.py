@@ -120,3 +120,19 @@ def snapshot() -> dict:
 def changed_tables(before: dict, after: dict) -> list[str]:
     """The tables whose committed rows differ."""
     return [name for name in WATCHED if before[name] != after[name]]
+
+
+def write_routes(app, models) -> set[tuple[str, str]]:
+    """(endpoint, method) of every write route of the models' views and APIs: what a freeze walk must
+    cover (a view's actions by their `action` route; `action_post` is the same action by form)."""
+    views = {v.endpoint: v for v in app.appbuilder.baseviews}
+    out = set()
+    for rule in app.url_map.iter_rules():
+        view = views.get(rule.endpoint.partition(".")[0])
+        if getattr(getattr(view, "datamodel", None), "obj", None) not in models:
+            continue
+        method = rule.endpoint.partition(".")[2]
+        if method == "action_post" or (method == "action" and not view.actions):
+            continue
+        out |= {(rule.endpoint, http) for http in rule.methods & {"POST", "PUT", "DELETE"}}
+    return out

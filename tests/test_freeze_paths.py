@@ -21,7 +21,7 @@ from app.models import (
     Stream,
     StudyGroup,
 )
-from tests.freeze_helpers import Q1_MONDAY, Q1_THURSDAY, Q2_MONDAY, changed_tables, snapshot
+from tests.freeze_helpers import Q1_MONDAY, Q1_THURSDAY, Q2_MONDAY, changed_tables, snapshot, write_routes
 from tests.journal_helpers import bell_slot, math_of, message, period_of, staff_of, work_type
 
 pytestmark = pytest.mark.usefixtures("http_today")
@@ -140,25 +140,9 @@ def attempts(world, f) -> list[tuple[str, str, str, dict | None, dict | None]]:
     return out
 
 
-def _walked_endpoints(app) -> set[tuple[str, str]]:
-    """(endpoint, method) of every write route of the frozen models' views and APIs."""
-    views = {v.endpoint: v for v in app.appbuilder.baseviews}
-    out = set()
-    for rule in app.url_map.iter_rules():
-        view = views.get(rule.endpoint.partition(".")[0])
-        if getattr(getattr(view, "datamodel", None), "obj", None) not in FROZEN_MODELS:
-            continue
-        method = rule.endpoint.partition(".")[2]
-        if method in ("action", "action_post"):
-            assert not view.actions, f"{view.endpoint} has actions: walk them here"
-            continue
-        out |= {(rule.endpoint, http) for http in rule.methods & {"POST", "PUT", "DELETE"}}
-    return out
-
-
 def test_the_walk_covers_every_write_route_of_the_frozen_models(app, world, frozen):
     planned = {(endpoint, method) for endpoint, method, *_ in attempts(world, frozen)}
-    missing = _walked_endpoints(app) - planned - NOT_FROZEN_BY_DESIGN
+    missing = write_routes(app, FROZEN_MODELS) - planned - NOT_FROZEN_BY_DESIGN
     assert not missing, sorted(missing)
 
 
