@@ -92,3 +92,12 @@ def test_a_lesson_change_starts_from_the_week_with_its_lesson_chosen(world, less
     assert not re.findall(r'<option selected value="(\d+)"', unasked)  # nothing chosen unasked
     assert page(director, "/lessonchangeview/add?lesson=abc")[0] == 400
     assert page(director, "/lessonchangeview/add?lesson=987654")[0] == 404
+
+
+def test_a_week_that_is_no_date_is_a_clear_error(world, lessons, login_as):
+    """`?week=` must be a date: anything else is a 400 saying how to write it, not silently this week."""
+    director = login_as("director")
+    for bad in ("2026-13-01", "16.11.2026", "завтра"):
+        for path in ("/timetable/week", "/timetable/pdf"):
+            status, html = page(director, f"{path}?class={world.classes['5А'].id}&week={bad}")
+            assert status == 400 and "Укажите дату в формате ГГГГ-ММ-ДД." in html, (path, bad)

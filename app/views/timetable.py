@@ -13,7 +13,7 @@ from app.models import ClassUnit, Lesson, School, Staff
 from app.security import permissions as p
 from app.security.scope import current_scope, is_visible, visible_clause
 from app.services import clock, roster
-from app.services.params import as_id
+from app.services.params import as_id, date_arg
 from app.services.pdf import font_css, html_to_pdf
 from app.services.timetable_clashes import WEEKDAYS
 from app.services.timetable_import import COLUMNS, TimetableRejected, import_timetable, read_table, template_csv
@@ -40,10 +40,8 @@ class TimetableWeekView(BaseView):
         return school
 
     def _day(self) -> dt.date:
-        try:
-            return dt.date.fromisoformat(request.args["week"]) if request.args.get("week") else clock.today()
-        except ValueError:
-            return clock.today()
+        """A day of the week asked (`?week=YYYY-MM-DD`, today when absent); a clear 400 for anything else."""
+        return date_arg((request.args.get("week") or "").strip(), "week") or clock.today()
 
     def _grid(self):
         """The grid of ?class=id, ?teacher=id or ?room=name the user may see (404 out of their scope)."""
