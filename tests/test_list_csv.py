@@ -39,3 +39,30 @@ def test_the_trail_file_follows_the_lists_filter_and_the_readers_school(world, l
 
 def test_a_teacher_gets_no_trail_file(world, login_as):
     assert login_as("teacher").get("/auditeventview/csv").status_code == 403
+
+
+def test_the_trail_file_reads_referenced_rows_per_table_not_per_event(world, login_as):
+    """The trail's before/after name related rows (a contact's representative, a consent's student): the file
+    loads them one query per table, so its statement count does not grow with the events."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    auditor = login_as("auditor")
+
+    def statements() -> int:
+        seen = []
+        listener = lambda *_args: seen.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert auditor.get("/auditeventview/csv?_flt_0_entity=contact_point").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(seen)
+
+    add_contact(world, "Алексеева", ContactKind.email, "alekseeva@example.ru")
+    one = statements()
+    for n, (kid, mother) in enumerate((("Борисов", "Борисова"), ("Васильев", "Васильева"))):
+        add_guardian(world, kid, mother)
+        add_contact(world, mother, ContactKind.email, f"mother{n}@example.ru")
+    assert statements() == one

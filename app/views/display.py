@@ -9,8 +9,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import Boolean, Date, DateTime
+from sqlalchemy import Boolean, Date, DateTime, select
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy import inspect as sa_inspect
 
 from app.extensions import db
 from app.views.labels import LABELS, enum_label
@@ -68,6 +69,31 @@ def _model_of(table: str):
                 None)
 
 
+def _referenced(column):
+    """The model a foreign-key column points to (None for any other column)."""
+    return _model_of(next(iter(column.foreign_keys)).column.table.name) if column.foreign_keys else None
+
+
+def preload_references(rows) -> list:
+    """Load every row that audited values `(entity, values)` refer to, one query per table and a thousand
+    ids, and return them: while the caller holds them, reading the values (`row_fields_text`) finds each
+    in the session instead of asking the database once per referenced row."""
+    wanted: dict = {}
+    for entity, values in rows:
+        model = _model_of(entity)
+        for name, value in (values or {}).items() if model is not None else ():
+            column = model.__table__.columns.get(name)
+            target = _referenced(column) if column is not None and value is not None else None
+            if target is not None:
+                wanted.setdefault(target, set()).add(value)
+    loaded = []
+    for target, ids in wanted.items():
+        key, ids = sa_inspect(target).primary_key[0], sorted(ids)
+        for start in range(0, len(ids), 1000):
+            loaded += db.session.scalars(select(target).where(key.in_(ids[start:start + 1000]))).all()
+    return loaded
+
+
 def _view_labels(model) -> dict:
     """The column labels of the page that lists the model (its own wording, e.g. a contact's «Контакт»)."""
     view = next((v for v in current_app.appbuilder.baseviews
@@ -81,7 +107,7 @@ def _field_value(column, value):
     if value is None or column is None:
         return shown(value)
     if column.foreign_keys:
-        target = _model_of(next(iter(column.foreign_keys)).column.table.name)
+        target = _referenced(column)
         row = db.session.get(target, value) if target is not None else None
         return str(row) if row is not None else f"№ {value}"
     kind = column.type
