@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ClassUnit, School
-from app.security.roles import ROLE_ADMIN, ROLE_ADMINISTRATION
+from app.security.roles import ADMINISTERS, capabilities
 from app.security.scope import Scope, current_scope, visible_clause
 from app.services import clock
 from app.services.day_work import (
@@ -20,20 +20,21 @@ from app.services.forecast import RISK_LABELS, Query, at_risk, forecast
 from app.views.exchange import dashboard
 
 
-def _roles() -> set[str]:
+def _administers() -> bool:
+    """Whether the user's roles run the school (`roles.ROLE_CAPABILITIES`)."""
     user = current_app.appbuilder.sm.current_user
-    return {r.name for r in getattr(user, "roles", None) or []}
+    return ADMINISTERS in capabilities(getattr(user, "roles", None) or [])
 
 
 def day_work(scope: Scope) -> dict:
     """What the user's roles have to see today (empty parts are left out by the template)."""
-    today, roles, work = clock.today(), _roles(), {}
+    today, work = clock.today(), {}
     if scope.staff_id and not scope.reads_school:
         work["lessons"] = teacher_lessons(scope.staff_id, today)
     if scope.homeroom_ids:
         work["homeroom_absences"] = absences(today, scope.school_id, set(scope.homeroom_ids))
         work["risk"] = at_risk(forecast(scope, Query(class_ids=tuple(sorted(scope.homeroom_ids))), today))
-    if scope.school_id and roles & {ROLE_ADMINISTRATION, ROLE_ADMIN} and scope.reads_school:
+    if scope.school_id and scope.reads_school and _administers():
         school_absences = absences(today, scope.school_id)
         work["school_absences"], work["absent_by_class"] = school_absences, absences_by_class(school_absences)
         work["unfilled"] = unfilled_journals(scope.school_id, today)
