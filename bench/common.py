@@ -1,21 +1,26 @@
-"""Shared bench helpers: a fresh SQLite database with the school-size demo, statement counting."""
+"""Shared bench helpers: a fresh database with the school-size demo, statement counting, the rows of
+`make bench`'s table (a figure, its baseline, the ratio and the target)."""
 import contextlib
 import os
 import tempfile
 import time
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from app import create_app
 from app.extensions import db
 
 
-def school_app(today: str, size: str = "school"):
-    """An app on a new SQLite file with `school init` and the demo loaded; prints the load time."""
-    path = os.path.join(tempfile.mkdtemp(prefix="bench-"), "bench.db")
-    app = create_app("config.Config", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "WTF_CSRF_ENABLED": False})
+def school_app(today: str, size: str = "school", url: str | None = None):
+    """An app with `school init` and the demo loaded; prints the load time. `url`: a PostgreSQL database
+    whose public schema is dropped first (e.g. BENCH_POSTGRES_URL); default a new SQLite file."""
+    url = url or "sqlite:///" + os.path.join(tempfile.mkdtemp(prefix="bench-"), "bench.db")
+    app = create_app("config.Config", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
     runner = app.test_cli_runner()
     with app.app_context():
+        if url.startswith("postgresql"):
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         assert runner.invoke(args=["school", "init"]).exit_code == 0
         started = time.perf_counter()
         result = runner.invoke(args=["school", "demo", "--size", size, "--seed", "1", "--today", today])
@@ -48,3 +53,11 @@ def median_time(call, runs: int = 5) -> float:
         call()
         times.append(time.perf_counter() - started)
     return sorted(times)[len(times) // 2]
+
+
+def row(what: str, value: float, baseline: float | None = None, target: str = "", unit: str = "") -> None:
+    """One row of the bench table: the figure, its baseline and their ratio when there is one, the target."""
+    figure = f"{value:g}{unit}"
+    if baseline:
+        figure += f" vs {baseline:g}{unit} baseline = {value / baseline:.2f}×"
+    print(f"  {what}: {figure}" + (f"  (target {target})" if target else ""))
