@@ -154,10 +154,20 @@ def _number(seq: int, today: dt.date) -> str:
     return f"В-{today.year}-{seq:06d}"
 
 
+def render_extract(order: Order, student: Student, period: ReportingPeriod, number: str,
+                   today: dt.date) -> tuple[dict, str]:
+    """The data and the HTML of one extract of the order (its pages are numbered after merging)."""
+    data = extract_data(student, period, order.sections, max(order.start, period.year.start),
+                        min(order.end, period.year.end))
+    return data, render_template("extracts/extract.html", data=data, number=number, printed_on=today,
+                                 fonts=pdf.font_css())
+
+
 def print_order(printer: Printer, order: Order, today: dt.date | None = None,
                 parallel: bool | None = None) -> bytes:
-    """Number and log every extract, render them (HTML here, PDF in the pool for large batches) and
-    merge into one file whose SHA-256 every log row keeps; the caller commits."""
+    """Number and log every extract, render them (HTML here, PDF in the pool for large batches), merge
+    them into one file with each extract's pages numbered, and keep its SHA-256 in every log row; the
+    caller commits."""
     today = today or clock.today()
     now = dt.datetime.now().replace(microsecond=0)
     school_id = order.items[0][0].school_id
@@ -166,21 +176,15 @@ def print_order(printer: Printer, order: Order, today: dt.date | None = None,
         parallel = len(order.items) >= current_app.config.get("EXTRACTS_POOL_MIN", 6)
     pool, documents = pdf.pool() if parallel and len(order.items) > 1 else None, []
     for n, (student, period) in enumerate(order.items, start=1):
-        data = extract_data(student, period, order.sections, max(order.start, period.year.start),
-                            min(order.end, period.year.end))
-        log = ExtractLog(school_id=school_id, seq=seq + n, number=_number(seq + n, today),
-                         student_id=student.id, class_unit_id=data["class"].id if data["class"] else None,
-                         period_id=period.id, sections=",".join(order.sections), date_from=order.start,
-                         date_to=order.end, printed_by=printer.username, printed_at=now, batch_size=len(order.items))
-        order.logs.append(log)
-        html = render_template("extracts/extract.html", data=data, number=log.number, printed_on=today,
-                               fonts=pdf.font_css())
+        data, html = render_extract(order, student, period, _number(seq + n, today), today)
+        order.logs.append(ExtractLog(
+            school_id=school_id, seq=seq + n, number=_number(seq + n, today), student_id=student.id,
+            class_unit_id=data["class"].id if data["class"] else None, period_id=period.id,
+            sections=",".join(order.sections), date_from=order.start, date_to=order.end,
+            printed_by=printer.username, printed_at=now, batch_size=len(order.items)))
         documents.append(pool.submit(pdf.html_to_pdf, html) if pool else html)  # workers convert meanwhile
     parts = [doc.result() for doc in documents] if pool else [pdf.html_to_pdf(d) for d in documents]
-    if len(parts) > 1:
-        file, pages = pdf.merge(parts, f"Выписки: {order.title}")
-    else:
-        file, pages = parts[0], [pdf.page_count(parts[0])]
+    file, pages = pdf.merge(parts, f"Выписки: {order.title}" if len(parts) > 1 else "")
     digest, first = pdf.sha256(file), 1
     for log, count in zip(order.logs, pages, strict=True):
         log.sha256, log.first_page, log.pages = digest, first, count
@@ -234,4 +238,4 @@ def summary_pdf(scope: Scope, class_id, today: dt.date | None = None) -> tuple[C
     title = f"Сводная ведомость итоговых отметок {cls.name} класса, {data['year'].name} учебный год"
     html = render_template("extracts/summary.html", d=data, blocks=blocks, metric_rows=metric_rows,
                            printed_on=today or clock.today(), fonts=pdf.font_css(), title=title)
-    return cls, pdf.html_to_pdf(html)
+    return cls, pdf.merge([pdf.html_to_pdf(html)], title)[0]

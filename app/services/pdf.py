@@ -1,5 +1,6 @@
-"""HTML → PDF with xhtml2pdf and the embedded DejaVu fonts; merging with pypdf; a process pool that
-converts large batches on every core. Importable without the app: the pool's workers use it."""
+"""HTML → PDF with xhtml2pdf and the embedded DejaVu fonts; merging with pypdf and stamping «стр. N из M»
+on the merged pages; a process pool that converts large batches on every core. Importable without the
+app: the pool's workers use it."""
 import hashlib
 import io
 import os
@@ -8,6 +9,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
+CM = 72 / 2.54
+# «стр. N из M» sits on the baseline of the footer line that extracts/_pdf_style.html lays out
+# (footer frame 0.7 cm above the page's bottom, 7.5 pt), flush with the 1.4 cm right margin.
+STAMP_BASELINE, STAMP_RIGHT, STAMP_SIZE, STAMP_GREY = 36.8, 1.4 * CM, 7.5, 0x44 / 0xFF
+STAMP_FONT = "DejaVuPageNumber"
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -40,8 +46,9 @@ def page_count(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
-def merge(parts: list[bytes], title: str = "") -> tuple[bytes, list[int]]:
-    """Concatenate PDFs; returns the file and the page count of each part."""
+def merge(parts: list[bytes], title: str = "", numbered: bool = True) -> tuple[bytes, list[int]]:
+    """Concatenate PDFs, numbering each part's pages «стр. N из M» of that part (xhtml2pdf's own
+    <pdf:pagecount> lays a document out twice); returns the file and the page count of each part."""
     from pypdf import PdfReader, PdfWriter
 
     writer, pages = PdfWriter(), []
@@ -49,11 +56,43 @@ def merge(parts: list[bytes], title: str = "") -> tuple[bytes, list[int]]:
         reader = PdfReader(io.BytesIO(part))
         pages.append(len(reader.pages))
         writer.append(reader)
+    if numbered:
+        _stamp_page_numbers(writer, pages)
     if title:
         writer.add_metadata({"/Title": title})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue(), pages
+
+
+def _stamp_font() -> str:
+    """DejaVu Sans registered with reportlab once per process (the stamp has Cyrillic letters)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if STAMP_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(STAMP_FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    return STAMP_FONT
+
+
+def _stamp_page_numbers(writer, counts: list[int]) -> None:
+    """Draw «стр. N из M» on every page: one reportlab overlay page per page, merged onto it."""
+    from pypdf import PdfReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    font, buffer = _stamp_font(), io.BytesIO()
+    canvas, pages = Canvas(buffer, invariant=1), list(writer.pages)
+    numbers = [(n, total) for total in counts for n in range(1, total + 1)]
+    for page, (n, total) in zip(pages, numbers, strict=True):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        canvas.setPageSize((width, height))
+        canvas.setFont(font, STAMP_SIZE)
+        canvas.setFillGray(STAMP_GREY)
+        canvas.drawRightString(width - STAMP_RIGHT, STAMP_BASELINE, f"стр. {n} из {total}")
+        canvas.showPage()
+    canvas.save()
+    for page, stamp in zip(pages, PdfReader(buffer).pages, strict=True):
+        page.merge_page(stamp)
 
 
 def sha256(data: bytes) -> str:
