@@ -100,6 +100,16 @@ def test_each_extract_is_laid_out_once(world, app, monkeypatch):
     app.config["EXTRACTS_POOL_MIN"] = 99  # converted here, where the builds are counted
     _data, logs = printed(world, class_id=world.classes["5А"].id)
     assert len(logs) == 2 and len(builds) == 2
+    builds.clear()
+    data, logs = printed(world, class_id=world.classes["5А"].id, sections=list(SECTIONS))
+    assert len(builds) == 3  # each student's part, and the class's sections they share once
+    texts = pages(data)
+    assert_numbered(texts, logs)
+    for log in logs:  # the shared pages carry each extract's own number and student in the footer
+        own = texts[log.first_page - 1:log.first_page - 1 + log.pages]
+        assert sum("Каникулы" in t for t in own) == 1 and "Рекомендации педагогов" in own[0]
+        footer = f"Выписка № {log.number} от {HTTP_TODAY:%d.%m.%Y} · {log.student.short_name} · стр."
+        assert all(footer in t for t in own)
 
 
 def test_class_batch_has_one_extract_per_student_in_order_and_the_pool_changes_no_byte(world, app):
