@@ -1,6 +1,6 @@
-"""HTML → PDF with xhtml2pdf and the embedded DejaVu fonts; merging with pypdf and stamping the footer
-with «стр. N из M» on the merged pages; a process pool that converts large batches on every core. Importable without the
-app: the pool's workers use it."""
+"""HTML → PDF with xhtml2pdf and the embedded DejaVu fonts; merging with pypdf and stamping each page's
+footer with «стр. N из M»; a process pool that converts large batches on every core. Importable
+without the app: the pool's workers use it."""
 import hashlib
 import io
 import os
