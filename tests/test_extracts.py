@@ -1,5 +1,7 @@
 """Paper extracts: the PDF's text comes from the database, long extracts repeat the table header,
-batches keep class-list order, paper-only excludes consented families, the log and verification."""
+every page says «стр. N из M» of its own extract, each document is laid out once, batches keep
+class-list order and come out the same in the pool, paper-only excludes consented families, the log
+and verification."""
 import datetime as dt
 import hashlib
 import io
@@ -7,6 +9,7 @@ import io
 import pytest
 from flask_appbuilder.security.sqla.models import User
 from pypdf import PdfReader
+from reportlab.platypus.doctemplate import BaseDocTemplate
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -43,6 +46,14 @@ def printed(world, **kwargs) -> tuple[bytes, list[ExtractLog]]:
     return data, order.logs
 
 
+def assert_numbered(texts: list[str], logs: list[ExtractLog]) -> None:
+    """Each page of each extract ends with «стр. N из M», N and M of that extract."""
+    assert sum(log.pages for log in logs) == len(texts)
+    for log in logs:
+        for n in range(1, log.pages + 1):
+            assert texts[log.first_page + n - 2].rstrip().endswith(f"стр. {n} из {log.pages}")
+
+
 def log_count() -> int:
     return db.session.scalar(select(func.count()).select_from(ExtractLog))
 
@@ -69,30 +80,54 @@ def test_deferred_final_prints_as_deferral(world):
     assert "отсрочка до 15.12.2026" in " ".join(" ".join(pages(data)).split())
 
 
-def test_long_extract_spans_pages_and_repeats_the_header(world):
+def test_long_extracts_span_pages_repeat_the_header_and_number_their_own_pages(world):
     for n in range(45):
         assign(world.staff["teacher"], subject(world.school_a, f"Предмет номер {n:02d} с длинным названием"),
                world.classes["5А"])
     db.session.commit()
-    data, logs = printed(world, student_id=world.students["Алексеев"].id)
+    data, logs = printed(world, class_id=world.classes["5А"].id)  # two students, in one file
     texts = pages(data)
-    assert len(texts) > 1 and logs[0].pages == len(texts)
+    assert len(logs) == 2 and all(log.pages > 1 for log in logs)
     marks_pages = [t for t in texts if "Предмет номер" in t]
-    assert len(marks_pages) > 1 and all("Отметки (дата)" in t for t in marks_pages)
-    assert all(f"из {len(texts)}" in t for t in texts)
+    assert len(marks_pages) > 2 and all("Отметки (дата)" in t for t in marks_pages)
+    assert_numbered(texts, logs)
 
 
-@pytest.mark.parametrize("parallel", [False, True])
-def test_class_batch_has_one_extract_per_student_in_order(world, app, parallel):
+def test_each_extract_is_laid_out_once(world, app, monkeypatch):
+    """xhtml2pdf lays a document with <pdf:pagecount> out twice; the pages are numbered after merging."""
+    builds, build = [], BaseDocTemplate.build
+    monkeypatch.setattr(BaseDocTemplate, "build", lambda doc, *a, **kw: builds.append(doc) or build(doc, *a, **kw))
+    app.config["EXTRACTS_POOL_MIN"] = 99  # converted here, where the builds are counted
+    _data, logs = printed(world, class_id=world.classes["5А"].id)
+    assert len(logs) == 2 and len(builds) == 2
+    builds.clear()
+    data, logs = printed(world, class_id=world.classes["5А"].id, sections=list(SECTIONS))
+    assert len(builds) == 3  # each student's part, and the class's sections they share once
+    texts = pages(data)
+    assert_numbered(texts, logs)
+    for log in logs:  # the shared pages carry each extract's own number and student in the footer
+        own = texts[log.first_page - 1:log.first_page - 1 + log.pages]
+        assert sum("Каникулы" in t for t in own) == 1 and "Рекомендации педагогов" in own[0]
+        footer = f"Выписка № {log.number} от {HTTP_TODAY:%d.%m.%Y} · {log.student.short_name} · стр."
+        assert all(footer in t for t in own)
+
+
+def test_class_batch_has_one_extract_per_student_in_order_and_the_pool_changes_no_byte(world, app):
     add_students(world, "5А", 3, prefix="Яковлев")
-    app.config["EXTRACTS_POOL_MIN"] = 1 if parallel else 99
+    app.config["EXTRACTS_POOL_MIN"] = 99
+    order = make_order(system_printer(), period_id=q1(world).id, class_id=world.classes["5А"].id)
+    here = print_order(system_printer(), order, HTTP_TODAY)
+    db.session.rollback()  # the same numbers again
+    app.config["EXTRACTS_POOL_MIN"] = 1
     data, logs = printed(world, class_id=world.classes["5А"].id)
+    assert data == here
     names = [log.student.surname for log in logs]
     assert names == ["Алексеев", "Борисов", "Яковлев00", "Яковлев01", "Яковлев02"]
     texts = pages(data)
     for log in logs:
         first = texts[log.first_page - 1]
         assert log.number in first and log.student.surname in first
+    assert_numbered(texts, logs)
     assert len({log.sha256 for log in logs}) == 1 and [log.seq for log in logs] == [1, 2, 3, 4, 5]
 
 

@@ -1,5 +1,5 @@
 """The summary sheet PDF: numbers never broken across lines (a full block of subjects), headings kept with
-their tables, the class in the file name and the PDF title."""
+their tables, the class in the file name and the PDF title, every page numbered «стр. N из M»."""
 import io
 import re
 
@@ -42,5 +42,8 @@ def test_the_summary_pdf_keeps_numbers_whole_and_has_a_title(world, full_block, 
     assert "4 четверть" in totals and "Директорова Д. Д." in totals  # heading, table and signatures together
     assert not re.search(r"\d,\s*\n\s*\d", text), "a number is broken across lines"
     assert text.count("46,8") == SUBJECTS  # СОУ of each subject, whole
+    count = len(reader.pages)
+    assert all("Сводная ведомость 5А · " in page.extract_text() and page.extract_text().rstrip()
+               .endswith(f"стр. {n} из {count}") for n, page in enumerate(reader.pages, start=1))  # stamped
     response = login_as("classteacher").get(f"/finals/summary.pdf?class_id={world.classes['5А'].id}")
     assert "5%D0%90" in response.headers["Content-Disposition"]  # «5А» in the file name

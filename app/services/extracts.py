@@ -19,6 +19,7 @@ from app.services.extracts_data import SECTIONS, class_of, extract_data
 from app.services.membership import enrolled_between
 from app.services.summary import summary_sheet, visible_summary
 
+CLASS_SECTIONS = set(SECTIONS) - {"recommendations"}  # the class's, not the student's
 GRADE_COLUMNS_PER_BLOCK = 25  # summary PDF: final-grade columns per table, so «46,8» fits its column
 
 
@@ -154,33 +155,56 @@ def _number(seq: int, today: dt.date) -> str:
     return f"В-{today.year}-{seq:06d}"
 
 
+def extract_parts(order: Order) -> tuple[str, ...]:
+    """How an extract is laid out: the student's part, then the class's sections on their own pages
+    (the same for students with the same lessons: a batch lays each different one out once), or whole
+    when no class section is chosen."""
+    return ("student", "class") if CLASS_SECTIONS & set(order.sections) else ("whole",)
+
+
+def render_extract(order: Order, student: Student, period: ReportingPeriod, number: str,
+                   today: dt.date) -> tuple[dict, list[str]]:
+    """The data and the HTML of each part of one extract of the order."""
+    data = extract_data(student, period, order.sections, max(order.start, period.year.start),
+                        min(order.end, period.year.end))
+    return data, [render_template("extracts/extract.html", data=data, part=part, number=number, printed_on=today,
+                                  fonts=pdf.font_css()) for part in extract_parts(order)]
+
+
+def extract_footer(number: str, today: dt.date, student: Student) -> str:
+    """The footer line of every page of an extract (its page number follows)."""
+    return f"Выписка № {number} от {today:%d.%m.%Y} · {student.short_name}"
+
+
 def print_order(printer: Printer, order: Order, today: dt.date | None = None,
                 parallel: bool | None = None) -> bytes:
-    """Number and log every extract, render them (HTML here, PDF in the pool for large batches) and
-    merge into one file whose SHA-256 every log row keeps; the caller commits."""
+    """Number and log every extract, render them (HTML here, PDF in the pool for large batches, each
+    different part once), merge them into one file with each extract's footer and page numbers, and
+    keep its SHA-256 in every log row; the caller commits."""
     today = today or clock.today()
     now = dt.datetime.now().replace(microsecond=0)
     school_id = order.items[0][0].school_id
     seq = db.session.scalar(select(func.max(ExtractLog.seq)).where(ExtractLog.school_id == school_id)) or 0
     if parallel is None:
         parallel = len(order.items) >= current_app.config.get("EXTRACTS_POOL_MIN", 6)
-    pool, documents = pdf.pool() if parallel and len(order.items) > 1 else None, []
+    pool = pdf.pool() if parallel and len(order.items) > 1 else None
+    converting, documents, footers = {}, [], []  # HTML → the pool's future (None: converted here below)
     for n, (student, period) in enumerate(order.items, start=1):
-        data = extract_data(student, period, order.sections, max(order.start, period.year.start),
-                            min(order.end, period.year.end))
-        log = ExtractLog(school_id=school_id, seq=seq + n, number=_number(seq + n, today),
-                         student_id=student.id, class_unit_id=data["class"].id if data["class"] else None,
-                         period_id=period.id, sections=",".join(order.sections), date_from=order.start,
-                         date_to=order.end, printed_by=printer.username, printed_at=now, batch_size=len(order.items))
-        order.logs.append(log)
-        html = render_template("extracts/extract.html", data=data, number=log.number, printed_on=today,
-                               fonts=pdf.font_css())
-        documents.append(pool.submit(pdf.html_to_pdf, html) if pool else html)  # workers convert meanwhile
-    parts = [doc.result() for doc in documents] if pool else [pdf.html_to_pdf(d) for d in documents]
-    if len(parts) > 1:
-        file, pages = pdf.merge(parts, f"Выписки: {order.title}")
-    else:
-        file, pages = parts[0], [pdf.page_count(parts[0])]
+        number = _number(seq + n, today)
+        data, parts = render_extract(order, student, period, number, today)
+        order.logs.append(ExtractLog(
+            school_id=school_id, seq=seq + n, number=number, student_id=student.id,
+            class_unit_id=data["class"].id if data["class"] else None, period_id=period.id,
+            sections=",".join(order.sections), date_from=order.start, date_to=order.end,
+            printed_by=printer.username, printed_at=now, batch_size=len(order.items)))
+        for html in parts:
+            if html not in converting:  # workers convert meanwhile
+                converting[html] = pool.submit(pdf.html_to_pdf, html) if pool else None
+        documents.append(parts)
+        footers.append(extract_footer(number, today, student))
+    converted = {html: job.result() if job else pdf.html_to_pdf(html) for html, job in converting.items()}
+    file, pages = pdf.merge([[converted[html] for html in parts] for parts in documents], footers,
+                            f"Выписки: {order.title}" if len(documents) > 1 else "")
     digest, first = pdf.sha256(file), 1
     for log, count in zip(order.logs, pages, strict=True):
         log.sha256, log.first_page, log.pages = digest, first, count
@@ -232,6 +256,8 @@ def summary_pdf(scope: Scope, class_id, today: dt.date | None = None) -> tuple[C
     metric_rows = [("n", "N"), ("success", "Успеваемость, %"), ("quality", "Качество, %"), ("sou", "СОУ, %"),
                    ("average", "Средний балл")]
     title = f"Сводная ведомость итоговых отметок {cls.name} класса, {data['year'].name} учебный год"
+    today = today or clock.today()
     html = render_template("extracts/summary.html", d=data, blocks=blocks, metric_rows=metric_rows,
-                           printed_on=today or clock.today(), fonts=pdf.font_css(), title=title)
-    return cls, pdf.html_to_pdf(html)
+                           printed_on=today, fonts=pdf.font_css(), title=title)
+    footer = f"Сводная ведомость {cls.name} · {today:%d.%m.%Y}"
+    return cls, pdf.merge([[pdf.html_to_pdf(html)]], [footer], title)[0]

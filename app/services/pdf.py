@@ -1,5 +1,6 @@
-"""HTML → PDF with xhtml2pdf and the embedded DejaVu fonts; merging with pypdf; a process pool that
-converts large batches on every core. Importable without the app: the pool's workers use it."""
+"""HTML → PDF with xhtml2pdf and the embedded DejaVu fonts; merging with pypdf and stamping each page's
+footer with «стр. N из M»; a process pool that converts large batches on every core. Importable
+without the app: the pool's workers use it."""
 import hashlib
 import io
 import os
@@ -8,6 +9,11 @@ from multiprocessing import get_context
 from pathlib import Path
 
 FONT_DIR = Path(__file__).resolve().parent.parent / "static" / "fonts"
+CM = 72 / 2.54
+# The stamped footer line sits where extracts/_pdf_style.html's footer frame puts #footer: centred
+# between the 1.6 cm and 1.4 cm margins, 7.5 pt grey, on the baseline 36.8 pt above the page's bottom.
+FOOTER_LEFT, FOOTER_RIGHT, FOOTER_BASELINE, FOOTER_SIZE, FOOTER_GREY = 1.6 * CM, 1.4 * CM, 36.8, 7.5, 0x44 / 0xFF
+STAMP_FONT = "DejaVuFooter"
 _pool: ProcessPoolExecutor | None = None
 
 
@@ -40,20 +46,57 @@ def page_count(data: bytes) -> int:
     return len(PdfReader(io.BytesIO(data)).pages)
 
 
-def merge(parts: list[bytes], title: str = "") -> tuple[bytes, list[int]]:
-    """Concatenate PDFs; returns the file and the page count of each part."""
+def merge(documents: list[list[bytes]], footers: list[str] | None = None, title: str = "") -> tuple[bytes, list[int]]:
+    """Concatenate documents, each of one or more PDFs; with footers, every page gets the line
+    «<footer> · стр. N из M», N and M counted in its document (xhtml2pdf's own <pdf:pagecount> lays a
+    document out twice, and a part shared by several documents could not hold their numbers).
+    Returns the file and the page count of each document."""
     from pypdf import PdfReader, PdfWriter
 
     writer, pages = PdfWriter(), []
-    for part in parts:
-        reader = PdfReader(io.BytesIO(part))
-        pages.append(len(reader.pages))
-        writer.append(reader)
+    for parts in documents:
+        readers = [PdfReader(io.BytesIO(part)) for part in parts]  # a reader per copy: no shared pages
+        pages.append(sum(len(reader.pages) for reader in readers))
+        for reader in readers:
+            writer.append(reader)
+    if footers is not None:
+        _stamp_footers(writer, footers, pages)
     if title:
         writer.add_metadata({"/Title": title})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue(), pages
+
+
+def _stamp_font() -> str:
+    """DejaVu Sans registered with reportlab once per process (the footer has Cyrillic letters)."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if STAMP_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(STAMP_FONT, str(FONT_DIR / "DejaVuSans.ttf")))
+    return STAMP_FONT
+
+
+def _stamp_footers(writer, footers: list[str], counts: list[int]) -> None:
+    """Draw each page's footer line: one reportlab overlay page per page, merged onto it."""
+    from pypdf import PdfReader
+    from reportlab.pdfgen.canvas import Canvas
+
+    font, buffer = _stamp_font(), io.BytesIO()
+    canvas, pages = Canvas(buffer, invariant=1), list(writer.pages)
+    lines = [f"{footer} · стр. {n} из {total}" for footer, total in zip(footers, counts, strict=True)
+             for n in range(1, total + 1)]
+    for page, line in zip(pages, lines, strict=True):
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        canvas.setPageSize((width, height))
+        canvas.setFont(font, FOOTER_SIZE)
+        canvas.setFillGray(FOOTER_GREY)
+        canvas.drawCentredString((FOOTER_LEFT + width - FOOTER_RIGHT) / 2, FOOTER_BASELINE, line)
+        canvas.showPage()
+    canvas.save()
+    for page, stamp in zip(pages, PdfReader(buffer).pages, strict=True):
+        page.merge_page(stamp)
 
 
 def sha256(data: bytes) -> str:
