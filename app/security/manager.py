@@ -74,15 +74,17 @@ class SchoolSecurityManager(SecurityManager):
     def is_item_public(self, permission_name: str, view_name: str) -> bool:
         """Whether the public role has the permission on the view (FAB reads the role and its permissions at
         every check: twice per menu item of an anonymous page, twice per REST call)."""
-        granted = grants.of_public(self.session, self.auth_role_public)
-        if granted is None:
+        public = grants.public(self.session, self.auth_role_public)
+        if public is None:
             return super().is_item_public(permission_name, view_name)
-        return (permission_name, view_name) in granted
+        return (permission_name, view_name) in public[1]
 
     def get_public_role(self):
-        """The public role, its id read once per request."""
-        role_id = grants.public_role_id(self.session, self.auth_role_public)
-        return None if role_id is None else self.session.get(self.role_model, role_id)
+        """The public role, its id read once per request (with its grants)."""
+        public = grants.public(self.session, self.auth_role_public)
+        if public is None:
+            return super().get_public_role()
+        return None if public[0] is None else self.session.get(self.role_model, public[0])
 
     def _get_user_permission_view_menus(self, user, permission_name: str, view_menus_name: list[str]) -> set[str]:
         """The menu names with this permission for the user (None: the public), as FAB answers them (built-in
