@@ -101,6 +101,18 @@ def test_every_decision_and_menu_is_fabs_for_every_role(world, odd_roles, monkey
     assert decisions("teacher_b", pairs)[1] > decisions("teacher", pairs)[1]  # the group's role counts
 
 
+def test_built_in_roles_are_answered_as_fab_does(world, odd_roles, monkeypatch):
+    """FAB_ROLES (roles defined by patterns in the configuration, not in the database) are checked first."""
+    monkeypatch.setattr(current_app.appbuilder.sm, "_builtin_roles", {
+        "Registrar": [["Student.*", "can_.*"], ["Stud.*", "menu_access"]], "Public": [["Journal", "can_read"]]})
+    pairs = every_pair() + [("can_write", "StudentSomething")]
+    for username in (None, "registrar", "teacher_b", "teacher"):
+        cached = decisions(username, pairs)
+        with fab_uncached(monkeypatch):
+            assert decisions(username, pairs) == cached, username
+    assert decisions("registrar", pairs)[0][("can_write", "StudentSomething")]
+
+
 def test_every_navbar_and_menu_api_is_fabs(world, odd_roles, login_as, client, monkeypatch):
     clients = {username: login_as(username) for username in LOGINS}
     shown = {username: (navbar(c.get("/").get_data(as_text=True)), c.get("/api/v1/menu/").get_json())
