@@ -1,19 +1,15 @@
 """FAB's security manager with session epochs (app/security/sessions.py), a logout that is a POST, and the
 roles' permissions read once per request: FAB asks the database once per permission check, and a page's
 navbar alone checks one permission per menu item."""
-from flask import current_app, has_request_context, redirect, request
+from flask import current_app, redirect, request
 from flask_appbuilder import expose
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
-from sqlalchemy import select
 
 from app.extensions import db
-from app.security import sessions
-
-_PERMISSIONS = "school.role_permissions"  # request.environ key: lives exactly as long as the request
+from app.security import grants, sessions
 
 
 class AuthDBView(FabAuthDBView):
@@ -52,7 +48,8 @@ class SchoolSecurityManager(SecurityManager):
         return lm
 
     def load_session_user(self, pk):
-        """The session's user while active and signed in under the current epoch."""
+        """The session's user while active and signed in under the current epoch (one statement: the user, their
+        roles and groups, and the epoch)."""
         user = self.load_user(pk)
         return user if user is not None and sessions.session_is_current(user) else None
 
@@ -62,24 +59,49 @@ class SchoolSecurityManager(SecurityManager):
         sessions.install_jwt(jwt_manager)
         return jwt_manager
 
+    def load_user(self, pk):
+        """The active user of this id, with roles and groups, read once per request (sessions.user_and_epoch)."""
+        user, _epoch = sessions.user_and_epoch(int(pk))
+        return user if user is not None and user.is_active else None
+
     def exist_permission_on_roles(self, view_name: str, permission_name: str, role_ids: list[int]) -> bool:
         """Whether any of the roles has the permission on the view (FAB's question, cached per request)."""
-        if not has_request_context():
+        granted = grants.of_roles(self.session, role_ids)
+        if granted is None:
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
-        cache = request.environ.setdefault(_PERMISSIONS, {})
-        key = frozenset(role_ids)
-        if key not in cache:
-            cache[key] = self._granted(key)
-        return (permission_name, view_name) in cache[key]
+        return (permission_name, view_name) in granted
 
-    def _granted(self, role_ids: frozenset[int]) -> frozenset[tuple[str, str]]:
-        """Every (permission, view) pair the roles hold."""
-        rows = self.session.execute(
-            select(Permission.name, ViewMenu.name)
-            .select_from(PermissionView)
-            .join(Permission, PermissionView.permission_id == Permission.id)
-            .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
-            .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-            .where(assoc_permissionview_role.c.role_id.in_(role_ids))
-        )
-        return frozenset(tuple(row) for row in rows)
+    def is_item_public(self, permission_name: str, view_name: str) -> bool:
+        """Whether the public role has the permission on the view (FAB reads the role and its permissions at
+        every check: twice per menu item of an anonymous page, twice per REST call)."""
+        public = grants.public(self.session, self.auth_role_public)
+        if public is None:
+            return super().is_item_public(permission_name, view_name)
+        return (permission_name, view_name) in public[1]
+
+    def get_public_role(self):
+        """The public role, its id read once per request (with its grants)."""
+        public = grants.public(self.session, self.auth_role_public)
+        if public is None:
+            return super().get_public_role()
+        return None if public[0] is None else self.session.get(self.role_model, public[0])
+
+    def _get_user_permission_view_menus(self, user, permission_name: str, view_menus_name: list[str]) -> set[str]:
+        """The menu names with this permission for the user (None: the public), as FAB answers them (built-in
+        roles by their patterns, database roles by their grants), from the request's grants: FAB's menu asks
+        once per category."""
+        roles = [self.get_public_role()] if user is None else self.get_user_roles(user)
+        db_role_ids = [role.id for role in roles if role.name not in self.builtin_roles]
+        granted = grants.of_roles(self.session, db_role_ids)
+        if granted is None:
+            return super()._get_user_permission_view_menus(user, permission_name, view_menus_name)
+        result = {view for perm, view in granted if perm == permission_name}
+        result.update(
+            name for role in roles if role.name in self.builtin_roles for name in view_menus_name
+            if self._has_access_builtin_roles(role, permission_name, name))
+        return result
+
+    def get_role_permissions(self, role) -> set[tuple[str, str]]:
+        """Every (permission, view) pair of the role, from the request's grants for a database role."""
+        granted = None if role.name in self.builtin_roles else grants.of_roles(self.session, [role.id])
+        return super().get_role_permissions(role) if granted is None else set(granted)
