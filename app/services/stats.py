@@ -341,18 +341,22 @@ class _Tally:
     """Counts of finals by value per key, all subjects and numeric subjects apart."""
 
     def __init__(self):
-        self.all, self.numeric = defaultdict(Counter), defaultdict(Counter)
+        self.all: dict = defaultdict(lambda: defaultdict(int))
+        self.numeric: dict = defaultdict(lambda: defaultdict(int))
         self.pass_fail: set = set()  # keys with pass/fail finals
 
-    def add(self, key, value: str, count: int, pass_fail: bool | None) -> None:
-        """Count finals of one value; pass_fail None (unmarked learning) counts nowhere."""
+    def add(self, key, counts: dict, pass_fail: bool | None) -> None:
+        """Count finals counted by value; pass_fail None (unmarked learning) counts nowhere."""
         if pass_fail is None:
             return
-        self.all[key][value] += count
+        targets = [self.all[key]]
         if pass_fail:
             self.pass_fail.add(key)
         else:
-            self.numeric[key][value] += count
+            targets.append(self.numeric[key])
+        for target in targets:  # plain sums: Counter.update checks the argument's type each call
+            for value, n in counts.items():
+                target[value] += n
 
     def metrics(self, key) -> dict:
         return summarise(self.all.get(key, Counter()), self.numeric.get(key, Counter()))
@@ -384,26 +388,36 @@ class _Results:
         self.school, self.grades, self.classes, self.subjects, self.teachers = (_Tally() for _ in range(5))
         self.people: dict[int, Counter] = defaultdict(Counter)
         self.rules, self.subject_rows, self.modes = rules_of(f.period.school_id), subjects, {}
-        rows = _results_rows(f, classes).all()
+        cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))  # (class, subject), (teacher, class, subject)
         class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for row in rows:
-            if row[0] == CLASS_TEACHER:
-                class_teachers[row.class_id, row.subject_id].append(row.key)
-        for part, key, class_id, subject_id, value, n, successful, quality, excellent in rows:
+        for part, key, class_id, subject_id, value, n, successful, quality, excellent in _results_rows(f, classes):
             if part == BY_CLASS:
-                grade = classes[key].grade
-                pf = self.pass_fail(grade, subject_id)
-                for tally, k in ((self.school, 0), (self.grades, grade), (self.classes, key),
-                                 (self.subjects, subject_id)):
-                    tally.add(k, value, n, pf)
-                for teacher_id in class_teachers.get((key, subject_id), ()):
-                    self.teachers.add(teacher_id, value, n, pf)
+                cells[key, subject_id][value] += n
             elif part == BY_MEMBERSHIP:
-                self.teachers.add(key, value, n, self.pass_fail(classes[class_id].grade, subject_id))
+                cells[key, class_id, subject_id][value] += n
+            elif part == CLASS_TEACHER:
+                class_teachers[class_id, subject_id].append(key)
             elif part == STANDING:
                 self.people[key].update(n=n, successful=successful, quality=quality, excellent=excellent)
             elif key in classes:
                 self.people[key]["students"] = n
+        self.count(cells, classes, class_teachers)
+
+    def count(self, cells: dict, classes: dict, class_teachers: dict) -> None:
+        """Roll the class × subject counts up to the class, grade, school, subject and the class's teachers;
+        the members' counts to their teachers."""
+        for cell, counts in cells.items():
+            if len(cell) == 3:
+                teacher_id, class_id, subject_id = cell
+                self.teachers.add(teacher_id, counts, self.pass_fail(classes[class_id].grade, subject_id))
+                continue
+            class_id, subject_id = cell
+            grade = classes[class_id].grade
+            pf = self.pass_fail(grade, subject_id)
+            for tally, key in ((self.school, 0), (self.grades, grade), (self.classes, class_id),
+                               (self.subjects, subject_id), *((self.teachers, t) for t in
+                                                              class_teachers.get(cell, ()))):
+                tally.add(key, counts, pf)
 
     def pass_fail(self, grade: int, subject_id: int) -> bool | None:
         """True for зачёт/незачёт learning, None for unmarked (no finals to count), else False."""
