@@ -26,6 +26,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -103,7 +104,7 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
     if period_id is None:
         raise RuleViolation(_l("The parameter %(name)s (a reporting period) is required.", name="period_id"),
                             "period_id")
-    period = db.session.get(ReportingPeriod, period_id)
+    period = db.session.get(ReportingPeriod, period_id, options=[joinedload(ReportingPeriod.year)])  # its title
     if period is None or not scope.reads_school or (not scope.everything and period.school_id != scope.school_id):
         raise NotFound(_l("No such reporting period in your school."), "period_id")
     if grade is not None and not 1 <= grade <= 11:
