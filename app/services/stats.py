@@ -313,12 +313,13 @@ def _results_rows(f: Filters, classes: dict):
     p = f.period
     key = (p.id, p.school_id, p.year_id, p.kind, p.start, p.end, f.other_schemes, f.class_id, f.subject_id,
            f.grade, f.teacher_id, tuple((c.id, c.period_kind) for c in classes.values()))
-    if key not in _STATEMENTS:
+    statement = _STATEMENTS.get(key)  # one lookup: another request may clear the cache meanwhile
+    if statement is None:
         if len(_STATEMENTS) >= 256:
             _STATEMENTS.clear()
-        _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
+        statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
             _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent)))
-    return db.session.execute(_STATEMENTS[key])
+    return db.session.execute(statement)
 
 
 def _class_teachers(f: Filters, classes: dict):
