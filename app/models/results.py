@@ -3,7 +3,7 @@ notifications composed for families (forecast digests, new finals)."""
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Model, SchoolOwned, enum_column
@@ -65,7 +65,11 @@ class FinalGrade(SchoolOwned, Model):
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    __table_args__ = (UniqueConstraint("student_id", "subject_id", "period_id", name="uq_final_grade"),)
+    __table_args__ = (
+        UniqueConstraint("student_id", "subject_id", "period_id", name="uq_final_grade"),
+        # the statistics read a school's period through it alone (services/stats.py)
+        Index("ix_final_grade_school_period", "school_id", "period_id", "status", "student_id", "subject_id", "value"),
+    )
     __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:

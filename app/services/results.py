@@ -112,9 +112,12 @@ def metrics(values: Iterable, pass_fail: bool = False) -> dict:
     return metrics_of_counts(counts, pass_fail)
 
 
+FINAL_VALUES = tuple(v.value for v in FinalValue)  # iterating the enum costs more than the sums below
+
+
 def metrics_of_counts(counts: dict[str, int], pass_fail: bool = False) -> dict:
     """`metrics` from finals already counted by value (e.g. by a GROUP BY): {"5": n5, …, "осв": n}."""
-    counts = {v.value: int(counts.get(v.value, 0)) for v in FinalValue}
+    counts = {v: int(counts.get(v, 0)) for v in FINAL_VALUES}
     n5, n4, n3, n2 = (counts[k] for k in ("5", "4", "3", "2"))
     n = sum(counts.values()) - counts["осв"]
     numbers = n5 * 5 + n4 * 4 + n3 * 3 + n2 * 2

@@ -1,6 +1,8 @@
 """Statistics of a reporting period (SPEC §1 p.5, §4): results by school, grade, class, subject and
 teacher (curriculum and attendance: app.services.fulfilment). Figures come from SQL aggregation (GROUP BY
-over final_grade joined with enrolment and class); Python only sums aggregated rows, never loops over students.
+over final_grade joined with enrolment); Python only sums aggregated rows, never loops over students. The
+results are one statement whatever the school's size, every part reached through the school's own rows by
+index (the period's finals, the year's members): other schools' data is never read.
 
 Finals count only with status «final»; a class's students are those enrolled at the period's end
 (a student who left mid-period is in no class's N, one who arrived is in the new class's)."""
@@ -8,7 +10,23 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, or_, select, union
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -86,7 +104,7 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
     if period_id is None:
         raise RuleViolation(_l("The parameter %(name)s (a reporting period) is required.", name="period_id"),
                             "period_id")
-    period = db.session.get(ReportingPeriod, period_id)
+    period = db.session.get(ReportingPeriod, period_id, options=[joinedload(ReportingPeriod.year)])  # its title
     if period is None or not scope.reads_school or (not scope.everything and period.school_id != scope.school_id):
         raise NotFound(_l("No such reporting period in your school."), "period_id")
     if grade is not None and not 1 <= grade <= 11:
@@ -145,11 +163,11 @@ def result_class_conditions(f: Filters) -> list:
     return conds
 
 
-def finals_of_period(f: Filters):
-    """The condition on FinalGrade (joined with ClassUnit): the chosen period, or each class's own."""
+def finals_of_period(f: Filters, period_id=FinalGrade.period_id):
+    """The condition on a final's period (joined with ClassUnit): the chosen period, or each class's own."""
     if not f.other_schemes:
-        return FinalGrade.period_id == f.period.id
-    return or_(*(and_(ClassUnit.period_kind == kind, FinalGrade.period_id == pid) for kind, pid in f.scheme_periods()))
+        return period_id == f.period.id
+    return or_(*(and_(ClassUnit.period_kind == kind, period_id == pid) for kind, pid in f.scheme_periods()))
 
 
 def taught(period: ReportingPeriod, name: str = "taught"):
@@ -157,31 +175,158 @@ def taught(period: ReportingPeriod, name: str = "taught"):
     stream or individual plan; a subquery."""
     ta = TeachingAssignment
     by_class = (select(Enrolment.student_id, ta.subject_id, ta.teacher_id).select_from(ta)
-                .join(Enrolment, Enrolment.class_unit_id == ta.class_unit_id).where(_at_end(period)))
-    by_group = (select(study_group_student.c.student_id, ta.subject_id, ta.teacher_id).select_from(ta)
-                .join(study_group_student, study_group_student.c.group_id == ta.group_id))
-    by_stream = (select(stream_student.c.student_id, ta.subject_id, ta.teacher_id).select_from(ta)
-                 .join(stream_student, stream_student.c.stream_id == ta.stream_id))
-    by_plan = (select(IndividualPlan.student_id, ta.subject_id, ta.teacher_id).select_from(ta)
-               .join(IndividualPlan, IndividualPlan.id == ta.plan_id))
-    parts = [q.where(ta.year_id == period.year_id) for q in (by_class, by_group, by_stream, by_plan)]
+                .join(Enrolment, and_(Enrolment.class_unit_id == ta.class_unit_id,
+                                      Enrolment.school_id == period.school_id)).where(_at_end(period)))
+    parts = [q.where(ta.school_id == period.school_id, ta.year_id == period.year_id)
+             for q in (by_class, *_by_membership())]
     return union(*parts).subquery(name)
 
 
-def _finals(f: Filters, *columns):
-    """SELECT columns FROM the period's final finals of students in the chosen classes at its end."""
-    query = (select(*columns).select_from(FinalGrade)
-             .join(Enrolment, and_(Enrolment.student_id == FinalGrade.student_id, _at_end(f.period)))
-             .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
-             .where(finals_of_period(f), FinalGrade.status == FinalStatus.final,
-                    FinalGrade.value.is_not(None), *result_class_conditions(f)))
+def _by_membership():
+    """(student_id, subject_id, teacher_id) selects of group, stream and individual-plan teaching."""
+    ta = TeachingAssignment
+    return [select(m.c.student_id, ta.subject_id, ta.teacher_id).join(m, on)
+            for m, on in ((study_group_student, study_group_student.c.group_id == ta.group_id),
+                          (stream_student, stream_student.c.stream_id == ta.stream_id),
+                          (IndividualPlan.__table__, IndividualPlan.id == ta.plan_id))]
+
+
+def _chosen_finals(f: Filters, query, student_id=FinalGrade.student_id, subject_id=FinalGrade.subject_id):
+    """The query narrowed to final finals of the school (with a value), by the subject and teacher filters."""
+    query = query.where(FinalGrade.school_id == f.period.school_id,
+                        FinalGrade.period_id.in_([pid for _kind, pid in f.scheme_periods()]),
+                        FinalGrade.status == FinalStatus.final, FinalGrade.value.is_not(None))
     if f.subject_id is not None:
-        query = query.where(FinalGrade.subject_id == f.subject_id)
+        query = query.where(subject_id == f.subject_id)
     if f.teacher_id is not None:
         t = taught(f.period, "taught_by")
-        query = query.where(exists().where(t.c.student_id == FinalGrade.student_id,
-                                           t.c.subject_id == FinalGrade.subject_id, t.c.teacher_id == f.teacher_id))
+        query = query.where(exists().where(t.c.student_id == student_id, t.c.subject_id == subject_id,
+                                           t.c.teacher_id == f.teacher_id))
     return query
+
+
+def _own_period(f: Filters, classes: dict, period_id):
+    """The condition that the enrolment is in one of the chosen classes (their ids: no join with the class)
+    and the final is of the period that class follows."""
+    if not f.other_schemes:
+        return and_(Enrolment.class_unit_id.in_(list(classes)), period_id == f.period.id)
+    by_kind = defaultdict(list)
+    for c in classes.values():
+        by_kind[c.period_kind].append(c.id)
+    return or_(*(and_(Enrolment.class_unit_id.in_(by_kind.get(kind, [])), period_id == pid)
+                 for kind, pid in f.scheme_periods()))
+
+
+def _at_end_in_chosen_classes(f: Filters, query, classes: dict, student_id, period_id):
+    """The query joined with the student's enrolment at the period's end in one of the chosen classes."""
+    return (query.join(Enrolment, and_(Enrolment.student_id == student_id, _at_end(f.period)))
+            .where(_own_period(f, classes, period_id)))
+
+
+VALUE = type_coerce(FinalGrade.value, String)  # as stored: no enum conversion of thousands of counted rows
+
+
+# The parts of the one results statement: the classes' teachers (counted from the class × subject rows),
+# counts by class × subject × value (the figures' GROUP BY), by teacher × class × subject × value of group,
+# stream and plan teaching, the students' standing per class, the students at the period's end per class.
+CLASS_TEACHER, BY_CLASS, BY_MEMBERSHIP, STANDING, CONTINGENT = 0, 1, 2, 3, 4
+
+
+PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "successful", "quality", "excellent")
+
+
+def _part(number: int, key, class_id=None, subject_id=None, value=None, *counts):
+    """The labelled columns of one part (PART_COLUMNS), typed NULLs where the part has no such column
+    (PostgreSQL types the union's columns)."""
+    def typed(column, kind):
+        return cast(null(), kind) if column is None else column
+    columns = (literal_column(str(number)), key, typed(class_id, Integer), typed(subject_id, Integer),
+               typed(value, String), *(typed(c, Integer) for c in (*counts, *[None] * (4 - len(counts)))))
+    return [column.label(name) for column, name in zip(columns, PART_COLUMNS, strict=True)]
+
+
+def _by_class(f: Filters, classes: dict):
+    """Finals by class × subject × value: the school's, school-level, grade and subject figures."""
+    columns = (Enrolment.class_unit_id, FinalGrade.subject_id, VALUE)
+    query = select(*_part(BY_CLASS, Enrolment.class_unit_id, None, FinalGrade.subject_id, VALUE, func.count()))
+    query = _at_end_in_chosen_classes(f, _chosen_finals(f, query.select_from(FinalGrade)), classes,
+                                      FinalGrade.student_id, FinalGrade.period_id)
+    return query.group_by(*columns)
+
+
+def _by_membership_teacher(f: Filters, classes: dict):
+    """Finals by group, stream and plan teacher (each teacher once a final), unless the teacher also teaches
+    the subject to the student's class (then the class × subject rows count it). Driven by the members: each
+    member's final is one index lookup."""
+    ta = TeachingAssignment
+    of_year = [ta.school_id == f.period.school_id, ta.year_id == f.period.year_id,
+               *([ta.teacher_id == f.teacher_id] if f.teacher_id else [])]
+    members = union(*(q.where(*of_year) for q in _by_membership())).subquery("members")
+    m = members.c
+    final = _chosen_finals(f, select(VALUE).where(
+        FinalGrade.student_id == m.student_id, FinalGrade.subject_id == m.subject_id,
+        _own_period(f, classes, FinalGrade.period_id)), m.student_id, m.subject_id).scalar_subquery()
+    teaches_the_class = exists().where(ta.class_unit_id == Enrolment.class_unit_id, ta.subject_id == m.subject_id,
+                                       ta.teacher_id == m.teacher_id)
+    finals = (select(m.teacher_id, Enrolment.class_unit_id, m.subject_id, final.label("value")).select_from(members)
+              .join(Enrolment, and_(Enrolment.student_id == m.student_id, _at_end(f.period)))
+              .where(Enrolment.class_unit_id.in_(list(classes)), ~teaches_the_class)
+              .offset(0).subquery("member_finals"))  # OFFSET: not merged into the GROUP BY, one lookup a member
+    columns = (finals.c.teacher_id, finals.c.class_unit_id, finals.c.subject_id, finals.c.value)
+    return (select(*_part(BY_MEMBERSHIP, *columns, func.count())).where(finals.c.value.is_not(None))
+            .group_by(*columns))
+
+
+def _standing(f: Filters, classes: dict):
+    """Per class: certified students (N), успевающие, качественные, отличники (SPEC §4), from each student's
+    finals counted by kind (grouped by student in the index's order, then joined with the class)."""
+    counted = {"bad": VALUE.in_([v.value for v in FAILING_FINALS]), "threes": VALUE == FinalValue.three.value,
+               "fours": VALUE == FinalValue.four.value, "counted": VALUE != FinalValue.exempt.value}
+    per_student = _chosen_finals(f, select(
+        FinalGrade.student_id, FinalGrade.period_id,
+        *(func.sum(case((condition, 1), else_=0)).label(name) for name, condition in counted.items()))
+    ).group_by(FinalGrade.student_id, FinalGrade.period_id).subquery("per_student")
+    s = per_student.c
+    certified = s.counted > 0
+    good = and_(certified, s.bad == 0)
+    return _at_end_in_chosen_classes(f, select(*_part(
+        STANDING, Enrolment.class_unit_id, None, None, None, func.sum(case((certified, 1), else_=0)),
+        func.sum(case((good, 1), else_=0)), func.sum(case((and_(good, s.threes == 0), 1), else_=0)),
+        func.sum(case((and_(good, s.threes == 0, s.fours == 0), 1), else_=0)))).select_from(per_student),
+        classes, s.student_id, s.period_id).group_by(Enrolment.class_unit_id)
+
+
+def _contingent(f: Filters, classes: dict):
+    """Students at the period's end per class."""
+    return (select(*_part(CONTINGENT, Enrolment.class_unit_id, None, None, None,
+                          func.count(func.distinct(Enrolment.student_id))))
+            .where(Enrolment.class_unit_id.in_(list(classes)), _at_end(f.period)).group_by(Enrolment.class_unit_id))
+
+
+# Results statements by the filters' values (they hold bound values, never rows): building one costs
+# about a third of running it, and the dashboard asks the same few periods again and again.
+_STATEMENTS: dict[tuple, object] = {}
+
+
+def _results_rows(f: Filters, classes: dict):
+    """Every aggregated row the results need, in one statement."""
+    p = f.period
+    key = (p.id, p.school_id, p.year_id, p.kind, p.start, p.end, f.other_schemes, f.class_id, f.subject_id,
+           f.grade, f.teacher_id, tuple((c.id, c.period_kind) for c in classes.values()))
+    statement = _STATEMENTS.get(key)  # one lookup: another request may clear the cache meanwhile
+    if statement is None:
+        if len(_STATEMENTS) >= 256:
+            _STATEMENTS.clear()
+        statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
+            _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent)))
+    return db.session.execute(statement)
+
+
+def _class_teachers(f: Filters, classes: dict):
+    """(teacher, class, subject) of the chosen classes' teaching this year (each once)."""
+    ta = TeachingAssignment
+    return select(*_part(CLASS_TEACHER, ta.teacher_id, ta.class_unit_id, ta.subject_id)).distinct().where(
+        ta.class_unit_id.in_(list(classes)), *([ta.teacher_id == f.teacher_id] if f.teacher_id else []))
 
 
 def summarise(counts: Counter, numeric: Counter) -> dict:
@@ -198,18 +343,22 @@ class _Tally:
     """Counts of finals by value per key, all subjects and numeric subjects apart."""
 
     def __init__(self):
-        self.all, self.numeric = defaultdict(Counter), defaultdict(Counter)
+        self.all: dict = defaultdict(lambda: defaultdict(int))
+        self.numeric: dict = defaultdict(lambda: defaultdict(int))
         self.pass_fail: set = set()  # keys with pass/fail finals
 
-    def add(self, key, value: str, count: int, pass_fail: bool | None) -> None:
-        """Count finals of one value; pass_fail None (unmarked learning) counts nowhere."""
+    def add(self, key, counts: dict, pass_fail: bool | None) -> None:
+        """Count finals counted by value; pass_fail None (unmarked learning) counts nowhere."""
         if pass_fail is None:
             return
-        self.all[key][value] += count
+        targets = [self.all[key]]
         if pass_fail:
             self.pass_fail.add(key)
         else:
-            self.numeric[key][value] += count
+            targets.append(self.numeric[key])
+        for target in targets:  # plain sums: Counter.update checks the argument's type each call
+            for value, n in counts.items():
+                target[value] += n
 
     def metrics(self, key) -> dict:
         return summarise(self.all.get(key, Counter()), self.numeric.get(key, Counter()))
@@ -217,35 +366,6 @@ class _Tally:
 
 def _value(v) -> str:
     return v.value if isinstance(v, FinalValue) else str(v)
-
-
-def _students(f: Filters) -> dict:
-    """class_id → students at the period's end, certified (N), успевающие, качественные, отличники."""
-    per_student = _finals(
-        f, Enrolment.class_unit_id.label("class_id"), FinalGrade.student_id,
-        func.sum(case((FinalGrade.value.in_(FAILING_FINALS), 1), else_=0)).label("bad"),
-        func.sum(case((FinalGrade.value == FinalValue.three, 1), else_=0)).label("threes"),
-        func.sum(case((FinalGrade.value == FinalValue.four, 1), else_=0)).label("fours"),
-        func.sum(case((FinalGrade.value != FinalValue.exempt, 1), else_=0)).label("counted"),
-    ).group_by(Enrolment.class_unit_id, FinalGrade.student_id).subquery()
-    s = per_student.c
-    certified = s.counted > 0
-    good = and_(certified, s.bad == 0)
-    rows = db.session.execute(select(
-        s.class_id, func.sum(case((certified, 1), else_=0)), func.sum(case((good, 1), else_=0)),
-        func.sum(case((and_(good, s.threes == 0), 1), else_=0)),
-        func.sum(case((and_(good, s.threes == 0, s.fours == 0), 1), else_=0)),
-    ).group_by(s.class_id))
-    out = {cid: {"students": 0, "n": int(n or 0), "successful": int(a or 0), "quality": int(b or 0),
-                 "excellent": int(c or 0)} for cid, n, a, b, c in rows}
-    contingent = db.session.execute(
-        select(Enrolment.class_unit_id, func.count(func.distinct(Enrolment.student_id)))
-        .join(ClassUnit, ClassUnit.id == Enrolment.class_unit_id)
-        .where(_at_end(f.period), *result_class_conditions(f)).group_by(Enrolment.class_unit_id))
-    for cid, count in contingent:
-        out.setdefault(cid, {"students": 0, "n": 0, "successful": 0, "quality": 0, "excellent": 0})
-        out[cid]["students"] = count
-    return out
 
 
 def _student_metrics(parts: list[dict]) -> dict:
@@ -262,50 +382,78 @@ def _student_metrics(parts: list[dict]) -> dict:
 
 # ---- results -----------------------------------------------------------------------------------
 
+class _Results:
+    """The tallies of the results statement: finals by school, grade, class, subject and teacher, and the
+    students of each class (at the period's end, certified, успевающие, качественные, отличники)."""
+
+    def __init__(self, f: Filters, classes: dict, subjects: dict):
+        self.school, self.grades, self.classes, self.subjects, self.teachers = (_Tally() for _ in range(5))
+        self.people: dict[int, Counter] = defaultdict(Counter)
+        self.rules, self.subject_rows, self.modes = rules_of(f.period.school_id), subjects, {}
+        cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))  # (class, subject), (teacher, class, subject)
+        class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for part, key, class_id, subject_id, value, n, successful, quality, excellent in _results_rows(f, classes):
+            if part == BY_CLASS:
+                cells[key, subject_id][value] += n
+            elif part == BY_MEMBERSHIP:
+                cells[key, class_id, subject_id][value] += n
+            elif part == CLASS_TEACHER:
+                class_teachers[class_id, subject_id].append(key)
+            elif part == STANDING:
+                self.people[key].update(n=n, successful=successful, quality=quality, excellent=excellent)
+            elif key in classes:
+                self.people[key]["students"] = n
+        self.count(cells, classes, class_teachers)
+
+    def count(self, cells: dict, classes: dict, class_teachers: dict) -> None:
+        """Roll the class × subject counts up to the class, grade, school, subject and the class's teachers;
+        the members' counts to their teachers."""
+        for cell, counts in cells.items():
+            if len(cell) == 3:
+                teacher_id, class_id, subject_id = cell
+                self.teachers.add(teacher_id, counts, self.pass_fail(classes[class_id].grade, subject_id))
+                continue
+            class_id, subject_id = cell
+            grade = classes[class_id].grade
+            pf = self.pass_fail(grade, subject_id)
+            for tally, key in ((self.school, 0), (self.grades, grade), (self.classes, class_id),
+                               (self.subjects, subject_id), *((self.teachers, t) for t in
+                                                              class_teachers.get(cell, ()))):
+                tally.add(key, counts, pf)
+
+    def pass_fail(self, grade: int, subject_id: int) -> bool | None:
+        """True for зачёт/незачёт learning, None for unmarked (no finals to count), else False."""
+        if (grade, subject_id) not in self.modes:
+            mode = mode_in(self.rules, grade, subject_id)
+            self.modes[grade, subject_id] = (None if mode == AssessmentMode.unmarked
+                                             else is_pass_fail(self.subject_rows[subject_id], mode))
+        return self.modes[grade, subject_id]
+
+    def student_metrics(self, class_ids) -> dict:
+        return _student_metrics([self.people[c] for c in class_ids if c in self.people])
+
+
 def results(f: Filters) -> dict:
     """Results of the period for the school, each grade, class, subject and teacher."""
-    classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(*result_class_conditions(f)))}
-    subjects = {s.id: s for s in db.session.scalars(select(Subject).where(Subject.school_id == f.period.school_id))}
-    rules = rules_of(f.period.school_id)
-
-    def pass_fail(grade: int, subject_id: int) -> bool | None:
-        """True for зачёт/незачёт learning, None for unmarked (no finals to count), else False."""
-        mode = mode_in(rules, grade, subject_id)
-        return None if mode == AssessmentMode.unmarked else is_pass_fail(subjects[subject_id], mode)
-
-    by_class_subject = db.session.execute(_finals(
-        f, Enrolment.class_unit_id, FinalGrade.subject_id, FinalGrade.value, func.count())
-        .group_by(Enrolment.class_unit_id, FinalGrade.subject_id, FinalGrade.value))
-    school, grades, by_class, by_subject = _Tally(), _Tally(), _Tally(), _Tally()
-    for class_id, subject_id, value, count in by_class_subject:
-        value, pf = _value(value), pass_fail(classes[class_id].grade, subject_id)
-        for tally, key in ((school, 0), (grades, classes[class_id].grade), (by_class, class_id),
-                           (by_subject, subject_id)):
-            tally.add(key, value, count, pf)
-    t = taught(f.period)
-    by_teacher = _Tally()
-    for teacher_id, grade, subject_id, value, count in db.session.execute(_finals(
-            f, t.c.teacher_id, ClassUnit.grade, FinalGrade.subject_id, FinalGrade.value, func.count())
-            .join(t, and_(t.c.student_id == FinalGrade.student_id, t.c.subject_id == FinalGrade.subject_id))
-            .where(*([t.c.teacher_id == f.teacher_id] if f.teacher_id else []))
-            .group_by(t.c.teacher_id, ClassUnit.grade, FinalGrade.subject_id, FinalGrade.value)):
-        by_teacher.add(teacher_id, _value(value), count, pass_fail(grade, subject_id))
-    teachers = {s.id: s for s in db.session.scalars(select(Staff).where(Staff.id.in_(list(by_teacher.all))))}
-    people = _students(f)
-    grade_list = sorted({c.grade for c in classes.values()})
+    school = f.period.school_id
+    classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(
+        ClassUnit.school_id == school, *result_class_conditions(f)))}
+    subjects = {s.id: s for s in db.session.scalars(select(Subject).where(Subject.school_id == school))}
+    r = _Results(f, classes, subjects)
+    teachers = db.session.scalars(select(Staff).where(Staff.id.in_(list(r.teachers.all)))).all()
     ordered = sorted(classes.values(), key=lambda c: (c.grade, c.letter))
     return {
         "period": period_info(f.period), "filters": f.as_dict(),
-        "school": {**school.metrics(0), **_student_metrics(list(people.values()))},
-        "grades": [{"grade": g, **grades.metrics(g), **_student_metrics(
-            [people[c.id] for c in ordered if c.grade == g and c.id in people])} for g in grade_list],
-        "classes": [{"class_id": c.id, "name": c.name, "grade": c.grade, **by_class.metrics(c.id),
-                     **_student_metrics([people[c.id]] if c.id in people else [])} for c in ordered],
-        "subjects": [{"subject_id": s.id, "name": s.name, "pass_fail": s.id in by_subject.pass_fail,
-                      **by_subject.metrics(s.id)}
-                     for s in sorted(subjects.values(), key=lambda s: s.name) if s.id in by_subject.all],
-        "teachers": [{"teacher_id": p.id, "name": p.short_name, **by_teacher.metrics(p.id)}
-                     for p in sorted(teachers.values(), key=lambda p: (p.surname, p.name, p.id))],
+        "school": {**r.school.metrics(0), **r.student_metrics(classes)},
+        "grades": [{"grade": g, **r.grades.metrics(g), **r.student_metrics([c.id for c in ordered if c.grade == g])}
+                   for g in sorted({c.grade for c in ordered})],
+        "classes": [{"class_id": c.id, "name": c.name, "grade": c.grade, **r.classes.metrics(c.id),
+                     **r.student_metrics([c.id])} for c in ordered],
+        "subjects": [{"subject_id": s.id, "name": s.name, "pass_fail": s.id in r.subjects.pass_fail,
+                      **r.subjects.metrics(s.id)}
+                     for s in sorted(subjects.values(), key=lambda s: s.name) if s.id in r.subjects.all],
+        "teachers": [{"teacher_id": p.id, "name": p.short_name, **r.teachers.metrics(p.id)}
+                     for p in sorted(teachers, key=lambda p: (p.surname, p.name, p.id))],
     }
 
 
