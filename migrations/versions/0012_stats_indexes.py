@@ -1,13 +1,13 @@
 """statistics: the school's final finals of a period in one covering index (school, period, status, then
 the student, subject and value the results count), so every results query reads only that school's period
 
-Revision ID: 0012h4
+Revision ID: 0012
 Revises: 0011
 """
 from alembic import op
 
 
-revision = '0012h4'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
