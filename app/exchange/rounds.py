@@ -27,19 +27,27 @@ class Round:
         self.fetched = False
         self.error: Exception | None = None
 
-    def settle(self) -> None:
-        """Write the outcome of the batches sent so far."""
-        while self.unsettled:
-            run, batch, receipts, now = self.unsettled[0]
-            _settle(run, batch, receipts, now, self.worker)
-            self.unsettled.pop(0)
+    def settle(self, commit: bool = True) -> None:
+        """Write the outcome of the batches sent so far (`commit=False`: the next claim commits it)."""
+        for run, batch, receipts, now in self.unsettled:
+            _settle(run, batch, receipts, now, self.worker, commit=False)
+        if commit:
+            db.session.commit()
+            self._settled()
+
+    def _settled(self) -> None:
+        """The outcomes are committed: count and report them."""
+        for run, *_ in self.unsettled:
             self.total.add(run)
             if self.report:
                 self.report(run)
+        self.unsettled = []
 
     def _fetch(self, after: int) -> None:
-        self.settle()
-        self.ahead, self.fetched = _claimed(self.worker, self.size, after), True
+        """The previous outcome and the next claim in one transaction (one commit a batch)."""
+        self.settle(commit=False)
+        self.ahead, self.fetched = _claimed(self.worker, self.size, after), True  # rolled back whole if it fails
+        self._settled()
 
     def _meanwhile(self, after: int) -> None:
         """During a POST: a failure is kept until the answer is in, then raised."""
@@ -89,6 +97,7 @@ class Round:
                     break
                 batch = self._next(after)
         finally:
+            db.session.rollback()  # after a failure: what was half-written goes; the outcomes are written again
             self.settle()
             if self.ahead is not None:  # claimed during the last POST, never tried: back to the queue
                 release(self.ahead.rows, self.worker)

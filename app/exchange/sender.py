@@ -29,6 +29,7 @@ from app.services.consent import electronic_recipients
 
 Q = OutboxMessage
 SNAPSHOTS_PER_REQUEST = 10
+PUBLISHED = {"snapshot", "final_grade", "exam_result"}  # the kinds that may carry a result's publication
 log = logging.getLogger(__name__)
 COLUMNS = (Q.id, Q.key, Q.kind, Q.student_id, Q.school_id, Q.created_at, Q.payload, Q.attempts)
 
@@ -244,13 +245,15 @@ def _deliver(post, batch: Batch, worker: str) -> tuple[Run, dict]:
     return run, receipts
 
 
-def _settle(run: Run, batch: Batch, receipts: dict, now: dt.datetime, worker: str) -> None:
-    """Write the batch's outcome and let go of what a withdrawal cancelled meanwhile (committed)."""
+def _settle(run: Run, batch: Batch, receipts: dict, now: dt.datetime, worker: str, commit: bool = True) -> None:
+    """Write the batch's outcome and let go of what a withdrawal cancelled meanwhile (committed unless the
+    caller's next claim commits it: one write transaction a batch)."""
     _no_jit()
     written = _record(run, batch.rows, receipts, batch.refused, now, worker)
     if len(written) < len(batch.rows):  # some were not ours any more: cancelled by a withdrawal, or re-claimed
         _let_go([r.id for r in batch.rows if r.id not in written], worker)
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def send_batch(portal, rows, now: dt.datetime, worker: str) -> Run:
@@ -278,6 +281,8 @@ def _later(row, reason: str, now: dt.datetime) -> dict:
 
 def _publish(row, accepted_at: dt.datetime) -> None:
     """Final grades and exam results the family now has: `published_at` from the portal's receipt."""
+    if row.kind not in PUBLISHED:
+        return
     items = row.payload.get("items", []) if row.kind == "snapshot" else [{"kind": row.kind, "payload": row.payload}]
     for item in items:
         data = item["payload"]
