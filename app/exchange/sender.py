@@ -1,9 +1,10 @@
-"""The exchange job (SPEC §6): claims due outbox messages in batches (row locks with SKIP LOCKED on
-PostgreSQL, so several workers never take the same message), asks the consent gate again, sends
-through the portal adapter with retries (tenacity, exponential wait), and applies the portal's
-receipts: accepted (with `published_at` of finals and exam results from the receipt), rejected
-(parked as failed with the reason), or unacknowledged (tried again later, parked after
-`EXCHANGE_MAX_ATTEMPTS`)."""
+"""The exchange job (SPEC §6): claims due outbox messages in batches (one UPDATE … RETURNING walking the
+outbox by id; row locks with SKIP LOCKED on PostgreSQL, so several workers never take the same message),
+asks the consent gate again right before every POST attempt, sends through the portal adapter with retries
+(tenacity, exponential wait), and writes the portal's receipts set-based, guarded by worker and status:
+accepted (with `published_at` of finals and exam results from the receipt), rejected (parked as failed with
+the reason), or unacknowledged (tried again later, parked after `EXCHANGE_MAX_ATTEMPTS`). `rounds.Round`
+overlaps this database work with the portal's time."""
 import datetime as dt
 import logging
 import os
