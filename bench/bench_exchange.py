@@ -9,6 +9,7 @@ reached yet) and with a gc.collect() after each batch («live»: what the job ho
 SQLite in a temp dir; PostgreSQL too when BENCH_POSTGRES_URL is set (its public schema is dropped first).
 """
 import argparse
+import datetime as dt
 import gc
 import json
 import os
@@ -24,13 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from sqlalchemy import delete, func, insert, select, text, update  # noqa: E402
+from sqlalchemy import delete, func, insert, select, update  # noqa: E402
 from sqlalchemy.orm import selectinload  # noqa: E402
 
-from app import create_app  # noqa: E402
 from app.exchange.simulator import Running  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Mark, OutboxMessage, OutboxStatus, School, Student  # noqa: E402
+from bench.common import row, school_app  # noqa: E402
 
 TODAY = "2026-11-20"
 SECRET = "bench-portal-secret"
@@ -41,19 +42,8 @@ SAMPLES = 3000  # distinct real marks the messages cycle through
 
 def exchange_app(url: str):
     """An app on a fresh, migrated database (`school init`) with the small demo school loaded."""
-    app = create_app("config.Config", {"SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False})
+    app = school_app(TODAY, "small", url)
     app.config["SCHOOL_TODAY"] = TODAY
-    runner = app.test_cli_runner()
-    with app.app_context():
-        if url.startswith("postgresql"):
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        assert runner.invoke(args=["school", "init"]).exit_code == 0
-        started = time.perf_counter()
-        result = runner.invoke(args=["school", "demo", "--size", "small", "--seed", "1", "--today", TODAY])
-        assert result.exit_code == 0, result.output
-        print(f"demo --size small --today {TODAY}: {time.perf_counter() - started:.1f} s")
-        print("  " + "\n  ".join(result.output.splitlines()[1:3]))
     return app
 
 
@@ -184,6 +174,25 @@ def job_memory(simulator: Running, n: int, live: bool) -> int:
     return peak
 
 
+def prune_all() -> float:
+    """`exchange prune` of every accepted message (all N, accepted today): seconds."""
+    from app.exchange.outbox import prune
+    from app.services import clock
+
+    started = time.perf_counter()
+    moved = prune(clock.utcnow() + dt.timedelta(seconds=1))
+    seconds = time.perf_counter() - started
+    assert moved == accepted_archived() and accepted_in_outbox() == 0
+    print(f"prune: {moved} accepted messages moved to the archive in {seconds:.1f} s")
+    return seconds
+
+
+def accepted_archived() -> int:
+    from app.models import OutboxArchive
+
+    return db.session.scalar(select(func.count()).select_from(OutboxArchive))
+
+
 def bench(label: str, url: str, n: int, simulator: Running) -> dict:
     """Every measurement on one database."""
     print(f"== {label} ==")
@@ -216,11 +225,12 @@ def bench(label: str, url: str, n: int, simulator: Running) -> dict:
             for live in (False, True):
                 print(f"job peak memory, {'live' if live else 'raw'}: " + ", ".join(
                     f"{k} messages {memory[k, live] / 2**20:.1f} MiB" for k in (small, n)))
+            pruned = prune_all()
         finally:
             db.session.remove()
             db.engine.dispose()
     return {"db": label, "n": n, "job": n / job, "bare": n / bare, "ratio": bare / job,
-            "memory": [memory[k, live] / 2**20 for live in (False, True) for k in (small, n)]}
+            "memory": [memory[k, live] / 2**20 for live in (False, True) for k in (small, n)], "prune": pruned}
 
 
 def main() -> None:
@@ -247,6 +257,11 @@ def main() -> None:
     for r in results:
         print(f"{r['db']:<11} {r['job']:>10.0f} {r['bare']:>11.0f} {r['ratio']:>9.2f} "
               f"{r['memory'][0]:>9.1f} {r['memory'][1]:>6.1f} {r['memory'][2]:>10.1f} {r['memory'][3]:>7.1f}")
+    print()
+    for r in results:
+        row(f"exchange job vs a bare signed POST loop of the same batches, {r['db']}", round(r["job"]),
+            round(r["bare"]), "≥ 0.75×", " msg/s")
+        row(f"exchange prune of {n} accepted messages, {r['db']}", round(r["prune"], 1), unit=" s")
 
 
 if __name__ == "__main__":

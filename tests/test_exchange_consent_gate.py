@@ -30,6 +30,8 @@ class WithdrawnWhileDown(HttpPortal):
     """The real transport; when its first POST finds the portal down, the family withdraws and the portal comes
     back before the sender's next try."""
 
+    concurrent = False  # it writes the withdrawal through the test's session: called on the job's thread
+
     def __init__(self, simulator, world):
         super().__init__(simulator.url, simulator.secret)
         self.simulator, self.world, self.posts = simulator, world, []

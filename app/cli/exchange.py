@@ -1,4 +1,5 @@
-"""`flask --app run exchange run|status|sla|retry|sync`: the portal exchange job and its checks."""
+"""`flask --app run exchange run|status|sla|retry|sync|prune`: the portal exchange job and its checks."""
+import datetime as dt
 import sys
 
 import click
@@ -6,6 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import gettext as _
 
+from app.cli.common import fail
 from app.exchange.sla import WINDOW_DAYS
 from app.extensions import db
 
@@ -65,6 +67,8 @@ def status_command() -> None:
     click.echo(_("Oldest waiting: %(age)s.", age=age_text(age)) if age else _("Nothing is waiting."))
     if outbox.last_accepted:
         click.echo(_("Last accepted by the portal: %(at)s UTC.", at=outbox.last_accepted.strftime("%d.%m.%Y %H:%M")))
+    if outbox.archived:
+        click.echo(_("In the archive (accepted, moved by «exchange prune»): %(count)d.", count=outbox.archived))
 
 
 @exchange_cli.command("sla")
@@ -112,3 +116,23 @@ def sync_command() -> None:
     count = initial_sync()
     db.session.commit()
     click.echo(_("Initial syncs queued: %(count)d.", count=count))
+
+
+@exchange_cli.command("prune")
+@click.option("--before", "before", required=True, metavar="YYYY-MM-DD",
+              help="Move messages the portal accepted before this day (school time) to the archive.")
+def prune_command(before: str) -> None:
+    """Move accepted messages older than a day to the archive, so a year of history does not slow the job."""
+    from app.exchange.outbox import prune
+    from app.exchange.sla import day_start
+    from app.services import clock
+
+    try:
+        day = dt.date.fromisoformat(before)
+    except ValueError:
+        fail(_("the date must be written YYYY-MM-DD, got «%(value)s»", value=before))
+    if day > clock.today():
+        fail(_("the day must not be later than today (%(today)s)", today=f"{clock.today():%d.%m.%Y}"))
+    count = prune(day_start(day))
+    click.echo(_("Moved to the archive: %(count)d messages accepted by the portal before %(day)s.",
+                 count=count, day=f"{day:%d.%m.%Y}"))

@@ -68,6 +68,10 @@ def _portal_error(response: httpx.Response) -> str:
 class HttpPortal:
     """The portal over HTTP; one connection pool for the adapter's life (`close()` or use `with`)."""
 
+    # The job POSTs on a thread of its own while it claims the next batch; an adapter whose `send` touches the
+    # job's database (a test's) sets this False and is called on the job's thread.
+    concurrent = True
+
     def __init__(self, url: str, secret: str, timeout: float = 10.0, client: httpx.Client | None = None):
         self.url, self.secret = url, secret
         self.client = client or httpx.Client(timeout=timeout)

@@ -21,7 +21,7 @@ from app.models.consent import (
     DocumentKind,
     Provenance,
 )
-from app.models.exchange import OutboxMessage, OutboxStatus
+from app.models.exchange import OutboxArchive, OutboxMessage, OutboxStatus
 from app.models.extracts import ExtractLog
 from app.models.journal import (
     Attendance,
@@ -71,6 +71,6 @@ __all__ = [
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
     "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
-    "NotificationStatus", "ExtractLog", "OutboxMessage", "OutboxStatus", "AssessmentMode", "AssessmentRule",
-    "PromotionDecision", "PromotionOutcome",
+    "NotificationStatus", "ExtractLog", "OutboxArchive", "OutboxMessage", "OutboxStatus", "AssessmentMode",
+    "AssessmentRule", "PromotionDecision", "PromotionOutcome",
 ]

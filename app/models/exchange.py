@@ -49,3 +49,27 @@ class OutboxMessage(SchoolOwned, Model):
 
     def __repr__(self) -> str:
         return f"№{self.id} {self.kind}: {self.status.value}"
+
+
+class OutboxArchive(SchoolOwned, Model):
+    """An accepted message moved out of the outbox by `exchange prune` (same id, key and content): the job's
+    table stays the size of what is in flight, the school keeps what each family received and when."""
+
+    __tablename__ = "outbox_archive"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    student = relationship("Student")
+    entity: Mapped[str] = mapped_column(String(40), default="")
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entity_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str] = mapped_column(String(60), default="")
+    accepted_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    archived_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"№{self.id} {self.kind}: archived"
