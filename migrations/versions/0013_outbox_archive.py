@@ -1,14 +1,14 @@
 """the outbox archive: accepted messages moved out of the job's table by `exchange prune`
 
-Revision ID: 0012h5
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0012h5'
-down_revision = '0011'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
