@@ -155,9 +155,10 @@ def channels(student_ids: list[int], at: dt.date | None = None, standing: dict[i
     delivery preferences) passes them instead of having them read again."""
     if standing is None:
         standing = statuses(student_ids, at)
-    if chosen is None:
+    if chosen is None:  # only a family that may receive electronically has a choice to read
+        consented = [sid for sid in student_ids if standing[sid].electronic]
         chosen = dict(db.session.execute(select(DeliveryPreference.student_id, DeliveryPreference.channel).where(
-            DeliveryPreference.student_id.in_(student_ids))).all()) if student_ids else {}
+            DeliveryPreference.student_id.in_(consented))).all()) if consented else {}
     return {sid: (chosen.get(sid) or Channel.portal) if standing[sid].electronic else Channel.paper
             for sid in student_ids}
 

@@ -350,17 +350,55 @@ def closed_periods(session: Session) -> list[ReportingPeriod]:
     """The closed periods, and every period of a closed academic year (app.services.freeze_year) with the
     year's own period first, so that a row of a closed year is refused in the year's name (a year without
     a «year» period gets a stand-in spanning it, never saved)."""
-    rows = session.execute(select(ReportingPeriod, AcademicYear).join(AcademicYear, AcademicYear.id ==
-                                                                      ReportingPeriod.year_id)
+    return _closed_state(session)[0]
+
+
+def closed_years(session: Session) -> list[AcademicYear]:
+    """The closed academic years (read with the closed periods: one statement per transaction)."""
+    return _closed_state(session)[1]
+
+
+CLOSED = "freeze_closed_state"  # session.info: (closed periods, closed years) of the current transaction
+
+
+def _closed_state(session: Session) -> tuple[list[ReportingPeriod], list[AcademicYear]]:
+    """What is closed, read once per transaction: a write checks it when it is asked (the journal's lock)
+    and again in the before-flush guard; a flush or statement that changes periods or years forgets it."""
+    cached = session.info.get(CLOSED)
+    if cached is not None:
+        return cached
+    rows = session.execute(select(AcademicYear, ReportingPeriod, AcademicYear.closed)  # as stored, not as pending
+                           .outerjoin(ReportingPeriod, ReportingPeriod.year_id == AcademicYear.id)
                            .where(or_(ReportingPeriod.closed.is_(True), AcademicYear.closed.is_(True)))).all()
-    years = {year.id: year for _, year in rows if year.closed}
-    firsts = {p.year_id: p for p, _ in rows if p.year_id in years and p.kind == PeriodKind.year}
+    years = {year.id: year for year, _, stored in rows if stored}
+    periods = [p for _, p, _ in rows if p is not None]
+    firsts = {p.year_id: p for p in periods if p.year_id in years and p.kind == PeriodKind.year}
     for year in years.values():
         if year.id not in firsts:
             firsts[year.id] = ReportingPeriod(id=0, school_id=year.school_id, year_id=year.id, kind=PeriodKind.year,
                                               number=1, start=year.start, end=year.end, closed=True)
             firsts[year.id].year = year
-    return list(firsts.values()) + [p for p, _ in rows if p not in firsts.values()]
+    cached = session.info[CLOSED] = (list(firsts.values()) + [p for p in periods if p not in firsts.values()],
+                                     list(years.values()))
+    return cached
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_closed_if_changed(session: Session, _context) -> None:
+    if any(isinstance(o, (ReportingPeriod, AcademicYear)) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(CLOSED, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_closed_on_dml(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info.pop(CLOSED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_closed(session: Session, transaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(CLOSED, None)
 
 
 def _covering(closed, school_id, kinds, day: dt.date) -> ReportingPeriod | None:

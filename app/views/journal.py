@@ -1,7 +1,7 @@
 """The teacher's journal: the chooser, the grid page and its JSON endpoints (CSRF-protected)."""
 import datetime as dt
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -32,6 +32,7 @@ from app.services.journal import (
     mark_all_present,
     replace_cell_mark,
     set_attendance,
+    writer_of,
 )
 from app.services.membership import scheme_class
 from app.services.params import id_arg, json_object
@@ -43,8 +44,6 @@ TARGET_OF = {column: key for key, (_model, column) in TARGETS.items()}  # class_
 
 def current_actor():
     """The Actor of the signed-in user."""
-    from flask import current_app
-
     return actor_of(current_app.appbuilder.sm.current_user)
 
 
@@ -175,7 +174,7 @@ class JournalView(BaseView):
     @has_access
     def save_cell(self):
         """Save one mark or attendance entry: 200 with the cell, 422 with the rule, 409 on conflict."""
-        actor, warning = current_actor(), None
+        actor, warning = writer_of(current_app.appbuilder.sm.current_user), None
         try:
             body = json_object(request.get_json(silent=True))
             lesson_id, student_id = int_arg("lesson_id", body), int_arg("student_id", body)
@@ -190,6 +189,8 @@ class JournalView(BaseView):
                 warning = absence_warning(lesson_id, student_id) if value is not None else None
             else:
                 raise RuleViolation(_l("Unknown entry kind."))
+            # read in the write's transaction, while its lesson is loaded (after the commit it would be read again)
+            average = student_average(lesson_id, student_id, period_id) if period_id else None
             db.session.commit()
         except RuleViolation as err:
             db.session.rollback()
@@ -199,7 +200,6 @@ class JournalView(BaseView):
             return jsonify(ok=False, error=str(_l("Someone has changed this entry meanwhile; the current value is "
                                                   "shown.")), current=err.current,
                            marks=getattr(err, "marks", None)), 409
-        average = student_average(lesson_id, student_id, period_id) if period_id else None
         extra = {"warning": str(warning)} if warning else {}
         return jsonify(ok=True, cell=cell, average=average, **extra)
 
