@@ -270,9 +270,21 @@ def replace_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_i
     type) and None clears it. `seen` are the [id, version] pairs of the marks the writer saw in the
     cell; without it, `version` is that of the mark of this work type (the older protocol). A mark the
     writer did not see is never removed: that is a Conflict carrying the cell's current marks."""
+    return save_cell_mark(actor, lesson_id, student_id, work_type_id, value, seen, version, comment, today)[0]
+
+
+def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
+                   seen: list | None = None, version: int | None = None, comment: str | None = None,
+                   today: dt.date | None = None) -> tuple[dict | None, str | None]:
+    """replace_cell_mark, and the warning the grid shows when the student is recorded absent from the lesson
+    (read with the cell's marks: one statement)."""
     lesson = check_entry(actor, lesson_for_entry(lesson_id), student_id, _today(today))
-    marks = db.session.scalars(select(Mark).where(Mark.lesson_id == lesson.id, Mark.student_id == student_id)
-                               .order_by(Mark.id)).all()
+    rows = db.session.execute(
+        select(Mark, Attendance.code).select_from(Lesson)
+        .outerjoin(Mark, (Mark.lesson_id == Lesson.id) & (Mark.student_id == student_id))
+        .outerjoin(Attendance, (Attendance.lesson_id == Lesson.id) & (Attendance.student_id == student_id))
+        .where(Lesson.id == lesson.id).order_by(Mark.id)).all()
+    marks = [mark for mark, _code in rows if mark is not None]
     same = next((m for m in marks if m.work_type_id == work_type_id), None)
     if seen is None:
         seen = [[same.id, version]] if same is not None and version else []
@@ -286,7 +298,7 @@ def replace_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_i
         if other is not same:
             db.session.delete(other)
     _flush(mark_cell, lambda: None)
-    return cell
+    return cell, _absent(rows[0][1] if rows and value is not None else None)
 
 
 class CellConflict(Conflict):
@@ -302,12 +314,14 @@ ABSENT = {AttendanceCode.absent, AttendanceCode.ill, AttendanceCode.excused}
 
 def absence_warning(lesson_id: int, student_id: int):
     """A warning (not a refusal) when a mark is given to a student recorded absent from the lesson."""
-    entry = db.session.scalar(select(Attendance).where(Attendance.lesson_id == lesson_id,
-                                                       Attendance.student_id == student_id))
-    if entry is None or entry.code not in ABSENT:
+    return _absent(db.session.scalar(select(Attendance.code).where(Attendance.lesson_id == lesson_id,
+                                                                   Attendance.student_id == student_id)))
+
+
+def _absent(code: AttendanceCode | None):
+    if code is None or code not in ABSENT:
         return None
-    return _l("The student is recorded absent (%(code)s) from this lesson; the mark is saved.",
-              code=entry.code.value)
+    return _l("The student is recorded absent (%(code)s) from this lesson; the mark is saved.", code=code.value)
 
 
 def mark_all_present(actor: Actor, lesson_id: int, seen: dict | None, today: dt.date | None = None) -> int:

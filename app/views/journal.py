@@ -26,11 +26,10 @@ from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
 from app.services.journal import (
     Conflict,
-    absence_warning,
     actor_of,
     can_write_lesson,
     mark_all_present,
-    replace_cell_mark,
+    save_cell_mark,
     set_attendance,
     writer_of,
 )
@@ -184,9 +183,8 @@ class JournalView(BaseView):
             elif body.get("kind") == "mark":
                 value = body.get("value")
                 value = None if value in (None, "") else value
-                cell = replace_cell_mark(actor, lesson_id, student_id, int_arg("work_type_id", body), value,
-                                         body.get("seen"), body.get("version"), body.get("comment"))
-                warning = absence_warning(lesson_id, student_id) if value is not None else None
+                cell, warning = save_cell_mark(actor, lesson_id, student_id, int_arg("work_type_id", body), value,
+                                               body.get("seen"), body.get("version"), body.get("comment"))
             else:
                 raise RuleViolation(_l("Unknown entry kind."))
             # read in the write's transaction, while its lesson is loaded (after the commit it would be read again)
