@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -66,13 +66,16 @@ def writer_of(user) -> Actor:
 def lesson_for_entry(lesson_id) -> Lesson | None:
     """The lesson with what the rules of an entry read (its assignment, year, subject, class or group's class,
     teacher), in one statement instead of one per relation."""
+    held = db.session.info.setdefault(HELD, {})
+    if isinstance(lesson_id, int) and lesson_id in held and not inspect(held[lesson_id]).expired_attributes:
+        return held[lesson_id]  # «Все присутствуют» writes every entry of one lesson
     assignment = joinedload(Lesson.assignment)
     lesson = db.session.scalar(select(Lesson).where(Lesson.id == lesson_id).options(
         joinedload(Lesson.teacher), assignment.joinedload(TeachingAssignment.year),
         assignment.joinedload(TeachingAssignment.subject), assignment.joinedload(TeachingAssignment.class_unit),
         assignment.joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit)))
     if lesson is not None:  # the identity map holds rows weakly: keep it for what the transaction reads next
-        db.session.info.setdefault(HELD, []).append(lesson)  # (the outbox's payload, the cell's average)
+        held[lesson.id] = lesson  # (the outbox's payload, the cell's average)
     return lesson
 
 
