@@ -47,9 +47,10 @@ def fill_class(class_id: int, size: int = 35) -> None:
     for n in range(size - have):
         s = Student(school_id=cls.school_id, surname=f"Добавленный{n}", name="Ученик", patronymic="",
                     birth_date=dt.date(cls.year.start.year - cls.grade - 6, 5, 1), class_unit_id=class_id,
-                    enrolled_on=cls.year.start)
+                    enrolled_on=dt.date.fromisoformat(TODAY))
         db.session.add(s)
-        db.session.add(Enrolment(school_id=cls.school_id, student=s, class_unit_id=class_id, start=cls.year.start))
+        db.session.add(Enrolment(school_id=cls.school_id, student=s, class_unit_id=class_id,  # not into a closed period
+                                 start=dt.date.fromisoformat(TODAY)))
     db.session.commit()
 
 
@@ -77,7 +78,10 @@ def main() -> None:
         seconds = median_time(lambda: client.get(url))
         body = {"lesson_id": lesson.id, "student_id": student, "kind": "mark", "work_type_id": work_type,
                 "value": 4, "version": None, "period_id": period_id}
-        client.post("/journal/cell", json={**body, "value": None})  # start from an empty cell
+        cleared = client.post("/journal/cell", json={**body, "value": None})  # start from an empty cell:
+        if cleared.status_code == 409:  # it holds a mark the clearing must name as seen
+            seen = [[m["id"], m["version"]] for m in cleared.get_json()["marks"]]
+            client.post("/journal/cell", json={**body, "value": None, "seen": seen})
         signing_in = []  # FAB's user, roles and permissions, the session epoch: every request's, not the save's
         listen = event.listens_for(db.engine, "before_cursor_execute")(
             lambda _c, _cu, sql, *_a: signing_in.append(1) if re.search(r"\b(ab_\w+|session_epoch)\b", sql) else None)
