@@ -198,6 +198,20 @@ def tamper(sql, **params) -> None:
     db.session.expire_all()
 
 
+def rechain(conn, compute=None, start: int = 0) -> None:
+    """Recompute every hash from row `start` on as the writers chain them: each event after the previous one of
+    its school (`compute`: the hash function, default the keyed one)."""
+    heads: dict = {}
+    for event in conn.execute(select(TABLE).order_by(TABLE.c.id)).mappings().all():
+        if event["id"] >= start:
+            content = {**event, "prev_hash": heads.get(event["school_id"], "")}
+            conn.execute(update(TABLE).where(TABLE.c.id == event["id"])
+                         .values(prev_hash=content["prev_hash"], hash=(compute or event_hash)(content)))
+            heads[event["school_id"]] = (compute or event_hash)(content)
+        else:
+            heads[event["school_id"]] = event["hash"]
+
+
 def row(pk: int) -> dict:
     with db.engine.connect() as conn:
         return dict(conn.execute(select(TABLE).where(TABLE.c.id == pk)).mappings().one())
@@ -214,10 +228,12 @@ def test_verify_passes_an_empty_trail(runner, world):
     assert code == 0 and "проверено записей 0" in output
 
 
-def test_verify_reads_the_chain_across_batches(trail):
+def test_verify_reads_the_chain_across_batches(world, trail):
     assert verify_chain(batch=2) == (7, None)
     tamper("UPDATE audit_event SET username = 'director' WHERE id = :id", id=trail[4])
-    assert verify_chain(batch=2) == (4, f"запись №{trail[4]}: содержимое изменено после записи")
+    school = world.school_a.id
+    changed = f"цепочка школы №{school}: запись №{trail[4]}: содержимое изменено после записи"
+    assert verify_chain(batch=2) == (4, changed)
 
 
 @pytest.mark.parametrize(("what", "position"), [("username", 2), ("after", 4), ("at", 0), ("entity_id", 6),

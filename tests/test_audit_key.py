@@ -7,14 +7,14 @@ import json
 import logging
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 import config
 from app import create_app
 from app.extensions import db
 from app.security.hardening import DEMO_AUDIT_KEY, UnsafeConfiguration
 from app.services.audit import HASHED_FIELDS, event_hash, verify_chain
-from tests.test_audit_chain import TABLE, row, tamper, trail  # noqa: F401 - trail is a fixture: seven chained events
+from tests.test_audit_chain import TABLE, rechain, row, tamper, trail  # noqa: F401 - trail is a fixture: seven chained events
 from tests.test_hardening import STRONG_KEY
 
 pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
@@ -39,15 +39,7 @@ def edit_and_rechain(pk: int, compute) -> None:
     """The DBA's attack: change row `pk` and recompute its hash and every later one with `compute`."""
     with db.engine.begin() as conn:
         conn.execute(update(TABLE).where(TABLE.c.id == pk).values(username="director"))
-        previous = ""
-        for event in conn.execute(select(TABLE).order_by(TABLE.c.id)).mappings().all():
-            if event["id"] >= pk:
-                content = {**event, "prev_hash": previous}
-                conn.execute(update(TABLE).where(TABLE.c.id == event["id"])
-                             .values(prev_hash=previous, hash=compute(content)))
-                previous = compute(content)
-            else:
-                previous = event["hash"]
+        rechain(conn, compute, start=pk)
     db.session.expire_all()
 
 
@@ -91,10 +83,12 @@ def test_anchor_appends_the_head_to_the_file_and_the_log(runner, trail, tmp_path
         code, output = run(runner, "anchor", "--file", str(anchors))
     assert code == 0, output
     head = json.loads(anchors.read_text(encoding="utf-8"))
-    assert (head["count"], head["last_id"], head["hash"]) == (7, trail[6], row(trail[6])["hash"])
+    school = str(row(trail[6])["school_id"])
+    assert head["chains"] == {school: {"count": 7, "last_id": trail[6], "hash": row(trail[6])["hash"]}}
     assert head["at"].endswith("+00:00")
-    assert "записей 7" in output and json.dumps(head, ensure_ascii=False) in output
-    assert any(json.dumps(head, ensure_ascii=False) in r.getMessage() for r in caplog.records)
+    line = json.dumps(head, ensure_ascii=False, sort_keys=True)
+    assert "записей 7" in output and line in output
+    assert any(line in r.getMessage() for r in caplog.records)
     assert run(runner, "anchor", "--file", str(anchors))[0] == 0  # appended, not overwritten
     assert len(anchors.read_text(encoding="utf-8").splitlines()) == 2
 
@@ -102,7 +96,8 @@ def test_anchor_appends_the_head_to_the_file_and_the_log(runner, trail, tmp_path
 def test_anchor_uses_the_configured_file_by_default(app, runner, trail, tmp_path):  # noqa: F811
     app.config["AUDIT_ANCHOR_FILE"] = str(tmp_path / "default.jsonl")
     assert run(runner, "anchor")[0] == 0
-    assert json.loads((tmp_path / "default.jsonl").read_text(encoding="utf-8"))["count"] == 7
+    head = json.loads((tmp_path / "default.jsonl").read_text(encoding="utf-8"))
+    assert [chain["count"] for chain in head["chains"].values()] == [7]
 
 
 def test_an_untouched_chain_passes_with_its_anchors(runner, trail, tmp_path):  # noqa: F811
@@ -139,7 +134,7 @@ def test_anchor_refuses_a_broken_chain_and_writes_nothing(runner, trail, tmp_pat
 @pytest.mark.parametrize(("content", "fragment"), [
     (None, "не удалось прочитать файл привязок"),
     ("", "нет ни одной привязки"),
-    ("not json\n", "строка 1: ожидается JSON с полями at, count, last_id, hash"),
+    ("not json\n", "строка 1: ожидается JSON с полями at, chains"),
     ('{"at": "2026-12-01T10:00:00+00:00", "count": -1, "last_id": 1, "hash": "x"}\n', "строка 1"),
 ])
 def test_a_bad_anchor_file_is_a_clear_error(runner, trail, tmp_path, content, fragment):  # noqa: F811

@@ -14,12 +14,13 @@ from app.extensions import db
 from app.models import AuditEvent, Channel, Consent, ContactKind, ContactPoint, Decision, DeliveryPreference
 from app.security import permissions as p
 from app.security.roles import ROLE_AUDITOR, ROLE_PERMISSIONS
-from app.services.audit import acting_as, event_hash, verify_chain
+from app.services.audit import acting_as, verify_chain
 from app.services.consent import STANDARD_TEXT
 from app.services.journal import set_mark
 from tests.consent_helpers import NOV_2, OCT_1, SEPT_10, add_contact, add_guardian, count, events, parse_csv, record
 from tests.journal_helpers import actor, add_lessons, clear_trail, work_type
 from tests.security_helpers import bearer, changed_tables, listed_pks, snapshot
+from tests.test_audit_chain import rechain
 
 pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
 
@@ -33,17 +34,12 @@ def user_id(username: str) -> int:
 
 
 def backdate_and_rechain(when: dict[int, dt.datetime]) -> None:
-    """Give events their historical times and rebuild the chain over them, as if the trail had
-    been written on those days (the chain must stay valid: only the times are of interest here)."""
+    """Give events their historical times and rebuild the chains over them, as if the trail had
+    been written on those days (the chains must stay valid: only the times are of interest here)."""
     with db.engine.begin() as conn:
         for pk, at in when.items():
             conn.execute(update(TABLE).where(TABLE.c.id == pk).values(at=at))
-        previous = ""
-        for row in conn.execute(select(TABLE).order_by(TABLE.c.id)).mappings().all():
-            content = {**row, "prev_hash": previous}
-            previous = event_hash(content)
-            conn.execute(update(TABLE).where(TABLE.c.id == row["id"]).values(prev_hash=content["prev_hash"],
-                                                                               hash=previous))
+        rechain(conn)
     db.session.expire_all()
 
 

@@ -1,5 +1,5 @@
-"""`flask --app run audit verify|anchor|rekey`: check the keyed hash chain of the audit trail and anchor
-its head outside the database."""
+"""`flask --app run audit verify|anchor|rekey`: check the keyed hash chains of the audit trail (one per
+school) and anchor their heads outside the database."""
 import sys
 
 import click
@@ -41,10 +41,8 @@ def audit_verify_command(anchor_file: str | None) -> None:
 def audit_anchor_command(anchor_file: str | None) -> None:
     """Record the chain's head (row count, last row, hash, time) outside the database: one JSON line
     appended to FILE and the log. Refuses (exit 1) to anchor a broken chain."""
-    import json
-
     from app.services.audit import verify_chain
-    from app.services.audit_anchor import AnchorFileError, append_anchor, chain_head
+    from app.services.audit_anchor import AnchorFileError, anchor_line, anchored_rows, append_anchor, chain_head
 
     checked, problem = verify_chain()
     if problem:
@@ -58,9 +56,9 @@ def audit_anchor_command(anchor_file: str | None) -> None:
         append_anchor(anchor, path)
     except AnchorFileError as err:
         fail(err.message)
-    click.echo(json.dumps(anchor, ensure_ascii=False))
+    click.echo(anchor_line(anchor))
     click.echo(_("The audit trail's anchor is appended to %(path)s: %(count)d rows", path=path,
-                 count=anchor["count"]))
+                 count=anchored_rows(anchor)))
 
 
 @audit_cli.command("rekey")

@@ -1,6 +1,6 @@
 """All models, imported so that Alembic and the mappers see every table."""
 from app.models.assessment import AssessmentMode, AssessmentRule
-from app.models.audit import AuditEvent
+from app.models.audit import AuditChainStart, AuditEvent
 from app.models.base import Model, PeriodKind, SchoolOwned
 from app.models.classes import (
     ClassUnit,
@@ -66,7 +66,7 @@ __all__ = [
     "StudyGroup", "stream_student", "study_group_student", "Guardian", "Staff", "Student",
     "StudentGuardian", "AcademicYear", "BellSlot", "Holiday", "PeriodStatusChange",
     "ReportingPeriod", "School",
-    "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "Attendance",
+    "Subject", "WorkType", "CurriculumItem", "TeachingAssignment", "AuditEvent", "AuditChainStart", "Attendance",
     "AttendanceCode", "ChangeKind", "ControlWorkPlan", "Lesson", "LessonChange", "LessonStatus",
     "LessonType", "Mark", "Recommendation", "TimetableEntry", "Channel", "Consent", "ContactKind",
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",

@@ -173,7 +173,7 @@ class Mark(SchoolOwned, Model):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
     __table_args__ = (UniqueConstraint("lesson_id", "student_id", "work_type_id", name="uq_mark"),)
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}  # UPDATE … RETURNING updated_at
 
     def __repr__(self) -> str:
         return f"{self.value} ({self.work_type.name if self.work_type else ''})"
@@ -194,7 +194,7 @@ class Attendance(SchoolOwned, Model):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
     version: Mapped[int] = mapped_column(Integer, default=1)
     __table_args__ = (UniqueConstraint("lesson_id", "student_id", name="uq_attendance"),)
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version, "eager_defaults": True}  # UPDATE … RETURNING updated_at
 
     def __repr__(self) -> str:
         return str(self.code.value if self.code else "")

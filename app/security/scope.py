@@ -77,18 +77,30 @@ class Scope:
 NOBODY = Scope()
 
 
-def scope_for_user(user) -> Scope:
-    """Build the scope of a login user from their roles, staff record and assignments."""
+def _staff_scope(user) -> tuple[Scope, Staff | None]:
+    """The scope a user's roles and staff record alone decide, and the staff record (one statement)."""
     if user is None or not getattr(user, "is_authenticated", True) or not getattr(user, "id", None):
-        return NOBODY
+        return NOBODY, None
     can = capabilities(user.roles)
     staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
     if ALL_SCHOOLS in can and staff is None:
-        return Scope(user_id=user.id, everything=True)
+        return Scope(user_id=user.id, everything=True), None
     if staff is None:
-        return Scope(user_id=user.id)
-    if READS_SCHOOL in can:
-        return Scope(user.id, staff.school_id, staff.id, whole_school=True)
+        return Scope(user_id=user.id), None
+    return Scope(user.id, staff.school_id, staff.id, whole_school=READS_SCHOOL in can), staff
+
+
+def writer_scope(user) -> Scope:
+    """The scope of one write that checks a row against the writer's school and staff record only (the journal's
+    entries): without the classes, groups and streams the user sees, which a write does not read."""
+    return _staff_scope(user)[0]
+
+
+def scope_for_user(user) -> Scope:
+    """Build the scope of a login user from their roles, staff record and assignments."""
+    scope, staff = _staff_scope(user)
+    if staff is None or scope.whole_school:
+        return scope
     rows = db.session.execute(
         select(
             TeachingAssignment.class_unit_id, TeachingAssignment.group_id,

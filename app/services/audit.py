@@ -12,6 +12,7 @@ import enum
 import hashlib
 import hmac
 import json
+from collections import defaultdict
 from contextvars import ContextVar
 from decimal import Decimal
 
@@ -154,17 +155,30 @@ def _write_audit(session: Session, _flush_context) -> None:
 
 
 def _append(session: Session, rows: list[dict]) -> None:
-    """Chain the events after the newest one and insert them in the session's transaction."""
-    if rows:
-        connection = session.connection()
-        if connection.dialect.name == "postgresql":  # one chain: writers of audited rows take turns
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
-        previous = connection.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar()
-        previous, key = previous or "", audit_key()
-        for row in rows:
+    """Chain each event after the newest one of its school (no school: a chain of its own) and insert them in
+    the session's transaction. On PostgreSQL the writers of one school take turns (an advisory lock keyed by
+    the school, held to the commit); other schools' writers do not wait."""
+    if not rows:
+        return
+    connection, key = session.connection(), audit_key()
+    by_school = defaultdict(list)
+    for row in rows:
+        by_school[row["school_id"]].append(row)
+    for school_id in sorted(by_school, key=lambda s: s or 0):  # one order of locks: no deadlock within a flush
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(CAST(:chain AS integer), CAST(:school AS integer))"),
+                               {"chain": CHAIN_LOCK, "school": school_id or 0})
+        previous = connection.execute(select(AuditEvent.hash).where(same_chain(school_id))
+                                      .order_by(AuditEvent.id.desc()).limit(1)).scalar() or ""
+        for row in by_school[school_id]:
             row["prev_hash"] = previous
             row["hash"] = previous = event_hash(row, key)
-        connection.execute(insert(AuditEvent), rows)
+    connection.execute(insert(AuditEvent), rows)
+
+
+def same_chain(school_id: int | None):
+    """The condition on AuditEvent of one school's chain (the index (school_id, id) serves both)."""
+    return AuditEvent.school_id.is_(None) if school_id is None else AuditEvent.school_id == school_id
 
 
 def record_created(session: Session, model, rows: list[dict]) -> None:
@@ -178,7 +192,7 @@ def record_created(session: Session, model, rows: list[dict]) -> None:
                        "after": {k: _plain(row.get(k)) for k in columns}} for row in rows])
 
 
-CHAIN_LOCK = 7_152_009  # advisory lock key of the audit chain
+CHAIN_LOCK = 7_152_009  # advisory lock key of the audit chains (with the school's id as the second key)
 HASHED_FIELDS = ("prev_hash", "at", "school_id", "user_id", "username", "entity", "entity_id", "action",
                  "before", "after")
 
@@ -207,62 +221,21 @@ def event_hash(row: dict, key: str | None = None) -> str:
     return hmac.new((key or audit_key()).encode(), _hashed_message(row), hashlib.sha256).hexdigest()
 
 
-def verify_chain(batch: int = 5000, anchors: dict[int, dict] | None = None) -> tuple[int, str | None]:
-    """Walk the trail in id order; returns (rows checked, the first problem or None). `anchors` (by row
-    count, see audit_anchor.read_anchors) also demand that the count-th row still has the anchored hash,
-    and that the trail is at least that long."""
-    from app.extensions import db
-
-    previous, checked, last_id, key, anchors = "", 0, 0, audit_key(), anchors or {}
-    while True:
-        events = db.session.scalars(select(AuditEvent).where(AuditEvent.id > last_id)
-                                    .order_by(AuditEvent.id).limit(batch)).all()
-        if not events:
-            return checked, _shorter_than_anchored(checked, last_id, anchors)
-        for event_row in events:
-            row = {k: getattr(event_row, k) for k in HASHED_FIELDS}
-            if event_row.prev_hash != previous:
-                return checked, (f"запись №{event_row.id}: не совпадает хеш предыдущей записи — запись перед ней "
-                                 f"удалена, вставлена или переставлена")
-            if event_hash(row, key) != event_row.hash:
-                return checked, f"запись №{event_row.id}: содержимое изменено после записи"
-            anchor = anchors.get(checked + 1)
-            if anchor is not None and anchor["hash"] != event_row.hash:
-                return checked, (f"запись №{event_row.id}: хеш не совпадает с привязкой от {anchor['at']} "
-                                 f"(запись {checked + 1} по счёту) — журнал до неё перестроен")
-            previous, checked, last_id = event_row.hash, checked + 1, event_row.id
-
-
-def _shorter_than_anchored(checked: int, last_id: int, anchors: dict[int, dict]) -> str | None:
-    """The problem of a trail that ends before the longest anchor's row (its tail was removed)."""
-    longest = max(anchors, default=0)
-    if longest <= checked:
-        return None
-    anchor = anchors[longest]
-    first = f"после записи №{last_id}" if last_id else "с первой"
-    return (f"записи {first} удалены: по привязке от {anchor['at']} в журнале было записей {longest} "
-            f"(последняя №{anchor['last_id']}), сейчас {checked}")
-
-
 def legacy_hash(row: dict) -> str:
     """The unkeyed SHA-256 the chain had before AUDIT_KEY (only to re-key a trail written then)."""
     return hashlib.sha256(_hashed_message(row)).hexdigest()
 
 
-def rekey_legacy_chain() -> tuple[int, str | None]:
-    """Once, at the upgrade: check the trail under the old unkeyed hash and, only if it is intact, chain it
-    again with AUDIT_KEY. Returns (rows re-keyed, the first problem or None); on a problem nothing changes."""
-    from app.extensions import db
+def verify_chain(batch: int = 5000, anchors: list[dict] | None = None) -> tuple[int, str | None]:
+    """Every chain of the trail verified (app.services.audit_chain): (rows found intact, the problems of the
+    broken chains, each named, or None)."""
+    from app.services.audit_chain import verify_chains
 
-    old_previous, new_previous, done, key = "", "", 0, audit_key()
-    for event_row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
-        row = {k: getattr(event_row, k) for k in HASHED_FIELDS}
-        if event_row.prev_hash != old_previous or legacy_hash(row) != event_row.hash:
-            db.session.rollback()
-            return 0, f"запись №{event_row.id}: цепочка без ключа нарушена — перевод на ключ отменён"
-        old_previous = event_row.hash
-        event_row.prev_hash = row["prev_hash"] = new_previous
-        event_row.hash = new_previous = event_hash(row, key)
-        done += 1
-    db.session.commit()
-    return done, None
+    return verify_chains(batch, anchors)
+
+
+def rekey_legacy_chain() -> tuple[int, str | None]:
+    """Once, at the upgrade to AUDIT_KEY (app.services.audit_chain.rekey)."""
+    from app.services.audit_chain import rekey
+
+    return rekey()

@@ -153,13 +153,28 @@ def channels(student_ids: list[int], at: dt.date | None = None, standing: dict[i
     notifications, the paper recipients and the extracts all follow it, so no family falls between them.
     A caller that already read the students' `standing` (statuses at `at`) or `chosen` channels (their
     delivery preferences) passes them instead of having them read again."""
+    if standing is None and chosen is None and student_ids:  # both in one statement (every save asks)
+        standing, chosen = _standing_and_choice(student_ids, at)
     if standing is None:
         standing = statuses(student_ids, at)
-    if chosen is None:
+    if chosen is None:  # only a family that may receive electronically has a choice to read
+        consented = [sid for sid in student_ids if standing[sid].electronic]
         chosen = dict(db.session.execute(select(DeliveryPreference.student_id, DeliveryPreference.channel).where(
-            DeliveryPreference.student_id.in_(student_ids))).all()) if student_ids else {}
+            DeliveryPreference.student_id.in_(consented))).all()) if consented else {}
     return {sid: (chosen.get(sid) or Channel.portal) if standing[sid].electronic else Channel.paper
             for sid in student_ids}
+
+
+def _standing_and_choice(student_ids: list[int], at: dt.date | None) -> tuple[dict, dict]:
+    """statuses() and the delivery preferences, read together (a student's one preference joined to their
+    latest decision)."""
+    rows = db.session.execute(
+        select(Consent.student_id, Consent.decision, Consent.decided_on, DeliveryPreference.channel)
+        .outerjoin(DeliveryPreference, DeliveryPreference.student_id == Consent.student_id)
+        .where(Consent.id.in_(_latest(at)), Consent.student_id.in_(student_ids))).all()
+    found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day, _ in rows}
+    standing = {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
+    return standing, {sid: channel for sid, _, _, channel in rows if channel is not None}
 
 
 def may_send_electronically(student_id: int, at: dt.date | None = None) -> bool:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.util import identity_key
 
 from app.models import (
     AcademicYear,
@@ -235,9 +236,58 @@ def _period_row(period: ReportingPeriod, deleted, claims: _Claims) -> None:
         claims.direct.append(period)
 
 
+def _lesson_rows(session: Session, ids: set) -> dict:
+    """Lesson id → (assignment id, date) as stored: from the session where it holds the lesson unchanged (the
+    journal loaded it for the same write), else read in one statement."""
+    rows, missing = {}, set()
+    for lid in ids:
+        lesson = session.identity_map.get(identity_key(Lesson, lid))
+        state = inspect(lesson) if lesson is not None else None
+        if state is None or lesson in session.dirty or state.expired_attributes & {"assignment_id", "date"}:
+            missing.add(lid)
+        else:
+            rows[lid] = (lesson.assignment_id, lesson.date)
+    if missing:
+        rows.update({lid: (aid, day) for lid, aid, day in session.execute(
+            select(Lesson.id, Lesson.assignment_id, Lesson.date).where(Lesson.id.in_(missing)))})
+    return rows
+
+
+KINDS = "freeze_assignment_kinds"  # session.info: _assignment_kinds already read in this transaction
+STRUCTURE = (TeachingAssignment, ClassUnit, StudyGroup, Stream, IndividualPlan, Student)  # what decides the kinds
+
+
 def _assignment_kinds(session: Session, ids) -> dict:
     """Assignment id → (school id, the period kinds its lessons follow: its class's scheme, or for a
-    stream its students' classes' schemes; the year always)."""
+    stream its students' classes' schemes; the year always). Kept for the transaction: the journal's
+    lock and the before-flush guard of the same write ask for the same assignment."""
+    known = session.info.setdefault(KINDS, {})
+    for aid in set(ids) - set(known):
+        found = _kinds_in_session(session, aid)
+        if found is not None:
+            known[aid] = found
+    wanted = set(ids) - set(known)
+    if wanted:
+        known.update(_read_assignment_kinds(session, wanted))
+    return {aid: known[aid] for aid in ids if aid in known}
+
+
+def _kinds_in_session(session: Session, assignment_id: int):
+    """The kinds of a class's or a group's assignment the session holds unchanged with its class (the journal
+    loads them with the lesson); None when they must be read (streams and plans, or not loaded)."""
+    assignment = session.identity_map.get(identity_key(TeachingAssignment, assignment_id))
+    if assignment is None or assignment in session.dirty or inspect(assignment).expired_attributes:
+        return None
+    if assignment.stream_id or assignment.plan_id:
+        return None
+    holder = assignment if assignment.class_unit_id else inspect(assignment).dict.get("group")
+    unit = inspect(holder).dict.get("class_unit") if holder is not None else None
+    if unit is None or unit in session.dirty or holder in session.dirty or inspect(unit).expired_attributes:
+        return None
+    return assignment.school_id, {unit.period_kind, PeriodKind.year}
+
+
+def _read_assignment_kinds(session: Session, ids) -> dict:
     if not ids:
         return {}
     group_class, plan_class, own_class = aliased(ClassUnit), aliased(ClassUnit), aliased(ClassUnit)
@@ -292,9 +342,7 @@ def _match(session: Session, claims: _Claims) -> ReportingPeriod | None:
         if period_id in by_id:
             return by_id[period_id]
     # Lessons (of marks, attendance, changes) → their assignment and date (and a change's dates).
-    lesson_ids = {c if isinstance(c, int) else c[0] for c in claims.lessons}
-    lesson_rows = {lid: (aid, day) for lid, aid, day in session.execute(
-        select(Lesson.id, Lesson.assignment_id, Lesson.date).where(Lesson.id.in_(lesson_ids)))} if lesson_ids else {}
+    lesson_rows = _lesson_rows(session, {c if isinstance(c, int) else c[0] for c in claims.lessons})
     by_assignment = set(claims.by_assignment)
     for claim in claims.lessons:
         lid, extra = (claim, None) if isinstance(claim, int) else claim
@@ -350,17 +398,60 @@ def closed_periods(session: Session) -> list[ReportingPeriod]:
     """The closed periods, and every period of a closed academic year (app.services.freeze_year) with the
     year's own period first, so that a row of a closed year is refused in the year's name (a year without
     a «year» period gets a stand-in spanning it, never saved)."""
-    rows = session.execute(select(ReportingPeriod, AcademicYear).join(AcademicYear, AcademicYear.id ==
-                                                                      ReportingPeriod.year_id)
+    return _closed_state(session)[0]
+
+
+def closed_years(session: Session) -> list[AcademicYear]:
+    """The closed academic years (read with the closed periods: one statement per transaction)."""
+    return _closed_state(session)[1]
+
+
+CLOSED = "freeze_closed_state"  # session.info: (closed periods, closed years) of the current transaction
+
+
+def _closed_state(session: Session) -> tuple[list[ReportingPeriod], list[AcademicYear]]:
+    """What is closed, read once per transaction: a write checks it when it is asked (the journal's lock)
+    and again in the before-flush guard; a flush or statement that changes periods or years forgets it."""
+    cached = session.info.get(CLOSED)
+    if cached is not None:
+        return cached
+    rows = session.execute(select(AcademicYear, ReportingPeriod, AcademicYear.closed)  # as stored, not as pending
+                           .outerjoin(ReportingPeriod, ReportingPeriod.year_id == AcademicYear.id)
                            .where(or_(ReportingPeriod.closed.is_(True), AcademicYear.closed.is_(True)))).all()
-    years = {year.id: year for _, year in rows if year.closed}
-    firsts = {p.year_id: p for p, _ in rows if p.year_id in years and p.kind == PeriodKind.year}
+    years = {year.id: year for year, _, stored in rows if stored}
+    periods = [p for _, p, _ in rows if p is not None]
+    firsts = {p.year_id: p for p in periods if p.year_id in years and p.kind == PeriodKind.year}
     for year in years.values():
         if year.id not in firsts:
             firsts[year.id] = ReportingPeriod(id=0, school_id=year.school_id, year_id=year.id, kind=PeriodKind.year,
                                               number=1, start=year.start, end=year.end, closed=True)
             firsts[year.id].year = year
-    return list(firsts.values()) + [p for p, _ in rows if p not in firsts.values()]
+    cached = session.info[CLOSED] = (list(firsts.values()) + [p for p in periods if p not in firsts.values()],
+                                     list(years.values()))
+    return cached
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_closed_if_changed(session: Session, _context) -> None:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(o, (ReportingPeriod, AcademicYear)) for o in changed):
+        session.info.pop(CLOSED, None)
+    if any(isinstance(o, STRUCTURE) for o in changed):
+        session.info.pop(KINDS, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_closed_on_dml(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info.pop(CLOSED, None)
+        state.session.info.pop(KINDS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_closed(session: Session, transaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(CLOSED, None)
+        session.info.pop(KINDS, None)
 
 
 def _covering(closed, school_id, kinds, day: dt.date) -> ReportingPeriod | None:

@@ -28,7 +28,7 @@ from app.models import (
     TimetableEntry,
 )
 from app.services.errors import RuleViolation
-from app.services.freeze import MESSAGES, _ids, _read_old, _Removed, _touched, _values
+from app.services.freeze import MESSAGES, _ids, _read_old, _Removed, _touched, _values, closed_years
 
 BY_YEAR = (ReportingPeriod, Holiday, ClassUnit, Stream, IndividualPlan, TeachingAssignment, PromotionDecision)
 BY_CLASS = (Enrolment, StudyGroup, CurriculumItem)
@@ -99,7 +99,7 @@ def closed_year_among(session: Session, objs, deleted=()) -> AcademicYear | None
     if not objs:
         return None
     with session.no_autoflush:
-        closed = session.scalars(select(AcademicYear).where(AcademicYear.closed.is_(True))).all()
+        closed = closed_years(session)
         if not closed:
             return None
         claims = _claims(session, objs, _Removed(deleted))

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.extensions import db
@@ -17,10 +18,12 @@ from app.models import (
     LessonStatus,
     Mark,
     ReportingPeriod,
+    StudyGroup,
+    TeachingAssignment,
     WorkType,
 )
 from app.security.roles import ADMINISTERS, capabilities
-from app.security.scope import Scope, current_scope
+from app.security.scope import Scope, current_scope, writer_scope
 from app.services import clock
 from app.services.assessment import check_marks_allowed
 from app.services.calendar import holiday_on
@@ -52,6 +55,38 @@ def actor_of(user) -> Actor:
 
     scope = current_scope() if current_scope().user_id == user.id else scope_for_user(user)
     return Actor(user.username, scope, administration=ADMINISTERS in capabilities(user.roles))
+
+
+def writer_of(user) -> Actor:
+    """The Actor of one journal write: it needs the user's school and staff record, not the classes they
+    see (`scope.writer_scope`: one statement instead of three)."""
+    return Actor(user.username, writer_scope(user), administration=ADMINISTERS in capabilities(user.roles))
+
+
+def lesson_for_entry(lesson_id) -> Lesson | None:
+    """The lesson with what the rules of an entry read (its assignment, year, subject, class or group's class,
+    teacher), in one statement instead of one per relation."""
+    held = db.session.info.setdefault(HELD, {})
+    if isinstance(lesson_id, int) and lesson_id in held and not inspect(held[lesson_id]).expired_attributes:
+        return held[lesson_id]  # «Все присутствуют» writes every entry of one lesson
+    assignment = joinedload(Lesson.assignment)
+    lesson = db.session.scalar(select(Lesson).where(Lesson.id == lesson_id).options(
+        joinedload(Lesson.teacher), assignment.joinedload(TeachingAssignment.year),
+        assignment.joinedload(TeachingAssignment.subject), assignment.joinedload(TeachingAssignment.class_unit),
+        assignment.joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit)))
+    if lesson is not None:  # the identity map holds rows weakly: keep it for what the transaction reads next
+        held[lesson.id] = lesson  # (the outbox's payload, the cell's average)
+    return lesson
+
+
+HELD = "journal_held_lessons"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _let_go(session: Session, transaction) -> None:
+    """The lessons an entry held are let go with its transaction (not with a flush's inner one)."""
+    if transaction.parent is None:
+        session.info.pop(HELD, None)
 
 
 def _fail(message, field: str | None = None):
@@ -159,10 +194,12 @@ def _flush(cell, reload):
         raise Conflict(cell(current)) from None
 
 
-def _write_entry(query, version: int | None, cell, remove: bool, make, fill) -> dict | None:
+def _write_entry(query, version: int | None, cell, remove: bool, make, fill, existing=False) -> dict | None:
     """The shape every versioned journal entry is written in: check the version the writer saw, then
-    remove the entry, or fill the existing (or a newly made) one; a concurrent writer is a Conflict."""
-    existing = db.session.scalar(query)
+    remove the entry, or fill the existing (or a newly made) one; a concurrent writer is a Conflict.
+    `existing` is the entry when the caller read it already (False: read it with the query)."""
+    if existing is False:
+        existing = db.session.scalar(query)
     _check_version(existing, version, cell)
     entry = None
     if remove:
@@ -184,7 +221,14 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
              version: int | None = None, comment: str | None = None, today: dt.date | None = None) -> dict | None:
     """Create, change (value) or remove (value None) the student's mark of a work type in a lesson;
     the comment is kept unless a new one (possibly "") is given."""
-    lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
+    lesson = check_entry(actor, lesson_for_entry(lesson_id), student_id, _today(today))
+    return _write_mark(actor, lesson, student_id, work_type_id, value, version, comment)
+
+
+def _write_mark(actor: Actor, lesson: Lesson, student_id: int, work_type_id: int, value: int | None,
+                version: int | None, comment: str | None, existing: Mark | None | bool = False) -> dict | None:
+    """set_mark once check_entry has passed; `existing` is the mark of the work type when the caller has
+    read it already (None: there is none; False: unknown, read it)."""
     work_type = db.session.get(WorkType, work_type_id)
     if work_type is None or work_type.school_id != lesson.school_id:
         _fail(_l("Choose a work type of the school."), "work_type")
@@ -203,13 +247,13 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
                            Mark.work_type_id == work_type_id),
         version, mark_cell, value is None, fill=fill,
         make=lambda: Mark(school_id=lesson.school_id, lesson_id=lesson.id, student_id=student_id,
-                          work_type_id=work_type_id))
+                          work_type_id=work_type_id), existing=existing)
 
 
 def set_attendance(actor: Actor, lesson_id: int, student_id: int, code: str | None,
                    version: int | None = None, today: dt.date | None = None) -> dict | None:
     """Set (Н, Б, УП, ОП) or clear (None) the student's attendance entry of a lesson."""
-    lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
+    lesson = check_entry(actor, lesson_for_entry(lesson_id), student_id, _today(today))
     if code is not None and (not isinstance(code, str) or code not in {c.value for c in AttendanceCode}):
         _fail(BAD_CODE, "code")
 
@@ -229,9 +273,21 @@ def replace_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_i
     type) and None clears it. `seen` are the [id, version] pairs of the marks the writer saw in the
     cell; without it, `version` is that of the mark of this work type (the older protocol). A mark the
     writer did not see is never removed: that is a Conflict carrying the cell's current marks."""
-    lesson = check_entry(actor, db.session.get(Lesson, lesson_id), student_id, _today(today))
-    marks = db.session.scalars(select(Mark).where(Mark.lesson_id == lesson.id, Mark.student_id == student_id)
-                               .order_by(Mark.id)).all()
+    return save_cell_mark(actor, lesson_id, student_id, work_type_id, value, seen, version, comment, today)[0]
+
+
+def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, value: int | None,
+                   seen: list | None = None, version: int | None = None, comment: str | None = None,
+                   today: dt.date | None = None) -> tuple[dict | None, str | None]:
+    """replace_cell_mark, and the warning the grid shows when the student is recorded absent from the lesson
+    (read with the cell's marks: one statement)."""
+    lesson = check_entry(actor, lesson_for_entry(lesson_id), student_id, _today(today))
+    rows = db.session.execute(
+        select(Mark, Attendance.code).select_from(Lesson)
+        .outerjoin(Mark, (Mark.lesson_id == Lesson.id) & (Mark.student_id == student_id))
+        .outerjoin(Attendance, (Attendance.lesson_id == Lesson.id) & (Attendance.student_id == student_id))
+        .where(Lesson.id == lesson.id).order_by(Mark.id)).all()
+    marks = [mark for mark, _code in rows if mark is not None]
     same = next((m for m in marks if m.work_type_id == work_type_id), None)
     if seen is None:
         seen = [[same.id, version]] if same is not None and version else []
@@ -239,13 +295,13 @@ def replace_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_i
         _fail(_l("The marks seen in the cell must be a list of [id, version] pairs."), "seen")
     if sorted(tuple(x) for x in seen) != sorted((m.id, m.version) for m in marks):
         raise CellConflict([mark_cell(m) for m in marks])
-    cell = set_mark(actor, lesson.id, student_id, work_type_id, value, same.version if same else None, comment,
-                    today=today)
+    cell = _write_mark(actor, lesson, student_id, work_type_id, value, same.version if same else None, comment,
+                       existing=same)
     for other in marks:
         if other is not same:
             db.session.delete(other)
     _flush(mark_cell, lambda: None)
-    return cell
+    return cell, _absent(rows[0][1] if rows and value is not None else None)
 
 
 class CellConflict(Conflict):
@@ -261,12 +317,14 @@ ABSENT = {AttendanceCode.absent, AttendanceCode.ill, AttendanceCode.excused}
 
 def absence_warning(lesson_id: int, student_id: int):
     """A warning (not a refusal) when a mark is given to a student recorded absent from the lesson."""
-    entry = db.session.scalar(select(Attendance).where(Attendance.lesson_id == lesson_id,
-                                                       Attendance.student_id == student_id))
-    if entry is None or entry.code not in ABSENT:
+    return _absent(db.session.scalar(select(Attendance.code).where(Attendance.lesson_id == lesson_id,
+                                                                   Attendance.student_id == student_id)))
+
+
+def _absent(code: AttendanceCode | None):
+    if code is None or code not in ABSENT:
         return None
-    return _l("The student is recorded absent (%(code)s) from this lesson; the mark is saved.",
-              code=entry.code.value)
+    return _l("The student is recorded absent (%(code)s) from this lesson; the mark is saved.", code=code.value)
 
 
 def mark_all_present(actor: Actor, lesson_id: int, seen: dict | None, today: dt.date | None = None) -> int:

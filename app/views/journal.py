@@ -1,7 +1,7 @@
 """The teacher's journal: the chooser, the grid page and its JSON endpoints (CSRF-protected)."""
 import datetime as dt
 
-from flask import abort, jsonify, request
+from flask import abort, current_app, jsonify, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
@@ -26,12 +26,12 @@ from app.services.errors import RuleViolation
 from app.services.grid import TARGETS, journal_grid, student_average
 from app.services.journal import (
     Conflict,
-    absence_warning,
     actor_of,
     can_write_lesson,
     mark_all_present,
-    replace_cell_mark,
+    save_cell_mark,
     set_attendance,
+    writer_of,
 )
 from app.services.membership import scheme_class
 from app.services.params import id_arg, json_object
@@ -43,8 +43,6 @@ TARGET_OF = {column: key for key, (_model, column) in TARGETS.items()}  # class_
 
 def current_actor():
     """The Actor of the signed-in user."""
-    from flask import current_app
-
     return actor_of(current_app.appbuilder.sm.current_user)
 
 
@@ -175,7 +173,7 @@ class JournalView(BaseView):
     @has_access
     def save_cell(self):
         """Save one mark or attendance entry: 200 with the cell, 422 with the rule, 409 on conflict."""
-        actor, warning = current_actor(), None
+        actor, warning = writer_of(current_app.appbuilder.sm.current_user), None
         try:
             body = json_object(request.get_json(silent=True))
             lesson_id, student_id = int_arg("lesson_id", body), int_arg("student_id", body)
@@ -185,11 +183,12 @@ class JournalView(BaseView):
             elif body.get("kind") == "mark":
                 value = body.get("value")
                 value = None if value in (None, "") else value
-                cell = replace_cell_mark(actor, lesson_id, student_id, int_arg("work_type_id", body), value,
-                                         body.get("seen"), body.get("version"), body.get("comment"))
-                warning = absence_warning(lesson_id, student_id) if value is not None else None
+                cell, warning = save_cell_mark(actor, lesson_id, student_id, int_arg("work_type_id", body), value,
+                                               body.get("seen"), body.get("version"), body.get("comment"))
             else:
                 raise RuleViolation(_l("Unknown entry kind."))
+            # read in the write's transaction, while its lesson is loaded (after the commit it would be read again)
+            average = student_average(lesson_id, student_id, period_id) if period_id else None
             db.session.commit()
         except RuleViolation as err:
             db.session.rollback()
@@ -199,7 +198,6 @@ class JournalView(BaseView):
             return jsonify(ok=False, error=str(_l("Someone has changed this entry meanwhile; the current value is "
                                                   "shown.")), current=err.current,
                            marks=getattr(err, "marks", None)), 409
-        average = student_average(lesson_id, student_id, period_id) if period_id else None
         extra = {"warning": str(warning)} if warning else {}
         return jsonify(ok=True, cell=cell, average=average, **extra)
 

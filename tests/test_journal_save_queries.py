@@ -1,0 +1,81 @@
+"""A cell save (`POST /journal/cell`) costs a fixed number of SQL statements with its audit event and its
+outbox message, whatever the size of the class and the number of marks: counted with "before_cursor_execute"
+during one request, deterministic rather than timed. The statements of signing in and of FAB's permission
+check (its user, roles and permissions) are not the save's and are left out; so are the test isolation's
+SAVEPOINTs. Issue 19 asks for 12 with them: the save itself went from 36 to 15 (16 on PostgreSQL, its
+advisory lock), the target is not reached yet."""
+import re
+
+import pytest
+from sqlalchemy import event
+
+from app.extensions import db
+from app.models import Mark, OutboxMessage
+from tests.consent_helpers import record
+from tests.journal_helpers import HTTP_TODAY, HTTP_WEEK, add_lessons, add_students, close_period, period_of, work_type
+from tests.test_journal_queries import fill
+
+pytestmark = pytest.mark.usefixtures("http_today")
+SIGNING_IN = re.compile(r"\b(ab_user|ab_role|ab_group|ab_permission\w*|ab_view_menu|session_epoch)\b")
+ISOLATION = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b")
+SAVE_STATEMENTS = 15  # a closed quarter, a consented family: lock, guard, audit and outbox included
+
+
+def save(client, body: dict) -> tuple[list[str], dict]:
+    """The statements of one save that are the save's own, and its answer."""
+    seen: list[str] = []
+
+    def record_statement(_conn, _cursor, statement, _parameters, _context, _many):
+        if not ISOLATION.match(statement) and not SIGNING_IN.search(statement):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record_statement)
+    try:
+        response = client.post("/journal/cell", json=body)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record_statement)
+    assert response.status_code == 200, response.json
+    return seen, response.json
+
+
+@pytest.fixture
+def journal(world):
+    """A quarter closed (as in any school after its first quarter), Алексеев's family consented (the save
+    queues a portal message), a lesson today."""
+    close_period(world, 1)
+    record(world)
+    return {"wt": work_type(world), "lesson": add_lessons(world, HTTP_TODAY, slot=2)[0],
+            "period": period_of(world.year_a, 2).id, "kid": world.students["Алексеев"].id}
+
+
+def body(journal: dict, value: int | None, seen: list | None = None) -> dict:
+    return {"kind": "mark", "lesson_id": journal["lesson"].id, "student_id": journal["kid"],
+            "work_type_id": journal["wt"].id, "value": value, "seen": seen or [], "period_id": journal["period"]}
+
+
+def test_a_save_with_its_audit_and_outbox_costs_at_most_15_statements(world, login_as, journal):
+    limit = SAVE_STATEMENTS + (db.engine.dialect.name == "postgresql")  # the audit chain's advisory lock
+    teacher = login_as("teacher")
+    created, answer = save(teacher, body(journal, 5))
+    changed, answer = save(teacher, body(journal, 4, [[answer["cell"]["id"], answer["cell"]["version"]]]))
+    assert answer["cell"]["value"] == 4 and answer["average"] == 4.0
+    queued = db.session.scalars(db.select(OutboxMessage.entity).where(OutboxMessage.entity == "mark")).all()
+    assert len(queued) == 2  # both saves reached the outbox: the statements counted include its INSERT
+    assert any(s.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT") for s in changed)
+    assert len(created) <= limit, "\n".join(created)
+    assert len(changed) <= limit, "\n".join(changed)
+
+
+def test_the_save_does_not_grow_with_the_class_and_its_marks(world, login_as, journal):
+    teacher = login_as("teacher")
+    save(teacher, body(journal, 3))  # warm-up: the first request of a login may load more
+    db.session.execute(db.delete(Mark))
+    db.session.commit()
+    small, _ = save(teacher, body(journal, 5))
+    add_students(world, "5А", 30, start=HTTP_WEEK[0])  # after the closed quarter
+    fill(world, "5А", add_lessons(world, *HTTP_WEEK[:4]))
+    db.session.execute(db.delete(Mark).where(Mark.lesson_id == journal["lesson"].id))
+    db.session.commit()
+    large, answer = save(teacher, body(journal, 5))
+    assert answer["cell"]["value"] == 5
+    assert len(small) == len(large), "\n".join(large)
