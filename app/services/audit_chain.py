@@ -1,7 +1,7 @@
 """Verifying the audit trail chain by chain: each school's events are chained to the previous event of the same
 school (no school: a chain of its own), so a broken link names its school and leaves the others valid.
 
-Events older than `AuditChainStart.per_school_from` (the trail before migration 0012) were written as one chain
+Events older than `AuditChainStart.per_school_from` (the trail before migration 0014) were written as one chain
 over every school: each of them links to the previous event of the whole trail; the first per-school event of a
 school links to that school's newest event, old or new. Anchors (`audit_anchor`) hold each chain's head; the
 anchors written before hold the whole trail's head by its row count and are checked as such.
