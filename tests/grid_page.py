@@ -1,4 +1,5 @@
 """Readers of what the journal grid page embeds for journal.js (which draws the cells from it)."""
+import datetime as dt
 import json
 import re
 
@@ -11,10 +12,13 @@ def embedded(html: str, script_id: str):
 
 def page_cells(html: str) -> dict:
     """The page's cells unpacked as journal.js unpacks them: "student:lesson" → {"marks": [...], "attendance": ...}."""
-    out = {}
-    for key, cell in embedded(html, "journal-cells").items():
-        fields = ("id", "value", "work_type_id", "version", "author", "date", "comment")
-        marks = [dict(zip(fields, m + [""][len(m) - 6:])) for m in cell.get("m", [])]
+    packed, out = embedded(html, "journal-cells"), {}
+    days = {lesson["id"]: dt.date.fromisoformat(lesson["date"]) for lesson in embedded(html, "journal-lessons")}
+    for key, cell in packed["c"].items():
+        day = days[int(key.split(":")[1])]
+        marks = [{"id": m[0], "value": m[1], "work_type_id": m[2], "version": m[3], "author": packed["u"][m[4]],
+                  "date": None if m[5] is None else (day + dt.timedelta(days=m[5])).isoformat(),
+                  "comment": m[6] if len(m) > 6 else ""} for m in cell.get("m", [])]
         attendance = dict(zip(("id", "code", "version"), cell["a"])) if "a" in cell else None
         out[key] = {"marks": marks, "attendance": attendance}
     return out

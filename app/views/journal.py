@@ -129,21 +129,26 @@ def grid_rows(data: dict) -> list[dict]:
              else f"{averages[str(student['id'])]:.2f}"} for student in data["students"]]
 
 
-def packed_cells(cells: dict) -> dict:
-    """The grid's cells as the page embeds them, a third of their API size: a mark is [id, value,
-    work type, version, author, date(, comment)], an attendance entry [id, code, version]; empty parts left out
-    (journal.js unpacks them)."""
+def packed_cells(data: dict) -> dict:
+    """The grid's cells as the page embeds them, a third of their API size (journal.js unpacks them):
+    {"u": the marks' authors, "c": {"student:lesson": {"m": marks, "a": attendance}}}, a mark being [id,
+    value, work type, version, author's index in "u", its date as days after the lesson(, comment)], an
+    attendance entry [id, code, version]; empty parts are left out."""
+    days = {lesson["id"]: dt.date.fromisoformat(lesson["date"]) for lesson in data["lessons"]}
+    authors: dict[str, int] = {}
     packed = {}
-    for key, cell in cells.items():
-        entry = {}
+    for key, cell in data["cells"].items():
+        entry, lesson_day = {}, days[int(key.split(":")[1])]
         if cell["marks"]:
-            entry["m"] = [[m["id"], m["value"], m["work_type_id"], m["version"], m["author"], m["date"]]
+            entry["m"] = [[m["id"], m["value"], m["work_type_id"], m["version"],
+                           authors.setdefault(m["author"], len(authors)),
+                           None if m["date"] is None else (dt.date.fromisoformat(m["date"]) - lesson_day).days]
                           + ([m["comment"]] if m["comment"] else []) for m in cell["marks"]]
         if cell["attendance"]:
             a = cell["attendance"]
             entry["a"] = [a["id"], a["code"], a["version"]]
         packed[key] = entry
-    return packed
+    return {"u": list(authors), "c": packed}
 
 
 def page_json(value) -> Markup:
@@ -192,7 +197,7 @@ class JournalView(BaseView):
                                     focus=focus_lesson(data["lessons"], wanted, clock.today()),
                                     rows=grid_rows(data), columns=columns,
                                     embedded={"lessons": page_json(data["lessons"]),
-                                              "cells": page_json(packed_cells(data["cells"]))},
+                                              "cells": page_json(packed_cells(data))},
                                     lesson_types=[(t.value, enum_label(t)) for t in LessonType],
                                     attendance_keys=ATTENDANCE_KEYS)
 

@@ -1,6 +1,5 @@
 /* The journal grid: the server sends the students' rows and the lesson headers, this script draws the
-   cells from the embedded JSON (packed: a mark [id, value, work type, version, author, date, comment?], an
-   attendance entry [id, code, version]). A digit typed on a cell saves that mark at once and goes down; letters open the cell's
+   cells from the embedded JSON (packed by views/journal.packed_cells) and the headers' tooltips. A digit typed on a cell saves that mark at once and goes down; letters open the cell's
    editor (attendance: Н, Б, УП, ОП); a tap or click opens the editor with the numeric keypad. Each
    column has one work type (/ next, * previous), remembered in the browser. */
 (function () {
@@ -20,11 +19,12 @@
   var currentLesson = null, toastTimer = null;
 
   function unpack(packed) {
-    var out = {};
-    Object.keys(packed).forEach(function (k) {
-      var c = packed[k], a = c.a;
+    var out = {}, users = packed.u;
+    Object.keys(packed.c).forEach(function (k) {
+      var c = packed.c[k], a = c.a, lessonDay = Date.parse(lessons[k.split(":")[1]].date);
       out[k] = {marks: (c.m || []).map(function (m) {
-        return {id: m[0], value: m[1], work_type_id: m[2], version: m[3], author: m[4], date: m[5], comment: m[6] || ""};
+        var date = m[5] === null ? null : new Date(lessonDay + m[5] * 86400000).toISOString().slice(0, 10);
+        return {id: m[0], value: m[1], work_type_id: m[2], version: m[3], author: users[m[4]], date: date, comment: m[6] || ""};
       }), attendance: a ? {id: a[0], code: a[1], version: a[2]} : null};
     });
     return out;
@@ -108,7 +108,11 @@
   /* The cells of each student's row, in the order of the lesson headers and with their classes. */
   function drawCells() {
     var heads = Array.prototype.slice.call(grid.tHead.querySelectorAll("th.col-lesson"));
-    var columns = heads.map(function (th) { return {id: th.dataset.lesson, css: th.className.replace("col-lesson", "cell")}; });
+    var columns = heads.map(function (th) {
+      var l = lessons[th.dataset.lesson];
+      th.title = l.topic + (l.locked ? (l.topic ? "\n" : "") + l.locked : "");
+      return {id: th.dataset.lesson, css: th.className.replace("col-lesson", "cell")};
+    });
     Array.prototype.forEach.call(body.rows, function (tr) {
       var sid = tr.dataset.student, row = document.createDocumentFragment();
       columns.forEach(function (col) {
