@@ -5,6 +5,7 @@ from collections import defaultdict
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import (
@@ -59,7 +60,7 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
             or subject.school_id != target.school_id:
         raise RuleViolation(_l("Choose a subject and a period of the journal's school."))
     column = TARGETS[target_key][1]
-    assignments = db.session.scalars(select(TeachingAssignment).where(
+    assignments = db.session.scalars(select(TeachingAssignment).options(joinedload(TeachingAssignment.year)).where(
         getattr(TeachingAssignment, column) == target.id, TeachingAssignment.subject_id == subject_id)).all()
     if not assignments:
         raise RuleViolation(_l("Nobody teaches %(subject)s to %(target)s.", subject=subject, target=target))
@@ -70,9 +71,11 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
     students = db.session.scalars(members_query(assignments[0], period.start, period.end)).all()
     lesson_ids = select(Lesson.id).where(Lesson.assignment_id.in_(ids),
                                          Lesson.date.between(period.start, period.end))
-    marks = db.session.execute(
+    marks = db.session.execute(  # with the author's staff card, for the marks' tooltips
         select(Mark.lesson_id, Mark.student_id, Mark.id, Mark.value, Mark.work_type_id, Mark.version,
-               Mark.comment, Mark.author, Mark.updated_at).where(Mark.lesson_id.in_(lesson_ids))).all()
+               Mark.comment, Mark.author, Mark.updated_at, Staff)
+        .outerjoin(User, User.username == Mark.author).outerjoin(Staff, Staff.user_id == User.id)
+        .where(Mark.lesson_id.in_(lesson_ids))).all()
     absences = db.session.execute(
         select(Attendance.lesson_id, Attendance.student_id, Attendance.id, Attendance.code, Attendance.version)
         .where(Attendance.lesson_id.in_(lesson_ids))).all()
@@ -80,7 +83,10 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
                                     .order_by(WorkType.weight, WorkType.name)).all()
     locks = lesson_locks(actor, lessons, period)
     cells: dict[str, dict] = defaultdict(lambda: {"marks": [], "attendance": None})
-    for lesson_id, student_id, mark_id, value, work_type_id, version, comment, author, updated in marks:
+    authors = {}
+    for lesson_id, student_id, mark_id, value, work_type_id, version, comment, author, updated, staff in marks:
+        if staff is not None:
+            authors[author] = staff.short_name
         cells[f"{student_id}:{lesson_id}"]["marks"].append(
             {"id": mark_id, "value": value, "work_type_id": work_type_id, "version": version, "comment": comment,
              "author": author, "date": updated.date().isoformat() if updated else None})
@@ -103,7 +109,7 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
             "control": lesson.lesson_type in CONTROL_TYPES,
             "editable": locks[lesson.id] is None, "locked": locks[lesson.id],
         } for lesson in lessons],
-        "authors": author_names({m.author for m in marks}),
+        "authors": authors,
         "cells": dict(cells),
         "averages": {str(s.id): averages.get(s.id) for s in students},
     }
@@ -122,13 +128,6 @@ def lesson_locks(actor: Actor, lessons: list[Lesson], period: ReportingPeriod) -
             lesson_lock(actor, lesson, today, closed=closed if lesson.id in frozen else False, holidays=holidays)
         out[lesson.id] = None if reason is None else str(reason)
     return out
-
-
-def author_names(usernames: set[str]) -> dict[str, str]:
-    """The staff's short names of the marks' authors (by login), for the marks' tooltips."""
-    rows = db.session.execute(select(User.username, Staff).join(Staff, Staff.user_id == User.id)
-                              .where(User.username.in_(usernames))).all() if usernames else []
-    return {username: staff.short_name for username, staff in rows}
 
 
 def student_average(lesson_id: int, student_id: int, period_id: int) -> float | None:

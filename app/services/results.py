@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from app.extensions import db
 from app.models import FinalValue, Lesson, LessonStatus, Mark, ReportingPeriod, TeachingAssignment, WorkType
@@ -71,17 +71,24 @@ def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int |
                  up_to: dt.date | None = None) -> dict[tuple[int, int], tuple[float | None, int]]:
     """(student, subject) → (weighted average, marks count) over the period's held and planned
     lessons (cancelled excluded), optionally only up to a day; one aggregate query."""
-    query = (select(Mark.student_id, TeachingAssignment.subject_id, func.sum(Mark.value * WorkType.weight),
-                    func.sum(WorkType.weight), func.count(Mark.id))
-             .join(WorkType, WorkType.id == Mark.work_type_id).join(Lesson, Lesson.id == Mark.lesson_id)
-             .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
-             .where(Lesson.school_id == period.school_id, Lesson.status != LessonStatus.cancelled,
-                    Lesson.date.between(period.start, min(period.end, up_to or period.end)))
-             .group_by(Mark.student_id, TeachingAssignment.subject_id))
+    counted = (Lesson.status != LessonStatus.cancelled,
+               Lesson.date.between(period.start, min(period.end, up_to or period.end)))
+    sums = (func.sum(Mark.value * WorkType.weight), func.sum(WorkType.weight), func.count(Mark.id))
+    if subject_id is None:
+        query = (select(Mark.student_id, TeachingAssignment.subject_id, *sums)
+                 .join(WorkType, WorkType.id == Mark.work_type_id).join(Lesson, Lesson.id == Mark.lesson_id)
+                 .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
+                 .where(Lesson.school_id == period.school_id, *counted)
+                 .group_by(Mark.student_id, TeachingAssignment.subject_id))
+    else:  # the school's subject's lessons (by assignment and date) as a list the marks are checked against
+        taught = select(TeachingAssignment.id).where(TeachingAssignment.subject_id == subject_id,
+                                                     TeachingAssignment.school_id == period.school_id)
+        lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
+        query = (select(Mark.student_id, literal_column(str(int(subject_id))), *sums)
+                 .join(WorkType, WorkType.id == Mark.work_type_id)
+                 .where(Mark.lesson_id.in_(lessons)).group_by(Mark.student_id))
     if student_ids is not None:
         query = query.where(Mark.student_id.in_(student_ids))
-    if subject_id is not None:
-        query = query.where(TeachingAssignment.subject_id == subject_id)
     return {(student, subject): (average_of(int(total), int(weights)), count)
             for student, subject, total, weights, count in db.session.execute(query)}
 

@@ -1,4 +1,5 @@
-/* The journal grid: a digit typed on a cell saves that mark at once and goes down; letters open the cell's
+/* The journal grid: the server sends the students' rows and the lesson headers, this script draws the
+   cells from the embedded JSON (packed by views/journal.packed_cells) and the headers' tooltips. A digit typed on a cell saves that mark at once and goes down; letters open the cell's
    editor (attendance: Н, Б, УП, ОП); a tap or click opens the editor with the numeric keypad. Each
    column has one work type (/ next, * previous), remembered in the browser. */
 (function () {
@@ -12,10 +13,22 @@
   function json(id) { return JSON.parse(document.getElementById(id).textContent); }
   var lessons = {};
   json("journal-lessons").forEach(function (l) { lessons[l.id] = l; });
-  var cells = json("journal-cells"), ATTENDANCE = json("journal-attendance-keys");
+  var cells = unpack(json("journal-cells")), ATTENDANCE = json("journal-attendance-keys");
   var workTypes = json("journal-work-types"), authors = json("journal-authors"), MSG = json("journal-messages");
   var wtSelect = document.getElementById("work-type"), toastBox = document.getElementById("journal-toast");
   var currentLesson = null, toastTimer = null;
+
+  function unpack(packed) {
+    var out = {}, users = packed.u;
+    Object.keys(packed.c).forEach(function (k) {
+      var c = packed.c[k], a = c.a, lessonDay = Date.parse(lessons[k.split(":")[1]].date);
+      out[k] = {marks: (c.m || []).map(function (m) {
+        var date = m[5] === null ? null : new Date(lessonDay + m[5] * 86400000).toISOString().slice(0, 10);
+        return {id: m[0], value: m[1], work_type_id: m[2], version: m[3], author: users[m[4]], date: date, comment: m[6] || ""};
+      }), attendance: a ? {id: a[0], code: a[1], version: a[2]} : null};
+    });
+    return out;
+  }
 
   function post(url, data) {
     return fetch(url, {
@@ -81,7 +94,9 @@
 
   function render(td, cell) {
     cells[key(td)] = cell;
-    var view = td.querySelector(".view");
+    draw(td.querySelector(".view"), cell);
+  }
+  function draw(view, cell) {
     view.textContent = "";
     cell.marks.forEach(function (m) {
       var b = document.createElement("b"); b.className = "mark m" + m.value; b.textContent = m.value; view.appendChild(b);
@@ -90,6 +105,28 @@
       var i = document.createElement("i"); i.className = "att"; i.textContent = cell.attendance.code; view.appendChild(i);
     }
   }
+  /* The cells of each student's row, in the order of the lesson headers and with their classes. */
+  function drawCells() {
+    var heads = Array.prototype.slice.call(grid.tHead.querySelectorAll("th.col-lesson"));
+    var columns = heads.map(function (th) {
+      var l = lessons[th.dataset.lesson];
+      th.title = l.topic + (l.locked ? (l.topic ? "\n" : "") + l.locked : "");
+      return {id: th.dataset.lesson, css: th.className.replace("col-lesson", "cell")};
+    });
+    Array.prototype.forEach.call(body.rows, function (tr) {
+      var sid = tr.dataset.student, row = document.createDocumentFragment();
+      columns.forEach(function (col) {
+        var td = document.createElement("td"), view = document.createElement("span"), cell = cells[sid + ":" + col.id];
+        td.className = col.css; td.tabIndex = 0; td.dataset.student = sid; td.dataset.lesson = col.id;
+        view.className = "view"; td.appendChild(view);
+        if (cell) { draw(view, cell); }
+        row.appendChild(td);
+      });
+      tr.insertBefore(row, tr.querySelector("td.col-avg"));
+    });
+  }
+  drawCells();
+
   function markTitle(m) {
     var w = typeOf(m.work_type_id) || {name: "", weight: ""};
     var parts = [w.name + " (" + MSG.weight + " " + w.weight + ")", m.date ? day(m.date) : "", authors[m.author] || m.author];
