@@ -2,12 +2,28 @@
 school cost the same SQL statements with 1 and with 3 schools in the database, and a school's users see
 only their school. `school demo --schools N` refuses a bad N and writes nothing (its loads are checked in
 tests/test_cli.py's way, once, on the small size)."""
+import datetime as dt
+
 import pytest
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 
 from app.extensions import db
-from app.models import BellSlot, FinalGrade, FinalStatus, FinalValue, Lesson, Mark, School, Staff, Student, WorkType
+from app.models import (
+    AcademicYear,
+    BellSlot,
+    FinalGrade,
+    FinalStatus,
+    FinalValue,
+    Lesson,
+    Mark,
+    PeriodKind,
+    ReportingPeriod,
+    School,
+    Staff,
+    Student,
+    WorkType,
+)
 from tests import factories
 from tests.conftest import PASSWORD
 from tests.journal_helpers import HTTP_WEEK, count, period_of
@@ -17,7 +33,7 @@ pytestmark = pytest.mark.usefixtures("frozen_today")
 
 def district_school(n: int) -> dict:
     """School n: a director `sN-director`, a teacher `sN-teacher` of 5А's mathematics (4 students), a week
-    of lessons with a mark each, and the first quarter's finals."""
+    of lessons with a mark each, the first quarter's finals, and last year closed."""
     school = factories.school(f"Школа № {n}")
     year = factories.year(school)
     director = factories.staff(school, "Директорова", factories.user(f"s{n}-director", PASSWORD, "Administration"))
@@ -33,6 +49,13 @@ def district_school(n: int) -> dict:
     db.session.add_all(lessons)
     db.session.flush()
     q1 = period_of(year, 1)
+    # Last year, closed with its year period, as the demo leaves it (`school new-year`): the freeze guard of
+    # every save looks at the closed periods, and a district has one such year per school.
+    last = {"school_id": school.id, "start": dt.date(2025, 9, 1)}
+    last_id = db.session.execute(insert(AcademicYear).values(name="2025/2026", end=dt.date(2026, 8, 31), closed=True,
+                                                             **last).returning(AcademicYear.id)).scalar_one()
+    db.session.execute(insert(ReportingPeriod).values(year_id=last_id, kind=PeriodKind.year.value, number=1,
+                                                      end=dt.date(2026, 5, 26), closed=True, **last))
     db.session.add_all(Mark(school_id=school.id, lesson_id=lesson.id, student_id=students[0].id,
                             work_type_id=work_type.id, value=4, author="teacher") for lesson in lessons)
     db.session.add_all(FinalGrade(school_id=school.id, student_id=s.id, subject_id=math.id, period_id=q1.id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, inspect, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from app.models import (
     AcademicYear,
@@ -350,8 +350,11 @@ def closed_periods(session: Session) -> list[ReportingPeriod]:
     """The closed periods, and every period of a closed academic year (app.services.freeze_year) with the
     year's own period first, so that a row of a closed year is refused in the year's name (a year without
     a «year» period gets a stand-in spanning it, never saved)."""
+    # contains_eager: each period holds its year, so `period.year` costs no query per closed year (one per
+    # school of a district: the session's identity map would have let the unreferenced years go).
     rows = session.execute(select(ReportingPeriod, AcademicYear).join(AcademicYear, AcademicYear.id ==
                                                                       ReportingPeriod.year_id)
+                           .options(contains_eager(ReportingPeriod.year))
                            .where(or_(ReportingPeriod.closed.is_(True), AcademicYear.closed.is_(True)))).all()
     years = {year.id: year for _, year in rows if year.closed}
     firsts = {p.year_id: p for p, _ in rows if p.year_id in years and p.kind == PeriodKind.year}
