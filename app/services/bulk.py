@@ -2,6 +2,7 @@
 elsewhere. Like any Core insert they pass by the session's listeners (audit trail, outbox capture, freeze
 guard): the caller decides what goes in the trail, as the demo always did for its bulk rows."""
 from collections.abc import Iterable
+from operator import itemgetter
 
 from sqlalchemy import Column, Connection, MetaData, Table, insert, update
 
@@ -56,13 +57,21 @@ def _copy(connection: Connection, table: Table, columns: list[Column], rows: Ite
     column type's bind processor (enums by value, JSON) as an INSERT would send it."""
     dialect = connection.dialect
     quote = dialect.identifier_preparer
-    processors = [(c.key, c.type.dialect_impl(dialect).bind_processor(dialect)) for c in columns]
+    keys = [c.key for c in columns]
+    take = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
+    convert = [(n, process) for n, c in enumerate(columns)
+               if (process := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None]
     names = ", ".join(quote.format_column(c) for c in columns)
     driver = connection.connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(f"COPY {quote.format_table(table)} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[key] if process is None or row[key] is None else process(row[key])
-                            for key, process in processors])
+            values = take(row)
+            if convert:  # most bulk tables have none: ints, strings, dates go as they are
+                values = list(values)
+                for n, process in convert:
+                    if values[n] is not None:
+                        values[n] = process(values[n])
+            copy.write_row(values)
 
 
 def update_rows(target, rows: list[dict]) -> int:
