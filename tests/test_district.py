@@ -144,3 +144,28 @@ def test_demo_refuses_a_bad_number_of_schools_and_writes_nothing(runner, value):
     assert f"«{value}»" in message and "Traceback" not in message
     assert count(School) == count(Student) == count(Staff) == 0
     assert db.session.scalar(select(User.id).where(User.username.in_(["director", "s02-director"]))) is None
+
+
+# ---------------------------------------------------------------- school demo --schools N: the district
+
+
+def test_demo_schools_adds_the_missing_schools_with_prefixed_logins(runner):
+    """School 1 «already there» (a stand-in row: one small load is what this test can afford), so
+    `--schools 2` skips it and loads school 2: «Школа № 2», every login prefixed `s02-`."""
+    factories.school("Лицей № 2")
+    db.session.commit()
+    result = runner.invoke(args=["school", "demo", "--size", "small", "--seed", "3", "--today", "2026-11-28",
+                                 "--schools", "2"])
+    assert result.exit_code == 0, result.output
+    assert "Демо-школа «Лицей № 2» уже загружена." in result.output
+    assert "Демо-школа «Школа № 2», 2026/2027 учебный год:" in result.output
+    assert "s02-director, s02-deputy, s02-registrar, s02-auditor, s02-teacher01 … s02-teacher16" in result.output
+    second = db.session.scalar(select(School).where(School.short_name == "Школа № 2"))
+    logins = db.session.scalars(select(User.username).join(Staff, Staff.user_id == User.id)
+                                .where(Staff.school_id == second.id)).all()
+    assert len(logins) == 20 and all(login.startswith("s02-") for login in logins)
+    assert db.session.scalar(select(User.id).where(User.username == "director")) is None
+    assert count(Student, Student.school_id == second.id) > 0
+    again = runner.invoke(args=["school", "demo", "--size", "small", "--seed", "3", "--today", "2026-11-28",
+                                "--schools", "2"])
+    assert "Демо-школа «Школа № 2» уже загружена." in again.output and count(School) == 2
