@@ -62,13 +62,15 @@ test: install
 
 # Speed and size, measured (never asserted by tests): demo load time, journal page and save,
 # school-wide results statistics of a period, extract printing (class batch vs single extracts),
-# many teachers at once behind gunicorn on PostgreSQL, and the exchange job against the simulator.
+# many teachers at once behind gunicorn on PostgreSQL, the exchange job against the simulator, and a
+# district of 20 schools on one PostgreSQL against the demo school alone.
 bench: install
 	$(BIN)/python bench/bench_journal.py
 	$(BIN)/python bench/bench_stats.py
 	$(BIN)/python bench/bench_extracts.py
 	$(BIN)/python bench/bench_load.py
 	$(BIN)/python bench/bench_exchange.py
+	$(BIN)/python bench/bench_district.py
 
 lint: install
 	$(BIN)/ruff check app tests config.py run.py

@@ -6,6 +6,7 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
 from flask_migrate import upgrade
 from sqlalchemy import inspect
 
@@ -79,26 +80,41 @@ def init_command(admin_name: str, password: str | None) -> None:
 @click.option("--size", type=click.Choice(["small", "school"]), default="small", show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--today", callback=parse_day, default=None, help="The demo's today, YYYY-MM-DD.")
-def demo_command(size: str, seed: int, today: dt.date | None) -> None:
-    """Load a deterministic demo school and print its logins (never in production: its passwords are known)."""
+@click.option("--schools", default="1", show_default=True,
+              help="A district: this many demo schools (the first is the demo school; the others' logins "
+                   "are prefixed s02-, s03-, …).")
+def demo_command(size: str, seed: int, today: dt.date | None, schools: str) -> None:
+    """Load a deterministic demo school (or a district of them) and print its logins (never in production:
+    their passwords are known). A school already there is left as it is."""
     import time
 
-    from app.services.demo import DemoAlreadyLoaded, load_demo
+    from app.services.demo import DISTRICT_LIMIT, DemoAlreadyLoaded, load_demo
 
     if production():
         fail("демонстрационные данные не загружаются в рабочей конфигурации: их пароли известны всем")
+    count = district_size(schools, DISTRICT_LIMIT)
     started = time.perf_counter()
-    try:
-        result = load_demo(size=size, seed=seed, today=today or dt.date.today(),
-                           password=current_app.config["DEMO_PASSWORD"])
-    except DemoAlreadyLoaded as err:
-        click.echo(str(err))
-        return
-    except ValueError as err:
-        db.session.rollback()
-        fail(str(err))
-    click.echo(result.summary())
+    for number in range(1, count + 1):
+        try:
+            result = load_demo(size=size, seed=seed, today=today or dt.date.today(),
+                               password=current_app.config["DEMO_PASSWORD"], number=number)
+        except DemoAlreadyLoaded as err:
+            click.echo(str(err))
+            continue
+        except ValueError as err:
+            db.session.rollback()
+            fail(str(err))
+        click.echo(result.summary())
+        db.session.expunge_all()  # a district: the next school starts from an empty session
     click.echo(f"Загружено за {time.perf_counter() - started:.1f} с")
+
+
+def district_size(value: str, limit: int) -> int:
+    """`--schools`: a whole number from 1 to the limit, else exit 2 before anything is written."""
+    number = int(value) if value.strip().isdigit() else 0
+    if not 1 <= number <= limit:
+        fail(_("--schools must be a whole number from 1 to %(limit)s, got «%(value)s»", limit=limit, value=value))
+    return number
 
 
 @school_cli.command("lessons")

@@ -77,11 +77,13 @@ def fill_curriculum(class_unit: ClassUnit) -> list[CurriculumItem]:
         (i.subject_id, i.period_id): i
         for i in db.session.scalars(select(CurriculumItem).where(CurriculumItem.class_unit_id == class_unit.id))
     }
-    items, scheduled = [], {}
+    # Once per period, before any item is added (a query then would autoflush the items one by one).
+    days_of = {p.id: study_days(p.start, p.end, class_unit.grade, holidays, per_week) for p in periods}
+    scheduled = {p.id: timetable_hours(class_unit, days_of[p.id]) for p in periods}
+    items = []
     for subject_id, weekly in weekly_hours_by_subject(class_unit).items():
         for period in periods:
-            days = study_days(period.start, period.end, class_unit.grade, holidays, per_week)
-            timetable = scheduled.setdefault(period.id, timetable_hours(class_unit, days))
+            days, timetable = days_of[period.id], scheduled[period.id]
             item = existing.get((subject_id, period.id)) or CurriculumItem(
                 school_id=class_unit.school_id, class_unit_id=class_unit.id,
                 subject_id=subject_id, period_id=period.id,

@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services import clock
 from app.services.audit import record_created
+from app.services.bulk import insert_rows
 from app.services.calendar import holiday_on, study_days
 from app.services.errors import RuleViolation
 from app.services.freeze import refuse_frozen_lessons
@@ -85,9 +86,10 @@ def generate_lessons(school: School, start: dt.date, end: dt.date, audited: bool
     if rows:  # a bulk insert: the session's freeze guard and audit listener do not see it, so ask here
         refuse_frozen_lessons(db.session, {(r["assignment_id"], r["date"]) for r in rows})
         refuse_lesson_clashes(db.session, rows)
+        if not audited:  # a loader's bulk: no ids needed, COPY on PostgreSQL
+            return insert_rows(Lesson, rows)
         ids = db.session.scalars(insert(Lesson).returning(Lesson.id, sort_by_parameter_order=True), rows).all()
-        if audited:
-            record_created(db.session, Lesson, [{**row, "id": pk} for row, pk in zip(rows, ids, strict=True)])
+        record_created(db.session, Lesson, [{**row, "id": pk} for row, pk in zip(rows, ids, strict=True)])
     return len(rows)
 
 

@@ -22,6 +22,35 @@ from app.services.demo.results import ResultsBuilder
 from app.services.demo.school import DemoSchool, StructureBuilder
 
 DEMO_SHORT_NAME = "Лицей № 2"
+DISTRICT_LIMIT = 100  # schools one `school demo --schools N` makes (about a large city district)
+
+
+@dataclass(frozen=True)
+class DistrictSchool:
+    """The n-th school of a demo district: the first is today's demo school exactly (names, logins, seed);
+    the others are «Школа № n» with logins prefixed `sNN-` and a seed of their own."""
+
+    number: int
+
+    @property
+    def short_name(self) -> str:
+        return DEMO_SHORT_NAME if self.number == 1 else f"Школа № {self.number}"
+
+    @property
+    def full_name(self) -> str:
+        kind = "Лицей № 2" if self.number == 1 else f"Средняя общеобразовательная школа № {self.number}"
+        return f"Муниципальное бюджетное общеобразовательное учреждение «{kind}»"
+
+    @property
+    def address(self) -> str:
+        return "г. Энск, ул. Школьная, д. 2" if self.number == 1 else f"г. Энск, ул. Школьная, д. {self.number + 100}"
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.number == 1 else f"s{self.number:02d}-"
+
+    def seed(self, seed: int) -> int:
+        return seed if self.number == 1 else seed * 1000 + self.number
 
 
 class DemoAlreadyLoaded(Exception):
@@ -34,9 +63,10 @@ class DemoResult:
 
     demo: DemoSchool
     password: str
+    first: bool = True
 
     def summary(self) -> str:
-        """Counts and the demo logins, in Russian."""
+        """Counts and the demo logins, in Russian (a district's later schools: their logins in one line)."""
         c = self.demo.counts
         lines = [
             f"Демо-школа «{self.demo.school.short_name}», {self.demo.year.name} учебный год:",
@@ -52,27 +82,31 @@ class DemoResult:
             f"на повторное обучение {c['last_retained']}, окончили уровень {c['last_graduated']}, "
             f"выбыли {c['last_left']})",
             f"Входы (пароль «{self.password}»):",
-            "  admin — администратор системы",
         ]
+        if not self.first:
+            logins = [login for login, _who in self.demo.logins]
+            return "\n".join(lines + [f"  {', '.join(logins[:4])}, {logins[4]} … {logins[-1]}"])
+        lines.append("  admin — администратор системы")
         lines += [f"  {login} — {who}" for login, who in self.demo.logins]
         return "\n".join(lines)
 
 
-def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult:
-    """Load the demo school; refuses if it is already there. Commits once at the end."""
+def load_demo(size: str, seed: int, today: dt.date, password: str, number: int = 1) -> DemoResult:
+    """Load the demo school (the `number`-th of a district); refuses if it is already there. Commits once
+    at the end."""
     if size not in ("small", "school"):
         raise ValueError(f"неизвестный размер «{size}»: small или school")
-    if db.session.scalar(select(School.id).where(School.short_name == DEMO_SHORT_NAME)):
-        raise DemoAlreadyLoaded(f"Демо-школа «{DEMO_SHORT_NAME}» уже загружена.")
+    place = DistrictSchool(number)
+    if db.session.scalar(select(School.id).where(School.short_name == place.short_name)):
+        raise DemoAlreadyLoaded(f"Демо-школа «{place.short_name}» уже загружена.")
+    seed = place.seed(seed)
     rng = random.Random(seed)
-    school = School(
-        full_name="Муниципальное бюджетное общеобразовательное учреждение «Лицей № 2»",
-        short_name=DEMO_SHORT_NAME, address="г. Энск, ул. Школьная, д. 2", study_days_per_week=5,
-    )
+    school = School(full_name=place.full_name, short_name=place.short_name, address=place.address,
+                    study_days_per_week=5)
     year, periods, holidays = build_calendar(school, today)
     db.session.add_all([school, year, *periods, *holidays, *build_bells(school)])
     db.session.flush()
-    demo = StructureBuilder(school, year, size, rng, password).build()
+    demo = StructureBuilder(school, year, size, rng, password, place.prefix).build()
     db.session.add_all(AssessmentRule(school=school, grade=grade, subject=demo.subjects[name] if name else None,
                                       mode=AssessmentMode(mode)) for grade, name, mode in ASSESSMENT)
     db.session.flush()
@@ -84,4 +118,4 @@ def load_demo(size: str, seed: int, today: dt.date, password: str) -> DemoResult
     demo.counts.update(AdviceBuilder(demo, today).build())
     demo.counts.update(LastYearBuilder(demo, seed, today).build())
     db.session.commit()
-    return DemoResult(demo, password)
+    return DemoResult(demo, password, first=number == 1)

@@ -4,11 +4,12 @@ journal's last held lesson. Their own random draws: the rest of the demo stays a
 import datetime as dt
 import random
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Lesson, LessonStatus, PeriodKind, Recommendation, ReportingPeriod, TeachingAssignment
 from app.services.assessment import mode_in, rules_of
+from app.services.bulk import insert_rows
 from app.services.demo.school import DemoSchool
 from app.services.results import period_marks
 
@@ -49,5 +50,5 @@ class AdviceBuilder:
                 rows.append({"school_id": a.school_id, "teacher_id": a.teacher_id, "student_id": sid,
                              "subject_id": a.subject_id, "text": self.rng.choice(texts), "date": last[a.id]})
         if rows:
-            db.session.execute(insert(Recommendation), rows)
+            insert_rows(Recommendation, rows)
         return {"recommendations": len(rows)}

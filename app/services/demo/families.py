@@ -17,6 +17,7 @@ from app.models import (
     Provenance,
     StudentGuardian,
 )
+from app.services.bulk import insert_rows
 from app.services.consent import STANDARD_TEXT
 from app.services.demo.school import DemoSchool
 
@@ -64,8 +65,8 @@ class FamiliesBuilder:
             else:
                 preferences.append({"school_id": school_id, "student_id": student_id, "channel": Channel.paper.value,
                                     "contact_id": None})
-        db.session.execute(insert(Consent), consents)
-        db.session.execute(insert(DeliveryPreference), preferences)
+        insert_rows(Consent, consents)
+        insert_rows(DeliveryPreference, preferences)
         return {f"consent_{k}": v for k, v in counts.items()}
 
     def _consent(self, student_id, guardian_id, basis, decision: Decision, day: dt.date, n: int) -> dict:

@@ -4,10 +4,11 @@ import datetime as dt
 import random
 from collections import defaultdict
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
+    Attendance,
     BellSlot,
     ChangeKind,
     ControlWorkPlan,
@@ -15,6 +16,7 @@ from app.models import (
     LessonChange,
     LessonStatus,
     LessonType,
+    Mark,
     Staff,
     TeachingAssignment,
     TimetableEntry,
@@ -23,6 +25,7 @@ from app.models import (
     study_group_student,
 )
 from app.services.assessment import mode_in, rules_of
+from app.services.bulk import insert_rows, update_rows
 from app.services.demo.school import DemoSchool
 from app.services.lessons import generate_lessons
 from app.services.membership import grade_of
@@ -103,15 +106,19 @@ class JournalBuilder:
                              "valid_from": self.demo.year.start, "valid_to": self.demo.year.end}
                             for a in together)
                 break
-        db.session.execute(insert(TimetableEntry), rows)
+        insert_rows(TimetableEntry, rows)
 
     def _members(self, assignments) -> dict[int, list[int]]:
-        groups = defaultdict(list)
+        groups, streams = defaultdict(list), defaultdict(list)
+        own_groups = {a.group_id for a in assignments if a.group_id}
+        own_streams = {a.stream_id for a in assignments if a.stream_id}
+        # Read in the order they were written (the draws follow it); this school's only: a district holds many.
         for gid, sid in db.session.execute(select(study_group_student.c.group_id, study_group_student.c.student_id)):
-            groups[gid].append(sid)
-        streams = defaultdict(list)
+            if gid in own_groups:
+                groups[gid].append(sid)
         for sid_, st in db.session.execute(select(stream_student.c.stream_id, stream_student.c.student_id)):
-            streams[sid_].append(st)
+            if sid_ in own_streams:
+                streams[sid_].append(st)
         out = {}
         for a in assignments:
             if a.class_unit_id:
@@ -169,14 +176,9 @@ class JournalBuilder:
                     changes.append(self._change(r, ChangeKind.substitution, new, "Болезнь учителя"))
                 updates.append(row)
                 held.append((r, is_control))
-        for chunk in _chunks(updates, 5000):
-            keys = {tuple(sorted(u)) for u in chunk}
-            for k in keys:
-                db.session.execute(update(Lesson), [u for u in chunk if tuple(sorted(u)) == k])
-        if changes:
-            db.session.execute(insert(LessonChange), changes)
-        if plans:
-            db.session.execute(insert(ControlWorkPlan), plans)
+        update_rows(Lesson, updates)
+        insert_rows(LessonChange, changes)
+        insert_rows(ControlWorkPlan, plans)
         return held, control
 
     def _substitute(self, r, teachers, busy: set) -> int | None:
@@ -219,8 +221,7 @@ class JournalBuilder:
                         absent[(r.id, student)] = "ОП"
         rows = [{"school_id": self.school.id, "lesson_id": lid, "student_id": sid, "code": code, "author": "demo",
                  "version": 1} for (lid, sid), code in absent.items()]
-        for chunk in _chunks(rows, 20000):
-            db.session.execute(insert(_attendance_table()), chunk)
+        insert_rows(Attendance, rows)
         return absent
 
     def _entered(self, day: dt.date) -> dt.datetime:
@@ -262,23 +263,5 @@ class JournalBuilder:
             if key not in seen:
                 seen.add(key)
                 unique.append(row)
-        for chunk in _chunks(unique, 20000):
-            db.session.execute(insert(_mark_table()), chunk)
-        return len(unique)
+        return insert_rows(Mark, unique)
 
-
-def _mark_table():
-    from app.models import Mark
-
-    return Mark.__table__
-
-
-def _attendance_table():
-    from app.models import Attendance
-
-    return Attendance.__table__
-
-
-def _chunks(items: list, size: int):
-    for i in range(0, len(items), size):
-        yield items[i:i + size]

@@ -24,6 +24,7 @@ from app.models import (
     Student,
 )
 from app.services.assessment import is_pass_fail, mode_in, rules_of
+from app.services.bulk import insert_rows
 from app.services.consent import electronic_recipients
 from app.services.demo import names
 from app.services.demo.calendar import build_calendar
@@ -55,7 +56,7 @@ class LastYearBuilder:
         classes = self._classes()
         placed = self._pupils(classes)
         placed += self._graduates(classes) + self._leaver(classes)
-        db.session.execute(insert(Enrolment), [
+        insert_rows(Enrolment, [
             {"school_id": school.id, "student_id": sid, "class_unit_id": cls.id, "start": year.start,
              "end": end or year.end} for sid, cls, _outcome, _next, end in placed])
         self._results(placed)
@@ -146,10 +147,10 @@ class LastYearBuilder:
                 "next_class_id": nxt.id if nxt is not None else None, "outcome": kind.value,
                 "owed": ", ".join(owed), "decided_on": self.period.end + dt.timedelta(days=3),
                 "decided_by": "demo"})
-        db.session.execute(insert(FinalGrade), self.finals)
+        insert_rows(FinalGrade, self.finals)
         record_receipts(select(FinalGrade).where(FinalGrade.period_id == self.period.id,
                                                  FinalGrade.published_at.is_not(None)), "decided_at")
-        db.session.execute(insert(PromotionDecision), self.decisions)
+        insert_rows(PromotionDecision, self.decisions)
 
     def _finals(self, sid: int, cls: ClassUnit, kind: PromotionOutcome, electronic: bool, subjects) -> list[str]:
         rng = self.rng

@@ -7,7 +7,7 @@ and `published_at` is the receipt's time."""
 import datetime as dt
 import random
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from app.exchange import payloads
 from app.exchange.capture import message_row
@@ -25,6 +25,7 @@ from app.models import (
     TeachingAssignment,
 )
 from app.services.assessment import is_pass_fail, mode_in, rules_of
+from app.services.bulk import insert_rows
 from app.services.consent import electronic_recipients
 from app.services.demo.school import DemoSchool
 from app.services.finals import certified_students, follows
@@ -48,8 +49,7 @@ def record_receipts(query, recorded: str) -> None:
         rows.append(message_row(kind, obj.student_id, obj.school_id, payload, sent, obj.__tablename__, obj.id,
                                 getattr(obj, "version", None))
                     | {"status": OutboxStatus.accepted, "attempts": 1, "accepted_at": obj.published_at})
-    for chunk in range(0, len(rows), 5000):
-        db.session.execute(insert(OutboxMessage), rows[chunk:chunk + 5000])
+    insert_rows(OutboxMessage, rows)
 
 
 class ResultsBuilder:
@@ -73,8 +73,7 @@ class ResultsBuilder:
         finals = deferred = 0
         for period in periods:
             rows = self._finals(period, assignments, exempt)
-            for chunk in range(0, len(rows), 20000):
-                db.session.execute(insert(FinalGrade), rows[chunk:chunk + 20000])
+            insert_rows(FinalGrade, rows)
             record_receipts(select(FinalGrade).where(FinalGrade.period_id == period.id,
                                                     FinalGrade.published_at.is_not(None)), "decided_at")
             finals += len(rows)
@@ -199,7 +198,7 @@ class ResultsBuilder:
                              "result_date": recorded.date(), "recorded_at": recorded,
                              "published_at": self._delivered(recorded, student in electronic)})
         if rows:
-            db.session.execute(insert(ExamResult), rows)
+            insert_rows(ExamResult, rows)
             record_receipts(select(ExamResult).where(ExamResult.school_id == self.demo.school.id,
                                                     ExamResult.published_at.is_not(None)), "recorded_at")
         return len(rows)

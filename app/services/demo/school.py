@@ -35,6 +35,7 @@ from app.security.roles import (
     ROLE_REGISTRAR,
     ROLE_TEACHER,
 )
+from app.services.bulk import insert_rows
 from app.services.demo import names
 from app.services.demo.curriculum import (
     PRIMARY_SPECIALIST,
@@ -81,8 +82,10 @@ class DemoSchool:
 class StructureBuilder:
     """Builds the school's people and structure deterministically from a seed."""
 
-    def __init__(self, school: School, year: AcademicYear, size: str, rng: random.Random, password: str):
+    def __init__(self, school: School, year: AcademicYear, size: str, rng: random.Random, password: str,
+                 prefix: str = ""):
         self.demo = DemoSchool(school, year)
+        self.prefix = prefix  # a district's schools after the first: `s02-teacher01`
         self.size = SIZES[size]
         self.rng = rng
         self.password_hash = password_hash(password)
@@ -103,6 +106,7 @@ class StructureBuilder:
         return self.demo
 
     def _login(self, username: str, staff: Staff, *roles: str) -> None:
+        username = self.prefix + username
         staff.user = User(first_name=staff.name, last_name=staff.surname, username=username,
                           email=f"{username}@school.local", active=True, password=self.password_hash,
                           roles=[self.roles[r] for r in roles])
@@ -153,7 +157,7 @@ class StructureBuilder:
                     "enrolled_on": entered,
                 })
         ids = db.session.scalars(insert(Student).returning(Student.id, sort_by_parameter_order=True), students).all()
-        db.session.execute(insert(Enrolment), [
+        insert_rows(Enrolment, [
             {"school_id": school_id, "student_id": sid, "class_unit_id": s["class_unit_id"], "start": year.start}
             for sid, s in zip(ids, students)
         ])
@@ -182,7 +186,7 @@ class StructureBuilder:
                 links.append([(student_ids[first + k], relation, basis) for k in range(count)])
         ids = db.session.scalars(insert(Guardian).returning(Guardian.id, sort_by_parameter_order=True),
                                  guardians).all()
-        db.session.execute(insert(StudentGuardian), [
+        insert_rows(StudentGuardian, [
             {"school_id": school_id, "student_id": sid, "guardian_id": gid, "relation": rel, "authority_basis": basis}
             for gid, kids in zip(ids, links) for sid, rel, basis in kids
         ])
@@ -259,7 +263,7 @@ class StructureBuilder:
             for group, members in zip(pair, (pupils[:middle], pupils[middle:])):
                 rows.extend({"group_id": group.id, "student_id": sid} for sid in members)
         if rows:
-            db.session.execute(insert(study_group_student), rows)
+            insert_rows(study_group_student, rows)
 
     def _stream_and_plans(self, bundles) -> None:
         """One elective stream of the senior grade and a few home-schooling individual plans."""
@@ -269,7 +273,7 @@ class StructureBuilder:
         db.session.add(stream)
         db.session.flush()
         members = [sid for c in senior for sid in rng.sample(demo.student_ids[c.id], 5)]
-        db.session.execute(insert(stream_student), [{"stream_id": stream.id, "student_id": s} for s in members])
+        insert_rows(stream_student, [{"stream_id": stream.id, "student_id": s} for s in members])
         bundles[SPECIALTY_OF["Практикум по математике"]].append([(stream, "Практикум по математике", 1)])
         candidates = [c for c in demo.classes if 5 <= c.grade <= 9] or demo.classes
         for cls in rng.sample(candidates, min(3, len(candidates))):
