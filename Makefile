@@ -52,7 +52,11 @@ serve: install
 # spread over TEST_WORKERS processes with a database of their own (the two legs side by side were slower:
 # four processes on two cores). Browser tests and the modules marked `any_database` (nothing in them
 # depends on the database) run on SQLite only.
+# Compiled modules are kept (a PYTHONDONTWRITEBYTECODE in the environment would make every process, the
+# PostgreSQL leg's workers and the CLI/gunicorn subprocesses included, compile the app and re-rewrite the
+# asserts of every test module again: ~4 s CPU per process).
 TEST_WORKERS ?= 2
+unexport PYTHONDONTWRITEBYTECODE
 PYTEST := $(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 test: install
 	$(PYTEST)

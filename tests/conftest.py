@@ -90,13 +90,17 @@ def _own_database(url: str, worker: str) -> str:
 def compiled_catalogues():
     """Every translations/<lang>/LC_MESSAGES/messages.po compiled to its .mo (as `pybabel compile -f`), so
     the Russian the tests read does not depend on `make translations`; written whole and then renamed,
-    since another test process may be reading it."""
+    since another test process may be reading it. A .mo newer than its .po is kept (every worker of both
+    legs would compile it again)."""
     for po in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
         with po.open("rb") as f:
             catalog = read_po(f)
         with tempfile.NamedTemporaryFile(dir=po.parent, suffix=".mo.tmp", delete=False) as f:
             write_mo(f, catalog, use_fuzzy=True)
-        os.replace(f.name, po.with_suffix(".mo"))
+        os.replace(f.name, mo)
 
 
 @pytest.fixture(scope="session")

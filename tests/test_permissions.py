@@ -9,14 +9,14 @@ import pytest
 from flask_appbuilder import ModelView
 from flask_appbuilder.api import BaseApi, ModelRestApi
 from flask_appbuilder.const import PERMISSION_PREFIX
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from werkzeug.routing import IntegerConverter
 
 from app.extensions import db
 from app.models import ClassUnit, CurriculumItem, Guardian, Student
 from app.security.permissions import CAN_READ, CAN_WRITE
 from app.security.roles import ROLE_ADMIN, ROLE_PERMISSIONS, ROLE_PUBLIC, SELF_SERVICE
-from app.security.sync import menu_grants
+from app.security.sync import menu_grants, sync_roles
 from app.views import menu_resources
 from tests.conftest import PASSWORD
 from tests.security_helpers import bearer, changed_tables, granted, may, role_names, snapshot
@@ -321,6 +321,20 @@ def test_school_init_rerun_keeps_every_role_permission_set(runner, world):
     assert result.exit_code == 0, result.output
     assert "уже есть" in result.output  # the admin of the world is kept, not re-created
     assert _role_permissions() == before
+
+
+def test_the_role_sync_gives_a_role_what_it_lacks_in_one_commit(app, world):
+    """`school init` (every deploy, every test worker's start) restores a role's grants with one commit per
+    role: FAB's add_permission_role committed each of ~700 grants and reloaded the role's list each time."""
+    teacher = app.appbuilder.sm.find_role("Teacher")
+    held = set(teacher.permissions)
+    teacher.permissions = []
+    db.session.commit()
+    commits = []
+    event.listen(db.session(), "after_commit", lambda _session: commits.append(1))
+    sync_roles(menu_resources())
+    assert set(app.appbuilder.sm.find_role("Teacher").permissions) == held and len(held) > 50
+    assert len(commits) <= len(ROLE_PERMISSIONS), f"{len(commits)} commits"
 
 
 @pytest.mark.commits  # `school init` inspects the engine itself (Inspector needs a real connection)
