@@ -66,6 +66,7 @@ class Config:
     FAB_UPDATE_PERMS = False
     FAB_ADD_SECURITY_VIEWS = True
     FAB_API_SWAGGER_UI = True
+    FAB_ADD_OPENAPI_VIEWS = False  # app/api/openapi.py registers the spec (built once) and the Swagger page
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
     WTF_CSRF_ENABLED = True  # every form and our JSON endpoints (X-CSRFToken); FAB exempts its JWT REST API

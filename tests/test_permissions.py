@@ -19,7 +19,7 @@ from app.security.roles import ROLE_ADMIN, ROLE_PERMISSIONS, ROLE_PUBLIC, SELF_S
 from app.security.sync import menu_grants, sync_roles
 from app.views import menu_resources
 from tests.conftest import PASSWORD
-from tests.security_helpers import bearer, changed_tables, granted, may, role_names, snapshot
+from tests.security_helpers import bearer, changed_tables, granted, is_ours, may, role_names, snapshot
 
 # Logins of the world that together hold every role (ClassTeacher always comes with Teacher);
 # None is the anonymous visitor (role Public).
@@ -42,10 +42,6 @@ class Endpoint:
     def __str__(self) -> str:
         return f"{self.http} {self.url} ({self.permission} on {self.resource})"
 
-
-def is_ours(view) -> bool:
-    """A view of this project rather than one of FAB's own (security, OpenAPI, menu)."""
-    return not type(view).__module__.startswith("flask_appbuilder")
 
 
 def permission_of(view, method: str) -> str:

@@ -35,7 +35,7 @@ from app.models import ClassUnit, Lesson, ReportingPeriod, Student
 from app.security.scope import scope_for_user, visible_clause
 from tests.conftest import KEEP_TABLES
 from tests.journal_helpers import message
-from tests.security_helpers import bearer, changed_tables, snapshot
+from tests.security_helpers import bearer, changed_tables, is_ours, snapshot
 from tests.test_tampering import planted  # noqa: F401 - a fixture: rows of every model, the teacher's own ids
 
 EXAMPLES = int(os.environ.get("ROUTE_FUZZ_EXAMPLES", "1"))
@@ -174,7 +174,7 @@ def targets(app, username: str) -> list[Target]:
             continue
         view = views.get(rule.endpoint.partition(".")[0])
         datamodel = getattr(view, "datamodel", None)
-        ours = view is not None and not type(view).__module__.startswith("flask_appbuilder")
+        ours = view is not None and is_ours(view)
         for method in sorted(rule.methods & {"GET", "POST", "PUT", "DELETE"}):
             values = {}
             for arg in rule.arguments:

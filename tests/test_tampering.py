@@ -89,7 +89,7 @@ from app.security.roles import ROLE_CLASS_TEACHER, ROLE_TEACHER
 from app.security.scope import _TEACHER_RULES, SCHOOL_WIDE
 from app.services.audit import acting_as
 from tests.journal_helpers import HTTP_TODAY, freeze_today, math_of, period_of
-from tests.security_helpers import bearer, changed_tables, granted, listed_pks, may, snapshot
+from tests.security_helpers import bearer, changed_tables, granted, is_ours, listed_pks, may, snapshot
 
 USERS = ("teacher", "classteacher")  # both of 5А: `teacher` teaches it mathematics, `classteacher` leads it
 OTHER_CLASS, OTHER_SCHOOL = "5Б", "school B"
@@ -359,9 +359,6 @@ class Attempt:
 def _url(path: str, **params) -> str:
     return f"{path}?{urlencode(params)}" if params else path
 
-
-def is_ours(view) -> bool:
-    return not type(view).__module__.startswith("flask_appbuilder")
 
 
 def _views(app) -> dict:

@@ -117,14 +117,17 @@ def _rison_or_400():
 
 
 def register_apis(appbuilder) -> None:
-    """Add every REST API; a bad JWT answers 401, a login without `provider` 400, an unparsable `q` 400."""
+    """Add every REST API, the OpenAPI spec and its Swagger page (FAB_ADD_OPENAPI_VIEWS is off); a bad JWT
+    answers 401, a login without `provider` 400, an unparsable `q` 400."""
     from app.api.forecast import ForecastApi
     from app.api.journal import JOURNAL_APIS
+    from app.api.openapi import OpenApi, SwaggerView
     from app.api.results import RESULT_APIS
     from app.api.stats import StatsApi
 
-    for api in APIS + JOURNAL_APIS + RESULT_APIS + [ForecastApi, StatsApi]:
+    for api in APIS + JOURNAL_APIS + RESULT_APIS + [ForecastApi, StatsApi, OpenApi]:
         appbuilder.add_api(api)
+    appbuilder.add_view_no_menu(SwaggerView)
     appbuilder.sm.jwt_manager.invalid_token_loader(_invalid_token)
     current_app.before_request(_login_names_the_provider)
     current_app.before_request(_rison_or_400)
