@@ -319,7 +319,7 @@ def _results_rows(f: Filters, classes: dict):
             _STATEMENTS.clear()
         statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
             _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent)))
-    return db.session.execute(statement)
+    return db.session.execute(statement).all()  # one fetchall: iterating the result fetches row by row
 
 
 def _class_teachers(f: Filters, classes: dict):
