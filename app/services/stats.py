@@ -277,22 +277,26 @@ def _by_membership_teacher(f: Filters, classes: dict):
             .group_by(*columns))
 
 
+# A student's standing is set by their worst final: a failing one (2, незач, н/а), a 3, a 4, the rest
+# (5, зач), only осв (not certified). One MIN per student instead of counting each kind apart.
+FAILING, THREE, FOUR, GOOD, EXEMPT_ONLY = range(5)
+
+
 def _standing(f: Filters, classes: dict):
     """Per class: certified students (N), успевающие, качественные, отличники (SPEC §4), from each student's
-    finals counted by kind (grouped by student in the index's order, then joined with the class)."""
-    counted = {"bad": VALUE.in_([v.value for v in FAILING_FINALS]), "threes": VALUE == FinalValue.three.value,
-               "fours": VALUE == FinalValue.four.value, "counted": VALUE != FinalValue.exempt.value}
-    per_student = _chosen_finals(f, select(
-        FinalGrade.student_id, FinalGrade.period_id,
-        *(func.sum(case((condition, 1), else_=0)).label(name) for name, condition in counted.items()))
-    ).group_by(FinalGrade.student_id, FinalGrade.period_id).subquery("per_student")
+    worst final (grouped by student in the index's order, then joined with the class)."""
+    rank = case((VALUE.in_([v.value for v in FAILING_FINALS]), FAILING), (VALUE == FinalValue.three.value, THREE),
+                (VALUE == FinalValue.four.value, FOUR), (VALUE == FinalValue.exempt.value, EXEMPT_ONLY),
+                else_=GOOD)
+    per_student = _chosen_finals(f, select(FinalGrade.student_id, FinalGrade.period_id,
+                                           func.min(rank).label("worst"))
+                                 ).group_by(FinalGrade.student_id, FinalGrade.period_id).subquery("per_student")
     s = per_student.c
-    certified = s.counted > 0
-    good = and_(certified, s.bad == 0)
     return _at_end_in_chosen_classes(f, select(*_part(
-        STANDING, Enrolment.class_unit_id, None, None, None, func.sum(case((certified, 1), else_=0)),
-        func.sum(case((good, 1), else_=0)), func.sum(case((and_(good, s.threes == 0), 1), else_=0)),
-        func.sum(case((and_(good, s.threes == 0, s.fours == 0), 1), else_=0)))).select_from(per_student),
+        STANDING, Enrolment.class_unit_id, None, None, None, func.sum(case((s.worst < EXEMPT_ONLY, 1), else_=0)),
+        func.sum(case((s.worst.between(THREE, GOOD), 1), else_=0)),
+        func.sum(case((s.worst.between(FOUR, GOOD), 1), else_=0)),
+        func.sum(case((s.worst == GOOD, 1), else_=0)))).select_from(per_student),
         classes, s.student_id, s.period_id).group_by(Enrolment.class_unit_id)
 
 
