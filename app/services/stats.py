@@ -104,7 +104,8 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
     if period_id is None:
         raise RuleViolation(_l("The parameter %(name)s (a reporting period) is required.", name="period_id"),
                             "period_id")
-    period = db.session.get(ReportingPeriod, period_id, options=[joinedload(ReportingPeriod.year)])  # its title
+    year_periods = _periods_of_year_of(period_id)
+    period = next((p for p in year_periods if p.id == period_id), None)
     if period is None or not scope.reads_school or (not scope.everything and period.school_id != scope.school_id):
         raise NotFound(_l("No such reporting period in your school."), "period_id")
     if grade is not None and not 1 <= grade <= 11:
@@ -119,16 +120,24 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
         if obj is None or obj.school_id != period.school_id or not fits(obj):
             raise RuleViolation(_l("%(name)s=%(value)s is not in the period's school and year.",
                                    name=name, value=value), name)
-    return Filters(period, class_id, subject_id, grade, teacher_id, counterparts(period))
+    return Filters(period, class_id, subject_id, grade, teacher_id, counterparts(period, year_periods))
 
 
-def counterparts(period: ReportingPeriod) -> tuple[tuple[PeriodKind, int], ...]:
-    """The periods of the year's other schemes (not the year) that end within the period, one per scheme."""
+def _periods_of_year_of(period_id) -> list[ReportingPeriod]:
+    """Every period of the given period's year, each with the year (its title): the period and its
+    counterparts in one statement (an API call reads them every time)."""
+    of_year = select(ReportingPeriod.year_id).where(ReportingPeriod.id == period_id).scalar_subquery()
+    return list(db.session.scalars(select(ReportingPeriod).options(joinedload(ReportingPeriod.year))
+                                   .where(ReportingPeriod.year_id == of_year)))
+
+
+def counterparts(period: ReportingPeriod, year_periods: list[ReportingPeriod]) -> tuple[tuple[PeriodKind, int], ...]:
+    """The periods of the year's other schemes (not the year) that end within the period, the last one per
+    scheme (year_periods: every period of the period's year)."""
     if period.kind == PeriodKind.year:
         return ()
-    found = db.session.scalars(select(ReportingPeriod).where(
-        ReportingPeriod.year_id == period.year_id, ReportingPeriod.kind.not_in([period.kind, PeriodKind.year]),
-        ReportingPeriod.end >= period.start, ReportingPeriod.end <= period.end).order_by(ReportingPeriod.end)).all()
+    found = sorted((p for p in year_periods if p.kind not in (period.kind, PeriodKind.year)
+                    and period.start <= p.end <= period.end), key=lambda p: p.end)
     return tuple({p.kind: (p.kind, p.id) for p in found}.values())
 
 
