@@ -92,6 +92,23 @@ def test_class_level_successful_and_quality_students(world):
     assert data["school"]["quality_students"] == 2
 
 
+def test_excellent_students_by_their_worst_final(world):
+    """Отличники: certified with every final 5 or зач (осв aside); a 4 leaves a student «качественный» only."""
+    built = build_results(world)
+    q1, math, orkse = built["q1"], world.subjects["math"], built["orkse"]
+    four, pass_only = add_students(world, "5А", 2, prefix="Доп")
+    for student, subject, value in ((four, math, "4"), (four, orkse, "зач"), (pass_only, math, "осв"),
+                                    (pass_only, orkse, "зач")):
+        final(student, subject, q1, value)
+    db.session.commit()
+    data = results(Filters(q1))
+    a = by(data["classes"], "name", "5А")
+    # Алексеев (5, зач) and Доп1 (осв, зач) are отличники; Доп0 (4, зач) is «качественный»
+    assert (a["students_n"], a["successful"], a["quality_students"], a["excellent"]) == (9, 5, 3, 2)
+    assert by(data["classes"], "name", "5Б")["excellent"] == 1  # Васильев: 5, PE осв
+    assert data["school"]["excellent"] == 3
+
+
 def test_an_all_exempt_class_subject_has_n_zero(world):
     built = build_results(world)
     pe = by(results(Filters(built["q1"], class_id=world.classes["5Б"].id))["subjects"], "name", "Физкультура")

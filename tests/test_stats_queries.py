@@ -6,9 +6,9 @@ from sqlalchemy import event
 
 from app.extensions import db
 from app.models import IndividualPlan, Stream, StudyGroup
-from app.services.stats import Filters, results
+from app.services.stats import Filters, resolve, results
 from tests import factories
-from tests.journal_helpers import add_students
+from tests.journal_helpers import actor, add_students
 from tests.stats_helpers import build_results, final, other_period
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
@@ -153,3 +153,13 @@ def test_another_schools_data_changes_nothing_and_costs_nothing(world, api_token
     after, after_statements = call(), statements(call)
     assert after == before
     assert len(after_statements) == len(before_statements), "\n".join(after_statements)
+
+
+def test_the_period_and_its_counterparts_are_one_statement(world):
+    """An API call resolves its filters from a fresh session: the period, its year's title and the other
+    schemes' periods ending within it come in one read."""
+    q1, scope = build_results(world)["q1"].id, actor("director").scope
+    db.session.expunge_all()  # as in a request: nothing in the session yet
+    found = []
+    assert len(statements(lambda: found.append(resolve(scope, q1)))) == 1
+    assert found[0].period.title.startswith("1 ") and found[0].other_schemes == ()

@@ -104,7 +104,8 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
     if period_id is None:
         raise RuleViolation(_l("The parameter %(name)s (a reporting period) is required.", name="period_id"),
                             "period_id")
-    period = db.session.get(ReportingPeriod, period_id, options=[joinedload(ReportingPeriod.year)])  # its title
+    year_periods = _periods_of_year_of(period_id)
+    period = next((p for p in year_periods if p.id == period_id), None)
     if period is None or not scope.reads_school or (not scope.everything and period.school_id != scope.school_id):
         raise NotFound(_l("No such reporting period in your school."), "period_id")
     if grade is not None and not 1 <= grade <= 11:
@@ -119,16 +120,24 @@ def resolve(scope, period_id, class_id=None, subject_id=None, grade=None, teache
         if obj is None or obj.school_id != period.school_id or not fits(obj):
             raise RuleViolation(_l("%(name)s=%(value)s is not in the period's school and year.",
                                    name=name, value=value), name)
-    return Filters(period, class_id, subject_id, grade, teacher_id, counterparts(period))
+    return Filters(period, class_id, subject_id, grade, teacher_id, counterparts(period, year_periods))
 
 
-def counterparts(period: ReportingPeriod) -> tuple[tuple[PeriodKind, int], ...]:
-    """The periods of the year's other schemes (not the year) that end within the period, one per scheme."""
+def _periods_of_year_of(period_id) -> list[ReportingPeriod]:
+    """Every period of the given period's year, each with the year (its title): the period and its
+    counterparts in one statement (an API call reads them every time)."""
+    of_year = select(ReportingPeriod.year_id).where(ReportingPeriod.id == period_id).scalar_subquery()
+    return list(db.session.scalars(select(ReportingPeriod).options(joinedload(ReportingPeriod.year))
+                                   .where(ReportingPeriod.year_id == of_year)))
+
+
+def counterparts(period: ReportingPeriod, year_periods: list[ReportingPeriod]) -> tuple[tuple[PeriodKind, int], ...]:
+    """The periods of the year's other schemes (not the year) that end within the period, the last one per
+    scheme (year_periods: every period of the period's year)."""
     if period.kind == PeriodKind.year:
         return ()
-    found = db.session.scalars(select(ReportingPeriod).where(
-        ReportingPeriod.year_id == period.year_id, ReportingPeriod.kind.not_in([period.kind, PeriodKind.year]),
-        ReportingPeriod.end >= period.start, ReportingPeriod.end <= period.end).order_by(ReportingPeriod.end)).all()
+    found = sorted((p for p in year_periods if p.kind not in (period.kind, PeriodKind.year)
+                    and period.start <= p.end <= period.end), key=lambda p: p.end)
     return tuple({p.kind: (p.kind, p.id) for p in found}.values())
 
 
@@ -277,22 +286,26 @@ def _by_membership_teacher(f: Filters, classes: dict):
             .group_by(*columns))
 
 
+# A student's standing is set by their worst final: a failing one (2, незач, н/а), a 3, a 4, the rest
+# (5, зач), only осв (not certified). One MIN per student instead of counting each kind apart.
+FAILING, THREE, FOUR, GOOD, EXEMPT_ONLY = range(5)
+
+
 def _standing(f: Filters, classes: dict):
     """Per class: certified students (N), успевающие, качественные, отличники (SPEC §4), from each student's
-    finals counted by kind (grouped by student in the index's order, then joined with the class)."""
-    counted = {"bad": VALUE.in_([v.value for v in FAILING_FINALS]), "threes": VALUE == FinalValue.three.value,
-               "fours": VALUE == FinalValue.four.value, "counted": VALUE != FinalValue.exempt.value}
-    per_student = _chosen_finals(f, select(
-        FinalGrade.student_id, FinalGrade.period_id,
-        *(func.sum(case((condition, 1), else_=0)).label(name) for name, condition in counted.items()))
-    ).group_by(FinalGrade.student_id, FinalGrade.period_id).subquery("per_student")
+    worst final (grouped by student in the index's order, then joined with the class)."""
+    rank = case((VALUE.in_([v.value for v in FAILING_FINALS]), FAILING), (VALUE == FinalValue.three.value, THREE),
+                (VALUE == FinalValue.four.value, FOUR), (VALUE == FinalValue.exempt.value, EXEMPT_ONLY),
+                else_=GOOD)
+    per_student = _chosen_finals(f, select(FinalGrade.student_id, FinalGrade.period_id,
+                                           func.min(rank).label("worst"))
+                                 ).group_by(FinalGrade.student_id, FinalGrade.period_id).subquery("per_student")
     s = per_student.c
-    certified = s.counted > 0
-    good = and_(certified, s.bad == 0)
     return _at_end_in_chosen_classes(f, select(*_part(
-        STANDING, Enrolment.class_unit_id, None, None, None, func.sum(case((certified, 1), else_=0)),
-        func.sum(case((good, 1), else_=0)), func.sum(case((and_(good, s.threes == 0), 1), else_=0)),
-        func.sum(case((and_(good, s.threes == 0, s.fours == 0), 1), else_=0)))).select_from(per_student),
+        STANDING, Enrolment.class_unit_id, None, None, None, func.sum(case((s.worst < EXEMPT_ONLY, 1), else_=0)),
+        func.sum(case((s.worst.between(THREE, GOOD), 1), else_=0)),
+        func.sum(case((s.worst.between(FOUR, GOOD), 1), else_=0)),
+        func.sum(case((s.worst == GOOD, 1), else_=0)))).select_from(per_student),
         classes, s.student_id, s.period_id).group_by(Enrolment.class_unit_id)
 
 
@@ -319,7 +332,7 @@ def _results_rows(f: Filters, classes: dict):
             _STATEMENTS.clear()
         statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
             _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent)))
-    return db.session.execute(statement)
+    return db.session.execute(statement).all()  # one fetchall: iterating the result fetches row by row
 
 
 def _class_teachers(f: Filters, classes: dict):
