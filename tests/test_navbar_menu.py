@@ -2,9 +2,10 @@
 a permission per menu item, the menu is FAB's own, and a grant taken away leaves it at the next request."""
 import pytest
 from flask import current_app
-from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu
+from flask_appbuilder.security.sqla.models import Group, Permission, PermissionView, ViewMenu
 
 from app.extensions import db
+from app.views.navbar import CACHE
 from tests.journal_helpers import HTTP_WEEK, add_lessons, period_of
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
@@ -58,3 +59,19 @@ def test_a_grant_taken_away_leaves_the_menu_at_the_next_request(world, login_as)
     page = client.get("/journal/")
     assert page.status_code == 200 and 'href="/journal/"' not in page.get_data(as_text=True)
     assert 'href="/journal/grid' in page.get_data(as_text=True)  # the page itself is still the teacher's
+
+
+def menu_of(page: str) -> str:
+    return page[page.index('<ul class="nav navbar-nav">'):page.index("navbar-right")]
+
+
+def test_a_groups_role_counts_in_the_menu_as_in_fabs_checks(world, login_as):
+    sm = current_app.appbuilder.sm
+    db.session.add(Group(name="Регистраторы", roles=[sm.find_role("Registrar")],
+                         users=[sm.find_user(username="teacher_b")]))
+    db.session.commit()
+    plain = menu_of(login_as("teacher").get("/journal/").get_data(as_text=True))  # kept for the Teacher role
+    grouped = menu_of(login_as("teacher_b").get("/journal/").get_data(as_text=True))
+    current_app.extensions[CACHE].clear()
+    assert grouped != plain and grouped.count("<li") > plain.count("<li")
+    assert menu_of(login_as("teacher_b").get("/journal/").get_data(as_text=True)) == grouped  # FAB's own, rendered anew

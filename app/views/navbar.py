@@ -28,12 +28,13 @@ def navbar_menu() -> Markup:
 
 
 def menu_key() -> tuple | None:
-    """What the menu's HTML depends on: the language, the URL prefix, the roles and what they grant
-    (None: not kept — anonymous, or no request grants to tell a change by)."""
-    user = current_app.appbuilder.sm.current_user
+    """What the menu's HTML depends on: the language, the URL prefix, the roles (own and their groups')
+    and what they grant (None: not kept — anonymous, or no request grants to tell a change by)."""
+    sm = current_app.appbuilder.sm
+    user = sm.current_user
     if user is None or user.is_anonymous or not user.is_active:
         return None
-    roles = list(user.roles)
+    roles = sm.get_user_roles(user)  # their groups' roles too, as FAB's checks count them
     held = grants.of_roles(db.session, [role.id for role in roles])
     if held is None:
         return None
