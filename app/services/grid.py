@@ -1,5 +1,6 @@
 """The journal grid: students × lessons of a target and subject in a period, with cells and
 weighted averages, in a fixed number of queries whatever the class size."""
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 
 from flask_appbuilder.security.sqla.models import User
@@ -28,8 +29,8 @@ from app.services import clock
 from app.services.assessment import assignment_mode
 from app.services.calendar import holidays_of_year
 from app.services.errors import RuleViolation
-from app.services.freeze import frozen_lessons
-from app.services.journal import Actor, can_write_lesson, lesson_lock
+from app.services.freeze import closed_message, frozen_lessons
+from app.services.journal import Actor, can_write_lesson, edit_window_refusal, lesson_lock
 from app.services.membership import members_query
 from app.services.results import student_averages
 
@@ -60,7 +61,9 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
             or subject.school_id != target.school_id:
         raise RuleViolation(_l("Choose a subject and a period of the journal's school."))
     column = TARGETS[target_key][1]
-    assignments = db.session.scalars(select(TeachingAssignment).options(joinedload(TeachingAssignment.year)).where(
+    assignments = db.session.scalars(select(TeachingAssignment).options(  # with what the locks read (see lesson_locks)
+        joinedload(TeachingAssignment.year), joinedload(TeachingAssignment.class_unit),
+        joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit)).where(
         getattr(TeachingAssignment, column) == target.id, TeachingAssignment.subject_id == subject_id)).all()
     if not assignments:
         raise RuleViolation(_l("Nobody teaches %(subject)s to %(target)s.", subject=subject, target=target))
@@ -116,16 +119,20 @@ def journal_grid(actor: Actor, target_key: str, target_id: int, subject_id: int,
 
 
 def lesson_locks(actor: Actor, lessons: list[Lesson], period: ReportingPeriod) -> dict[int, str | None]:
-    """Why each lesson's entries cannot be written by the actor today (None: they can), read in a few
-    statements whatever the number of lessons (the rule itself is journal.lesson_lock). A frozen lesson of
-    the period shown, when that period is closed, names it as the cell endpoint does."""
-    frozen, holidays, today = frozen_lessons(db.session, lessons), holidays_of_year(period.year_id), clock.today()
-    closed = period if period.closed else True
-    readonly = str(_l("You may read this lesson but not change it."))
+    """Why each lesson's entries cannot be written by the actor today (None: they can): one pass over the
+    period's lessons with the closed periods, holidays and assignments read once (the rule itself is
+    journal.lesson_lock). The refusals most lessons share (read-only, closed, past the edit window) are
+    worded once, not per lesson. A frozen lesson of the period shown, when that period is closed, names it
+    as the cell endpoint does."""
+    frozen, today, days = frozen_lessons(db.session, lessons), clock.today(), sorted({x.date for x in lessons})
+    holidays = [h for h in holidays_of_year(period.year_id)  # those over a lesson's day: most lessons meet none
+                if bisect_right(days, h.end) > bisect_left(days, h.start)]
+    closed = closed_message(period) if period.closed else str(_l("The period is closed."))
+    readonly, late = str(_l("You may read this lesson but not change it.")), str(edit_window_refusal())
     out = {}
     for lesson in lessons:
-        reason = readonly if not can_write_lesson(actor, lesson) else \
-            lesson_lock(actor, lesson, today, closed=closed if lesson.id in frozen else False, holidays=holidays)
+        reason = readonly if not can_write_lesson(actor, lesson) else lesson_lock(
+            actor, lesson, today, closed=closed if lesson.id in frozen else False, holidays=holidays, late=late)
         out[lesson.id] = None if reason is None else str(reason)
     return out
 

@@ -108,12 +108,13 @@ def frozen_period(lesson: Lesson) -> ReportingPeriod | None:
     return closed_period_of(db.session, lesson.assignment_id, lesson.date)
 
 
-def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: ReportingPeriod | bool | None = None,
-                holidays: list | None = None):
+def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: ReportingPeriod | str | bool | None = None,
+                holidays: list | None = None, late: str | None = None):
     """Why entries of the lesson cannot be written today (a message), or None. The grid shows it on a
     locked column and check_entry refuses with it: one place for the rule. `closed` (the closed period
-    holding the lesson, True if unknown, False if none) and `holidays` (the year's) may be given by a
-    caller that read them for many lessons at once."""
+    holding the lesson or its refusal already worded, True if unknown, False if none), `holidays` (the
+    year's) and `late` (the edit window's refusal, worded) may be given by a caller that asks for many
+    lessons at once."""
     if lesson.status == LessonStatus.cancelled:
         return _l("The lesson of %(day)s is cancelled: nothing can be entered.", day=f"{lesson.date:%d.%m.%Y}")
     if lesson.date > today:
@@ -134,13 +135,18 @@ def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: ReportingP
     if isinstance(closed, ReportingPeriod):
         return closed_message(closed)
     if closed:
-        return _l("The period is closed.")
+        return closed if isinstance(closed, str) else _l("The period is closed.")
     if not actor.administration and not actor.scope.everything:
         days = current_app.config["MARK_EDIT_DAYS"]
         if (today - lesson.date).days > days:
-            return _l("Teachers may change entries only within %(days)d days after the lesson; ask the "
-                      "administration.", days=days)
+            return late or edit_window_refusal()
     return None
+
+
+def edit_window_refusal():
+    """The refusal of a teacher's entry past the edit window (MARK_EDIT_DAYS)."""
+    return _l("Teachers may change entries only within %(days)d days after the lesson; ask the administration.",
+              days=current_app.config["MARK_EDIT_DAYS"])
 
 
 def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.date) -> Lesson:

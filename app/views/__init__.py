@@ -35,6 +35,7 @@ from app.views.lessons import (
     TimetableEntryView,
 )
 from app.views.locale import register_locale
+from app.views.navbar import install as install_navbar
 from app.views.new_year import NewYearView
 from app.views.people import GuardianView, StaffView, StudentGuardianView, StudentView
 from app.views.results import ExamResultView, FinalGradeView, NotificationView
@@ -168,5 +169,6 @@ def register_views(appbuilder) -> None:
     check_fab_views(appbuilder)
     answer_rule_violations()
     register_locale(current_app._get_current_object())
+    install_navbar(current_app._get_current_object())
     readable_user_pages(appbuilder.sm.user_view)
     pin_form_columns(appbuilder)
