@@ -50,6 +50,7 @@ from app.models import (
     study_group_student,
 )
 from app.security.roles import ALL_SCHOOLS, READS_SCHOOL, ROLE_ADMIN, capabilities
+from app.security.sessions import staff_read_with
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ def _staff_scope(user) -> tuple[Scope, Staff | None]:
     if user is None or not getattr(user, "is_authenticated", True) or not getattr(user, "id", None):
         return NOBODY, None
     can = capabilities(user.roles)
-    staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
+    read, staff = staff_read_with(user.id)  # the request's user came with their staff record
+    if not read:
+        staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
     if ALL_SCHOOLS in can and staff is None:
         return Scope(user_id=user.id, everything=True), None
     if staff is None:
