@@ -26,7 +26,7 @@ from app.models import (
 from app.security.roles import ADMINISTERS, capabilities
 from app.security.scope import Scope, current_scope, writer_scope
 from app.services import clock
-from app.services.assessment import check_marks_allowed
+from app.services.assessment import check_marks_allowed, refuse_marks, taught_and_mode
 from app.services.calendar import holiday_on
 from app.services.errors import RuleViolation
 from app.services.freeze import closed_message, closed_period_of
@@ -156,14 +156,24 @@ def lesson_lock(actor: Actor, lesson: Lesson, today: dt.date, closed: ReportingP
 
 def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.date) -> Lesson:
     """Raise RuleViolation unless the actor may write an entry for the student in the lesson today."""
+    lesson = _check_lesson(actor, lesson, today)
+    _check_taught(lesson, is_member(lesson.assignment, student_id, lesson.date))
+    return lesson
+
+
+def _check_lesson(actor: Actor, lesson: Lesson | None, today: dt.date) -> Lesson:
+    """check_entry's rules of the lesson: the actor's, open for entries today."""
     if lesson is None or not can_write_lesson(actor, lesson):
         _fail(_l("The lesson is not found or is not yours."), "lesson")
     locked = lesson_lock(actor, lesson, today, holidays=holidays_held(lesson))
     if locked is not None:
         _fail(locked)
-    if not is_member(lesson.assignment, student_id, lesson.date):
-        _fail(_l("The student is not taught in this lesson on %(day)s.", day=f"{lesson.date:%d.%m.%Y}"), "student")
     return lesson
+
+
+def _check_taught(lesson: Lesson, member: bool) -> None:
+    if not member:
+        _fail(_l("The student is not taught in this lesson on %(day)s.", day=f"{lesson.date:%d.%m.%Y}"), "student")
 
 
 def mark_cell(mark: Mark | None) -> dict | None:
@@ -238,17 +248,19 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
 
 def _write_mark(actor: Actor, lesson: Lesson, student_id: int, work_type_id: int, value: int | None,
                 version: int | None, comment: str | None, existing: Mark | None | bool = False,
-                work_type: WorkType | None | bool = False) -> dict | None:
+                work_type: WorkType | None | bool = False, mode: tuple | None = None) -> dict | None:
     """set_mark once check_entry has passed; `existing` is the mark of the work type and `work_type` the work
     type of the lesson's school when the caller has read them already (None: there is none; False: unknown,
-    read it)."""
+    read it), `mode` the student's (assessment mode, grade) (None: unknown)."""
     if work_type is False:
         work_type = db.session.get(WorkType, work_type_id)
     if work_type is None or work_type.school_id != lesson.school_id:
         _fail(_l("Choose a work type of the school."), "work_type")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
         _fail(BAD_MARK, "value")
-    if value is not None:  # removing a mark stays possible, e.g. one entered before the rule was set
+    if value is not None and mode is not None:  # removing a mark stays possible, e.g. one entered before the
+        refuse_marks(lesson.assignment.subject, *mode)  # rule was set
+    elif value is not None:
         check_marks_allowed(lesson.assignment.subject, student_id, lesson.date)
 
     def fill(mark: Mark, new: bool) -> None:
@@ -295,7 +307,9 @@ def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: 
                    today: dt.date | None = None) -> tuple[dict | None, str | None]:
     """replace_cell_mark, and the warning the grid shows when the student is recorded absent from the lesson
     (read with the cell's marks and the work type of the school asked for: one statement)."""
-    lesson = check_entry(actor, lesson_for_entry(lesson_id), student_id, _today(today))
+    lesson = _check_lesson(actor, lesson_for_entry(lesson_id), _today(today))
+    member, *mode = taught_and_mode(lesson.assignment, student_id, lesson.date)
+    _check_taught(lesson, member)
     rows = db.session.execute(
         select(Mark, Attendance.code, WorkType).select_from(Lesson)
         .outerjoin(Mark, (Mark.lesson_id == Lesson.id) & (Mark.student_id == student_id))
@@ -311,7 +325,7 @@ def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: 
     if sorted(tuple(x) for x in seen) != sorted((m.id, m.version) for m in marks):
         raise CellConflict([mark_cell(m) for m in marks])
     cell = _write_mark(actor, lesson, student_id, work_type_id, value, same.version if same else None, comment,
-                       existing=same, work_type=rows[0][2])
+                       existing=same, work_type=rows[0][2], mode=tuple(mode))
     for other in marks:
         if other is not same:
             db.session.delete(other)
