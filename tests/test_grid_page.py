@@ -15,7 +15,9 @@ from tests.journal_helpers import add_lessons, add_students, period_of, work_typ
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 TOPIC = "Сложение и вычитание обыкновенных дробей с разными знаменателями"
 HOMEWORK = "§ 12, № 245–250, стр. 78; повторить правила приведения к общему знаменателю"
-OWN_STATEMENTS = 21  # the grid's own reads (was 29 before the page was slimmed); FAB's are counted apart
+OWN_STATEMENTS = 18  # the grid's own reads (29 before the page was slimmed, 21 before the staff record came with
+# the user and the assignments with the homeroom); FAB's are counted apart
+PAGE_STATEMENTS = 20  # the whole request, signing in included (issue 19 asks for 15)
 
 
 def full_quarter(world) -> tuple[list, int]:
@@ -87,3 +89,5 @@ def test_the_pages_own_statements_do_not_grow_with_the_class_and_the_lessons(wor
     assert small_html.count("<tr data-student=") == 2 and full_html.count("<tr data-student=") == 35
     assert len(own(small)) == len(own(full)) <= OWN_STATEMENTS, "\n".join(own(full))
     assert len(small) == len(full)
+    whole = [s for s in full if not re.match(r"(SAVEPOINT|RELEASE|ROLLBACK)", s)]  # the tests' isolation apart
+    assert len(whole) <= PAGE_STATEMENTS, "\n".join(whole)
