@@ -79,7 +79,8 @@ NOBODY = Scope()
 
 
 def _staff_scope(user) -> tuple[Scope, Staff | None]:
-    """The scope a user's roles and staff record alone decide, and the staff record (one statement)."""
+    """The scope a user's roles and staff record alone decide, and the staff record (read with the request's
+    user by sessions.user_and_epoch; one statement otherwise)."""
     if user is None or not getattr(user, "is_authenticated", True) or not getattr(user, "id", None):
         return NOBODY, None
     can = capabilities(user.roles)

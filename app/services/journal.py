@@ -60,7 +60,7 @@ def actor_of(user) -> Actor:
 
 def writer_of(user) -> Actor:
     """The Actor of one journal write: it needs the user's school and staff record, not the classes they
-    see (`scope.writer_scope`: one statement instead of three)."""
+    see (`scope.writer_scope`: the staff record came with the request's user, no statement of its own)."""
     return Actor(user.username, writer_scope(user), administration=ADMINISTERS in capabilities(user.roles))
 
 
