@@ -10,18 +10,22 @@ from sqlalchemy import event, insert
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, Mark
 from tests.grid_page import embedded, page_cells, shown_marks
-from tests.journal_helpers import add_lessons, add_students, period_of, work_type
+from tests.journal_helpers import add_lessons, add_students, close_period, period_of, work_type
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 TOPIC = "Сложение и вычитание обыкновенных дробей с разными знаменателями"
 HOMEWORK = "§ 12, № 245–250, стр. 78; повторить правила приведения к общему знаменателю"
-OWN_STATEMENTS = 21  # the grid's own reads (was 29 before the page was slimmed); FAB's are counted apart
+OWN_STATEMENTS = 17  # the grid's own reads (29 before the page was slimmed, 21 before the staff record came with
+# the user, the assignments with the homeroom and the closed-period guard took the class the grid holds); FAB's
+# are counted apart
+PAGE_STATEMENTS = 19  # the whole request, signing in included (issue 19 asks for 15)
 
 
-def full_quarter(world) -> tuple[list, int]:
+def full_quarter(world, enrolled_from: dt.date | None = None) -> tuple[list, int]:
     """5А grown to 35 students with 73 lessons of the second quarter; a mark in every other cell (twice
     the demo school's density), a comment on every tenth mark, an absence in every twentieth cell."""
-    students = [world.students["Алексеев"], world.students["Борисов"]] + add_students(world, "5А", 33)
+    students = ([world.students["Алексеев"], world.students["Борисов"]]
+                + add_students(world, "5А", 33, start=enrolled_from))
     days = [dt.date(2026, 11, 3) + dt.timedelta(days=n) for n in range(56)]
     days = [day for day in days if day.weekday() < 5]
     lessons = (add_lessons(world, *days, topic=TOPIC, homework=HOMEWORK)
@@ -79,11 +83,14 @@ def test_a_full_quarter_of_a_full_class_is_under_150_kb(world, login_as):
 
 def test_the_pages_own_statements_do_not_grow_with_the_class_and_the_lessons(world, login_as):
     add_lessons(world, dt.date(2026, 11, 16), slot=3)  # the full quarter takes the 1st and 2nd lessons
+    close_period(world, 1)  # as in any school after its first quarter: the page asks which lessons are frozen
     client = login_as("teacher")
     page_of(client, world)  # the first request of a login may read more
     small_html, small = page_of(client, world)
-    full_quarter(world)
+    full_quarter(world, enrolled_from=dt.date(2026, 11, 3))  # the closed first quarter takes no enrolments
     full_html, full = page_of(client, world)
     assert small_html.count("<tr data-student=") == 2 and full_html.count("<tr data-student=") == 35
     assert len(own(small)) == len(own(full)) <= OWN_STATEMENTS, "\n".join(own(full))
     assert len(small) == len(full)
+    whole = [s for s in full if not re.match(r"(SAVEPOINT|RELEASE|ROLLBACK)", s)]  # the tests' isolation apart
+    assert len(whole) <= PAGE_STATEMENTS, "\n".join(whole)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User
-from sqlalchemy import exists, false, or_, select, true
+from sqlalchemy import Integer, exists, false, null, or_, select, true, union_all
 
 from app.extensions import db
 from app.models import (
@@ -50,6 +50,7 @@ from app.models import (
     study_group_student,
 )
 from app.security.roles import ALL_SCHOOLS, READS_SCHOOL, ROLE_ADMIN, capabilities
+from app.security.sessions import staff_read_with
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,14 @@ NOBODY = Scope()
 
 
 def _staff_scope(user) -> tuple[Scope, Staff | None]:
-    """The scope a user's roles and staff record alone decide, and the staff record (one statement)."""
+    """The scope a user's roles and staff record alone decide, and the staff record (read with the request's
+    user by sessions.user_and_epoch; one statement otherwise)."""
     if user is None or not getattr(user, "is_authenticated", True) or not getattr(user, "id", None):
         return NOBODY, None
     can = capabilities(user.roles)
-    staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
+    read, staff = staff_read_with(user.id)  # the request's user came with their staff record
+    if not read:
+        staff = db.session.scalar(select(Staff).where(Staff.user_id == user.id))
     if ALL_SCHOOLS in can and staff is None:
         return Scope(user_id=user.id, everything=True), None
     if staff is None:
@@ -101,18 +105,18 @@ def scope_for_user(user) -> Scope:
     scope, staff = _staff_scope(user)
     if staff is None or scope.whole_school:
         return scope
-    rows = db.session.execute(
+    nothing = null().cast(Integer)  # the assignments and the homeroom classes in one statement: a union
+    rows = db.session.execute(union_all(  # of rows (class, group, stream, plan, group's class, homeroom)
         select(
             TeachingAssignment.class_unit_id, TeachingAssignment.group_id,
-            TeachingAssignment.stream_id, TeachingAssignment.plan_id, StudyGroup.class_unit_id,
+            TeachingAssignment.stream_id, TeachingAssignment.plan_id, StudyGroup.class_unit_id, nothing,
         )
         .outerjoin(StudyGroup, StudyGroup.id == TeachingAssignment.group_id)
-        .where(TeachingAssignment.teacher_id == staff.id)
-    ).all()
-    homeroom = frozenset(
-        db.session.scalars(select(ClassUnit.id).where(ClassUnit.class_teacher_id == staff.id))
-    )
+        .where(TeachingAssignment.teacher_id == staff.id),
+        select(nothing, nothing, nothing, nothing, nothing, ClassUnit.id).where(ClassUnit.class_teacher_id == staff.id),
+    )).all()
     pick = lambda i: frozenset(r[i] for r in rows if r[i] is not None)  # noqa: E731
+    homeroom = pick(5)
     classes = pick(0) | homeroom
     return Scope(
         user.id, staff.school_id, staff.id, class_ids=classes, homeroom_ids=homeroom,

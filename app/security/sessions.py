@@ -18,6 +18,7 @@ from app.models.sessions import SessionEpoch
 EPOCH_KEY = "_auth_epoch"  # in the signed session cookie
 EPOCH_CLAIM = "epoch"  # in every JWT
 _LOADED = "school.user_and_epoch"  # request.environ: {user id: (user, epoch)} read this request
+_STAFF = "school.staff_of_user"  # request.environ: {user id: their staff record or None}, read with the user
 
 API_NEEDS_CSRF = _l("The REST API takes a browser session only with its CSRF token in the X-CSRFToken header; "
                     "other clients sign in for a JWT (POST /api/v1/security/login) and send it as "
@@ -36,17 +37,27 @@ def user_and_epoch(user_id: int) -> tuple[User | None, int]:
     request (the session or JWT check, FAB's user loader and every permission check need them; separately
     they were four statements). A bump in the request forgets it."""
     from app.extensions import db
+    from app.models import Staff
 
     memo = request.environ.setdefault(_LOADED, {}) if has_request_context() else {}
     if user_id not in memo:
         row = db.session.execute(
-            select(User, SessionEpoch.epoch)
+            select(User, SessionEpoch.epoch, Staff)
             .outerjoin(SessionEpoch, SessionEpoch.user_id == User.id)
+            .outerjoin(Staff, Staff.user_id == User.id)  # who this is in the school: every scope asks
             .where(User.id == user_id)
             .options(joinedload(User.roles), joinedload(User.groups).joinedload(Group.roles))
         ).unique().first()
         memo[user_id] = (row[0], row[1] or 0) if row else (None, 0)
+        if has_request_context():
+            request.environ.setdefault(_STAFF, {})[user_id] = row[2] if row else None
     return memo[user_id]
+
+
+def staff_read_with(user_id: int):
+    """(True, the user's staff record or None) when this request read it with the user, else (False, None)."""
+    known = request.environ.get(_STAFF, {}) if has_request_context() else {}
+    return (True, known[user_id]) if user_id in known else (False, None)
 
 
 def _bump(session: Session, user_id: int) -> int:

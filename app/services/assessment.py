@@ -5,12 +5,13 @@ from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.models import AssessmentMode, AssessmentRule, ClassUnit, Enrolment, Subject, TeachingAssignment
+from app.models import AssessmentMode, AssessmentRule, ClassUnit, Enrolment, Student, Subject, TeachingAssignment
 from app.models.results import NUMERIC_FINALS, PASS_FAIL_FINALS, SPECIAL_FINALS, FinalValue
 from app.services.errors import RuleViolation
-from app.services.membership import enrolled_between, grade_of
+from app.services.membership import enrolled_between, grade_of, members_query
 
 Rules = dict[tuple[int, int | None], AssessmentMode]
 
@@ -56,16 +57,44 @@ def student_mode(subject: Subject, student_id: int, day: dt.date) -> tuple[Asses
                               .outerjoin(AssessmentRule, rule)
                               .where(Enrolment.student_id == student_id, enrolled_between(day, day))
                               .order_by(Enrolment.start)).all()
+    return _mode_of(rows, subject.id)
+
+
+def _mode_of(rows, subject_id: int) -> tuple[AssessmentMode | None, int | None]:
+    """(mode, grade) from the student's enrolments of the day with the rules of their grade."""
     if not rows:
         return None, None
     grade = rows[-1].grade  # the latest enrolment of the day, as grades_on picks
     rules = {(grade, r.subject_id): r.mode for r in rows if r.grade == grade and r.mode is not None}
-    return mode_in(rules, grade, subject.id), grade
+    return mode_in(rules, grade, subject_id), grade
+
+
+def taught_and_mode(assignment: TeachingAssignment, student_id: int,
+                    day: dt.date) -> tuple[bool, AssessmentMode | None, int | None]:
+    """membership.is_member and student_mode in one statement (every mark saved asks both): whether the student
+    belongs to the assignment's target that day, and their (mode, grade) in its subject for refuse_marks. Every
+    member is enrolled that day, so the student's enrolments of the day carry both answers."""
+    enrolment = aliased(Enrolment)
+    member = members_query(assignment, day, day).where(Student.id == student_id).order_by(None).correlate(None)
+    rule = and_(AssessmentRule.school_id == assignment.school_id, AssessmentRule.grade == ClassUnit.grade,
+                or_(AssessmentRule.subject_id.is_(None), AssessmentRule.subject_id == assignment.subject_id))
+    rows = db.session.execute(select(ClassUnit.grade, AssessmentRule.subject_id, AssessmentRule.mode, member.exists())
+                              .select_from(enrolment).join(ClassUnit, ClassUnit.id == enrolment.class_unit_id)
+                              .outerjoin(AssessmentRule, rule)
+                              .where(enrolment.student_id == student_id, enrolment.start <= day,
+                                     or_(enrolment.end.is_(None), enrolment.end >= day))
+                              .order_by(enrolment.start)).all()
+    mode, grade = _mode_of(rows, assignment.subject_id)
+    return bool(rows and rows[0][3]), mode, grade
 
 
 def check_marks_allowed(subject: Subject, student_id: int, day: dt.date) -> None:
     """Refuse a 1–5 mark where the student's grade learns the subject unmarked or pass/fail."""
-    mode, grade = student_mode(subject, student_id, day)
+    refuse_marks(subject, *student_mode(subject, student_id, day))
+
+
+def refuse_marks(subject: Subject, mode: AssessmentMode | None, grade: int | None) -> None:
+    """check_marks_allowed once the student's (mode, grade) are known."""
     if mode == AssessmentMode.unmarked:
         raise RuleViolation(_l("%(subject)s in grade %(grade)s is taught without marks: attendance, topics "
                                "and homework are kept, 1–5 marks are not.", subject=subject.name, grade=grade),

@@ -280,11 +280,19 @@ def _kinds_in_session(session: Session, assignment_id: int):
         return None
     if assignment.stream_id or assignment.plan_id:
         return None
-    holder = assignment if assignment.class_unit_id else inspect(assignment).dict.get("group")
-    unit = inspect(holder).dict.get("class_unit") if holder is not None else None
+    holder = assignment if assignment.class_unit_id else _loaded(session, assignment, "group", StudyGroup,
+                                                                  assignment.group_id)
+    unit = _loaded(session, holder, "class_unit", ClassUnit, holder.class_unit_id) if holder is not None else None
     if unit is None or unit in session.dirty or holder in session.dirty or inspect(unit).expired_attributes:
         return None
     return assignment.school_id, {unit.period_kind, PeriodKind.year}
+
+
+def _loaded(session: Session, owner, relation: str, model, row_id):
+    """The row a to-one relation points to, if the session holds it (loaded with the owner or on its own, as
+    the grid reads the journal's class)."""
+    found = inspect(owner).dict.get(relation)
+    return found if found is not None else session.identity_map.get(identity_key(model, row_id))
 
 
 def _read_assignment_kinds(session: Session, ids) -> dict:

@@ -4,6 +4,7 @@ closed periods' rule, and resolves each row to its year: by `year_id`, its class
 lesson, or (recommendations) its date. At most five statements per flush, none when no year is closed."""
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.models import (
     AcademicYear,
@@ -87,10 +88,26 @@ def _years_of(session: Session, claims: dict) -> set[int]:
     for model, key in lookups:
         if claims[key]:
             years |= set(session.scalars(select(model.year_id).where(model.id.in_(claims[key]))))
-    if claims["lesson"]:
+    held = {lid: _year_in_session(session, lid) for lid in claims["lesson"]}
+    years |= {year for year in held.values() if year is not None}
+    wanted = [lid for lid, year in held.items() if year is None]
+    if wanted:
         years |= set(session.scalars(select(TeachingAssignment.year_id).join(
-            Lesson, Lesson.assignment_id == TeachingAssignment.id).where(Lesson.id.in_(claims["lesson"]))))
+            Lesson, Lesson.assignment_id == TeachingAssignment.id).where(Lesson.id.in_(wanted))))
     return years
+
+
+def _year_in_session(session: Session, lesson_id: int) -> int | None:
+    """The year of a lesson the session holds unchanged with its assignment (a journal entry loads them with
+    the lesson, so its write asks no statement); None when it must be read."""
+    lesson = session.identity_map.get(identity_key(Lesson, lesson_id))
+    if lesson is None or lesson in session.dirty or inspect(lesson).expired_attributes:
+        return None
+    assignment = inspect(lesson).dict.get("assignment")
+    if assignment is None or assignment in session.dirty or inspect(assignment).expired_attributes \
+            or assignment.id != lesson.assignment_id:
+        return None
+    return assignment.year_id
 
 
 def closed_year_among(session: Session, objs, deleted=()) -> AcademicYear | None:

@@ -32,7 +32,7 @@ from app.services.errors import RuleViolation
 from app.services.freeze import closed_message, frozen_lessons
 from app.services.journal import Actor, can_write_lesson, edit_window_refusal, lesson_lock
 from app.services.membership import members_query
-from app.services.results import student_averages
+from app.services.results import student_average_in, student_averages
 
 TARGETS = {"class_id": (ClassUnit, "class_unit_id"), "group_id": (StudyGroup, "group_id"),
            "stream_id": (Stream, "stream_id"), "plan_id": (IndividualPlan, "plan_id")}
@@ -140,7 +140,6 @@ def lesson_locks(actor: Actor, lessons: list[Lesson], period: ReportingPeriod) -
 def student_average(lesson_id: int, student_id: int, period_id: int) -> float | None:
     """The student's average in the lesson's subject for a period (every journal of the subject counts)."""
     lesson = db.session.get(Lesson, lesson_id)
-    period = db.session.get(ReportingPeriod, period_id)
-    if lesson is None or period is None or period.school_id != lesson.school_id:
-        return None
-    return student_averages(period, [student_id], lesson.assignment.subject_id).get(student_id)
+    if lesson is None:
+        return None  # a period of another school has no marks of this one: None as well
+    return student_average_in(period_id, lesson.school_id, student_id, lesson.assignment.subject_id)

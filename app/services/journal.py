@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, select
+from sqlalchemy import and_, event, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import (
     Attendance,
     AttendanceCode,
+    Holiday,
     Lesson,
     LessonStatus,
     Mark,
@@ -25,7 +26,7 @@ from app.models import (
 from app.security.roles import ADMINISTERS, capabilities
 from app.security.scope import Scope, current_scope, writer_scope
 from app.services import clock
-from app.services.assessment import check_marks_allowed
+from app.services.assessment import check_marks_allowed, refuse_marks, taught_and_mode
 from app.services.calendar import holiday_on
 from app.services.errors import RuleViolation
 from app.services.freeze import closed_message, closed_period_of
@@ -59,24 +60,34 @@ def actor_of(user) -> Actor:
 
 def writer_of(user) -> Actor:
     """The Actor of one journal write: it needs the user's school and staff record, not the classes they
-    see (`scope.writer_scope`: one statement instead of three)."""
+    see (`scope.writer_scope`: the staff record came with the request's user, no statement of its own)."""
     return Actor(user.username, writer_scope(user), administration=ADMINISTERS in capabilities(user.roles))
 
 
 def lesson_for_entry(lesson_id) -> Lesson | None:
     """The lesson with what the rules of an entry read (its assignment, year, subject, class or group's class,
-    teacher), in one statement instead of one per relation."""
+    teacher) and the holidays of the school on its date, in one statement instead of one per relation."""
     held = db.session.info.setdefault(HELD, {})
-    if isinstance(lesson_id, int) and lesson_id in held and not inspect(held[lesson_id]).expired_attributes:
-        return held[lesson_id]  # «Все присутствуют» writes every entry of one lesson
+    if isinstance(lesson_id, int) and lesson_id in held and not inspect(held[lesson_id][0]).expired_attributes:
+        return held[lesson_id][0]  # «Все присутствуют» writes every entry of one lesson
     assignment = joinedload(Lesson.assignment)
-    lesson = db.session.scalar(select(Lesson).where(Lesson.id == lesson_id).options(
+    on_its_day = and_(Holiday.school_id == Lesson.school_id, Holiday.start <= Lesson.date, Holiday.end >= Lesson.date)
+    rows = db.session.execute(select(Lesson, Holiday).outerjoin(Holiday, on_its_day).where(Lesson.id == lesson_id)
+                              .order_by(Holiday.start, Holiday.id).options(
         joinedload(Lesson.teacher), assignment.joinedload(TeachingAssignment.year),
         assignment.joinedload(TeachingAssignment.subject), assignment.joinedload(TeachingAssignment.class_unit),
-        assignment.joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit)))
-    if lesson is not None:  # the identity map holds rows weakly: keep it for what the transaction reads next
-        held[lesson.id] = lesson  # (the outbox's payload, the cell's average)
-    return lesson
+        assignment.joinedload(TeachingAssignment.group).joinedload(StudyGroup.class_unit))).unique().all()
+    if not rows:
+        return None
+    lesson = rows[0][0]  # the identity map holds rows weakly: keep it for what the transaction reads next
+    held[lesson.id] = (lesson, [h for _, h in rows if h is not None and h.year_id == lesson.assignment.year_id])
+    return lesson  # (the outbox's payload, the cell's average)
+
+
+def holidays_held(lesson: Lesson) -> list | None:
+    """The holidays on the lesson's date read with it by lesson_for_entry in this transaction (None: not read)."""
+    held = db.session.info.get(HELD, {}).get(lesson.id)
+    return held[1] if held is not None and held[0] is lesson else None
 
 
 HELD = "journal_held_lessons"
@@ -151,14 +162,24 @@ def edit_window_refusal():
 
 def check_entry(actor: Actor, lesson: Lesson | None, student_id: int, today: dt.date) -> Lesson:
     """Raise RuleViolation unless the actor may write an entry for the student in the lesson today."""
+    lesson = _check_lesson(actor, lesson, today)
+    _check_taught(lesson, is_member(lesson.assignment, student_id, lesson.date))
+    return lesson
+
+
+def _check_lesson(actor: Actor, lesson: Lesson | None, today: dt.date) -> Lesson:
+    """check_entry's rules of the lesson: the actor's, open for entries today."""
     if lesson is None or not can_write_lesson(actor, lesson):
         _fail(_l("The lesson is not found or is not yours."), "lesson")
-    locked = lesson_lock(actor, lesson, today)
+    locked = lesson_lock(actor, lesson, today, holidays=holidays_held(lesson))
     if locked is not None:
         _fail(locked)
-    if not is_member(lesson.assignment, student_id, lesson.date):
-        _fail(_l("The student is not taught in this lesson on %(day)s.", day=f"{lesson.date:%d.%m.%Y}"), "student")
     return lesson
+
+
+def _check_taught(lesson: Lesson, member: bool) -> None:
+    if not member:
+        _fail(_l("The student is not taught in this lesson on %(day)s.", day=f"{lesson.date:%d.%m.%Y}"), "student")
 
 
 def mark_cell(mark: Mark | None) -> dict | None:
@@ -232,15 +253,20 @@ def set_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: int, v
 
 
 def _write_mark(actor: Actor, lesson: Lesson, student_id: int, work_type_id: int, value: int | None,
-                version: int | None, comment: str | None, existing: Mark | None | bool = False) -> dict | None:
-    """set_mark once check_entry has passed; `existing` is the mark of the work type when the caller has
-    read it already (None: there is none; False: unknown, read it)."""
-    work_type = db.session.get(WorkType, work_type_id)
+                version: int | None, comment: str | None, existing: Mark | None | bool = False,
+                work_type: WorkType | None | bool = False, mode: tuple | None = None) -> dict | None:
+    """set_mark once check_entry has passed; `existing` is the mark of the work type and `work_type` the work
+    type of the lesson's school when the caller has read them already (None: there is none; False: unknown,
+    read it), `mode` the student's (assessment mode, grade) (None: unknown)."""
+    if work_type is False:
+        work_type = db.session.get(WorkType, work_type_id)
     if work_type is None or work_type.school_id != lesson.school_id:
         _fail(_l("Choose a work type of the school."), "work_type")
     if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5):
         _fail(BAD_MARK, "value")
-    if value is not None:  # removing a mark stays possible, e.g. one entered before the rule was set
+    if value is not None and mode is not None:  # removing a mark stays possible, e.g. one entered before the
+        refuse_marks(lesson.assignment.subject, *mode)  # rule was set
+    elif value is not None:
         check_marks_allowed(lesson.assignment.subject, student_id, lesson.date)
 
     def fill(mark: Mark, new: bool) -> None:
@@ -286,14 +312,17 @@ def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: 
                    seen: list | None = None, version: int | None = None, comment: str | None = None,
                    today: dt.date | None = None) -> tuple[dict | None, str | None]:
     """replace_cell_mark, and the warning the grid shows when the student is recorded absent from the lesson
-    (read with the cell's marks: one statement)."""
-    lesson = check_entry(actor, lesson_for_entry(lesson_id), student_id, _today(today))
+    (read with the cell's marks and the work type of the school asked for: one statement)."""
+    lesson = _check_lesson(actor, lesson_for_entry(lesson_id), _today(today))
+    member, *mode = taught_and_mode(lesson.assignment, student_id, lesson.date)
+    _check_taught(lesson, member)
     rows = db.session.execute(
-        select(Mark, Attendance.code).select_from(Lesson)
+        select(Mark, Attendance.code, WorkType).select_from(Lesson)
         .outerjoin(Mark, (Mark.lesson_id == Lesson.id) & (Mark.student_id == student_id))
         .outerjoin(Attendance, (Attendance.lesson_id == Lesson.id) & (Attendance.student_id == student_id))
+        .outerjoin(WorkType, (WorkType.id == work_type_id) & (WorkType.school_id == Lesson.school_id))
         .where(Lesson.id == lesson.id).order_by(Mark.id)).all()
-    marks = [mark for mark, _code in rows if mark is not None]
+    marks = [mark for mark, _code, _type in rows if mark is not None]
     same = next((m for m in marks if m.work_type_id == work_type_id), None)
     if seen is None:
         seen = [[same.id, version]] if same is not None and version else []
@@ -302,7 +331,7 @@ def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: 
     if sorted(tuple(x) for x in seen) != sorted((m.id, m.version) for m in marks):
         raise CellConflict([mark_cell(m) for m in marks])
     cell = _write_mark(actor, lesson, student_id, work_type_id, value, same.version if same else None, comment,
-                       existing=same)
+                       existing=same, work_type=rows[0][2], mode=tuple(mode))
     for other in marks:
         if other is not same:
             db.session.delete(other)

@@ -71,26 +71,49 @@ def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int |
                  up_to: dt.date | None = None) -> dict[tuple[int, int], tuple[float | None, int]]:
     """(student, subject) → (weighted average, marks count) over the period's held and planned
     lessons (cancelled excluded), optionally only up to a day; one aggregate query."""
-    counted = (Lesson.status != LessonStatus.cancelled,
-               Lesson.date.between(period.start, min(period.end, up_to or period.end)))
-    sums = (func.sum(Mark.value * WorkType.weight), func.sum(WorkType.weight), func.count(Mark.id))
+    counted = _counted(period.start, min(period.end, up_to or period.end))
     if subject_id is None:
-        query = (select(Mark.student_id, TeachingAssignment.subject_id, *sums)
+        query = (select(Mark.student_id, TeachingAssignment.subject_id, *SUMS)
                  .join(WorkType, WorkType.id == Mark.work_type_id).join(Lesson, Lesson.id == Mark.lesson_id)
                  .join(TeachingAssignment, TeachingAssignment.id == Lesson.assignment_id)
                  .where(Lesson.school_id == period.school_id, *counted)
                  .group_by(Mark.student_id, TeachingAssignment.subject_id))
-    else:  # the school's subject's lessons (by assignment and date) as a list the marks are checked against
-        taught = select(TeachingAssignment.id).where(TeachingAssignment.subject_id == subject_id,
-                                                     TeachingAssignment.school_id == period.school_id)
-        lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
-        query = (select(Mark.student_id, literal_column(str(int(subject_id))), *sums)
-                 .join(WorkType, WorkType.id == Mark.work_type_id)
-                 .where(Mark.lesson_id.in_(lessons)).group_by(Mark.student_id))
+    else:
+        query = _subject_marks(period.school_id, subject_id, counted)
     if student_ids is not None:
         query = query.where(Mark.student_id.in_(student_ids))
     return {(student, subject): (average_of(int(total), int(weights)), count)
             for student, subject, total, weights, count in db.session.execute(query)}
+
+
+SUMS = (func.sum(Mark.value * WorkType.weight), func.sum(WorkType.weight), func.count(Mark.id))
+
+
+def _counted(start, end) -> tuple:
+    """Conditions on Lesson: its marks count for the days from start to end (dates or columns)."""
+    return Lesson.status != LessonStatus.cancelled, Lesson.date.between(start, end)
+
+
+def _subject_marks(school_id: int, subject_id: int, counted: tuple):
+    """Select (student, subject, sums) of the school's subject's counted lessons (by assignment and date: a
+    list the marks are checked against), whichever journal holds them."""
+    taught = select(TeachingAssignment.id).where(TeachingAssignment.subject_id == subject_id,
+                                                 TeachingAssignment.school_id == school_id)
+    lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
+    return (select(Mark.student_id, literal_column(str(int(subject_id))), *SUMS)
+            .join(WorkType, WorkType.id == Mark.work_type_id)
+            .where(Mark.lesson_id.in_(lessons)).group_by(Mark.student_id))
+
+
+def student_average_in(period_id: int, school_id: int, student_id: int, subject_id: int) -> float | None:
+    """The student's one average (student_averages) in a period of the school known by its id only: its dates
+    are read in the same statement (a cell save answers with it and needs nothing else of the period)."""
+    period = select(ReportingPeriod.start, ReportingPeriod.end).where(
+        ReportingPeriod.id == period_id, ReportingPeriod.school_id == school_id).subquery()
+    query = (_subject_marks(school_id, subject_id, _counted(period.c.start, period.c.end))
+             .where(Mark.student_id == student_id))
+    row = db.session.execute(query).first()
+    return average_of(int(row[2]), int(row[3])) if row else None
 
 
 def student_averages(period: ReportingPeriod, student_ids, subject_id: int) -> dict[int, float | None]:
