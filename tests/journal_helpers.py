@@ -4,13 +4,14 @@ world) on given dates, a frozen "today", and small readers of what was committed
 The services take `today=`; the HTTP endpoints and the REST API read the school clock
 (`app.services.clock.today`), which `freeze_today` fixes through `SCHOOL_TODAY` for one test.
 """
+import contextlib
 import datetime as dt
 
 import pytest
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 
 from app.extensions import db
 from app.models import (
@@ -149,6 +150,22 @@ def message(msgid: str, **params) -> str:
     """A rule's message as a request of the test client renders it (the app's default locale)."""
     with current_app.test_request_context():
         return str(_l(msgid, **params))
+
+
+@contextlib.contextmanager
+def statements():
+    """The SQL statements sent while the block runs, in order (the one recorder of the tests):
+    `with statements() as seen: ...`."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def count(model, *where) -> int:

@@ -21,11 +21,19 @@ import io
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, ClassUnit, FinalGrade, FinalValue, LessonStatus, Mark
-from tests.journal_helpers import add_lessons, add_students, freeze_today, period_of, timetable_entry, work_type
+from tests.journal_helpers import (
+    add_lessons,
+    add_students,
+    freeze_today,
+    period_of,
+    statements,
+    timetable_entry,
+    work_type,
+)
 from tests.stats_helpers import final
 
 TODAY = dt.date(2026, 10, 14)
@@ -194,21 +202,13 @@ def test_pdf_of_a_report(control, login_as):
 def test_a_report_page_costs_the_same_statements_however_many_journals(control, world, login_as):
     director = login_as("director")
 
-    def statements() -> int:
-        count = [0]
-
-        def tick(*_args):
-            count[0] += 1
-
-        event.listen(db.engine, "before_cursor_execute", tick)
-        try:
+    def pages_statements() -> int:
+        with statements() as seen:
             for name in ("accumulation", "timeliness", "finals", "attendance"):
                 page(director, name, period_id=control["q1"].id)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", tick)
-        return count[0]
+        return len(seen)
 
-    small = statements()
+    small = pages_statements()
     more = add_students(world, "5Б", 5)
     lessons = add_lessons(world, *(dt.date(2026, 9, d) for d in (15, 22, 29)), cls="5Б", status=LessonStatus.held)
     answer = work_type(world, "Ответ на уроке", 1)
@@ -217,4 +217,4 @@ def test_a_report_page_costs_the_same_statements_however_many_journals(control, 
     db.session.add_all(Attendance(school_id=lesson.school_id, lesson_id=lesson.id, student_id=s.id,
                                   code=AttendanceCode.ill) for lesson in lessons for s in more[:2])
     db.session.commit()
-    assert statements() == small
+    assert pages_statements() == small

@@ -15,6 +15,7 @@ from app.models import CurriculumItem, Holiday, PeriodKind, ReportingPeriod, Stu
 from app.services.calendar import planned_hours, study_days
 from app.services.curriculum import fill_curriculum, weekly_hours_by_subject
 from tests import factories
+from tests.journal_helpers import statements
 
 D = dt.date
 WEEK = (D(2026, 9, 7), D(2026, 9, 13))  # Monday to Sunday
@@ -146,18 +147,8 @@ def test_fill_curriculum_makes_one_item_per_subject_and_quarter(school_plan):
 def test_fill_curriculum_reads_the_timetable_once_per_period_and_inserts_in_one_go(school_plan):
     """2 subjects × 4 quarters: 4 timetable reads, not 8, and the items in one flush at the end, not an
     autoflush before each read (the school-size demo's 33 classes cost 1 464 reads and flushes)."""
-    from sqlalchemy import event
-
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements() as seen:
         assert len(fill_curriculum(school_plan["cls"])) == 8
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert sum("FROM timetable_entry" in s for s in seen) == 4, "\n".join(seen)
     inserts = [n for n, s in enumerate(seen) if s.startswith("INSERT INTO curriculum_item")]
     reads = [n for n, s in enumerate(seen) if "FROM timetable_entry" in s]

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from app.extensions import db
 from app.models import (
@@ -26,7 +26,7 @@ from app.models import (
 )
 from tests import factories
 from tests.conftest import PASSWORD
-from tests.journal_helpers import HTTP_WEEK, count, period_of
+from tests.journal_helpers import HTTP_WEEK, count, period_of, statements
 
 pytestmark = pytest.mark.usefixtures("frozen_today")
 
@@ -66,20 +66,12 @@ def district_school(n: int) -> dict:
             "lessons": lessons, "students": students, "work_type": work_type}
 
 
-def statements(call) -> tuple[int, object]:
+def statements_of(call) -> tuple[int, object]:
     """How many SQL statements `call()` sends, and its response."""
-    seen = [0]
-
-    def record(*_args):
-        seen[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements() as seen:
         response = call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return seen[0], response
+    return len(seen), response
 
 
 def costs(app, s: dict, n: int, cell: int) -> dict[str, int]:
@@ -101,10 +93,10 @@ def costs(app, s: dict, n: int, cell: int) -> dict[str, int]:
             "work_type_id": s["work_type"].id, "value": 5, "version": None, "period_id": s["q2"].id})
 
     teacher.get(grid), get_stats(), save(0)
-    page, response = statements(lambda: teacher.get(grid))
+    page, response = statements_of(lambda: teacher.get(grid))
     assert response.get_data(as_text=True).count("<tr data-student=") == 4
-    saved, _ = statements(lambda: save(1))
-    figures, response = statements(get_stats)
+    saved, _ = statements_of(lambda: save(1))
+    figures, response = statements_of(get_stats)
     assert response.json["school"]["n"] == 4
     return {"page": page, "save": saved, "stats": figures}
 

@@ -5,7 +5,7 @@ closing again leave an audited history."""
 import datetime as dt
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -40,6 +40,7 @@ from tests.journal_helpers import (
     message,
     period_of,
     staff_of,
+    statements,
     timetable_entry,
     work_type,
 )
@@ -181,16 +182,11 @@ def test_one_flush_asks_a_fixed_number_of_statements_whatever_its_size(world, fr
         kids = add_students(world, "5А", count, start=dt.date(2026, 11, 3), prefix=f"Новый{count}_")
         marks = [Mark(school_id=world.school_a.id, lesson_id=lesson.id, student_id=kid.id, work_type_id=wt.id,
                       value=4) for lesson in lessons for kid in kids]
-        statements = []
-        listener = lambda *args: statements.append(args[2])
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with statements() as seen:
             db.session.add_all(marks)  # one flush of count² marks
             db.session.flush()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         db.session.rollback()
-        return len([s for s in statements if s.lstrip().upper().startswith("SELECT")])
+        return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
 
     small, large = selects_of_a_flush(2), selects_of_a_flush(6)
     assert small == large >= 3  # the closed periods, the lessons, their assignments

@@ -2,27 +2,18 @@
 a closed quarter costs the page and the JSON journal no statement, and a holiday's column gives the refusal
 the cell save gives, another grade's holiday none."""
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Attendance, Holiday
-from tests.journal_helpers import HTTP_WEEK, add_lessons, close_period, committed, period_of
+from tests.journal_helpers import HTTP_WEEK, add_lessons, close_period, committed, period_of, statements
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 
 
 def statements_of(get, url: str) -> tuple[list[str], object]:
     """The SQL statements one GET runs, and its response."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements() as seen:
         response = get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return seen, response
 

@@ -5,12 +5,12 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, Mark
 from tests.grid_page import embedded, page_cells, shown_marks
-from tests.journal_helpers import add_lessons, add_students, close_period, period_of, work_type
+from tests.journal_helpers import add_lessons, add_students, close_period, period_of, statements, work_type
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 TOPIC = "Сложение и вычитание обыкновенных дробей с разными знаменателями"
@@ -52,16 +52,8 @@ def page_of(client, world) -> tuple[str, list[str]]:
     """The teacher's grid of 5А's second quarter and the SQL statements it ran."""
     url = (f"/journal/grid?target=class_id&id={world.classes['5А'].id}&subject={world.subjects['math'].id}"
            f"&period={period_of(world.year_a, 2).id}")
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements() as seen:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return response.get_data(as_text=True), seen
 

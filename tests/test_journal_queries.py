@@ -2,12 +2,11 @@
 number of lessons and marks (no N+1): counted with "before_cursor_execute" on the engine during
 one GET /journal/grid, deterministic rather than timed."""
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, Enrolment, Lesson, Mark
 from tests.grid_page import shown_marks
-from tests.journal_helpers import HTTP_WEEK, add_lessons, add_students, period_of, work_type
+from tests.journal_helpers import HTTP_WEEK, add_lessons, add_students, period_of, statements, work_type
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 
@@ -28,16 +27,8 @@ def fill(world, cls: str, lessons: list[Lesson]) -> None:
 
 def statements_of(client, url: str) -> tuple[list[str], str]:
     """The SQL statements one GET runs, and the page."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _many):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with statements() as seen:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert response.status_code == 200
     return seen, response.get_data(as_text=True)
 

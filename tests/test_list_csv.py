@@ -4,6 +4,7 @@ import pytest
 
 from app.models import ContactKind
 from tests.consent_helpers import add_contact, add_guardian, parse_csv, record, ru
+from tests.journal_helpers import statements
 
 AUDITOR_LISTS = ("auditeventview", "consentview", "extractlogview", "outboxmessageview")
 
@@ -44,25 +45,16 @@ def test_a_teacher_gets_no_trail_file(world, login_as):
 def test_the_trail_file_reads_referenced_rows_per_table_not_per_event(world, login_as):
     """The trail's before/after name related rows (a contact's representative, a consent's student): the file
     loads them one query per table, so its statement count does not grow with the events."""
-    from sqlalchemy import event
-
-    from app.extensions import db
-
     auditor = login_as("auditor")
 
-    def statements() -> int:
-        seen = []
-        listener = lambda *_args: seen.append(1)  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+    def csv_statements() -> int:
+        with statements() as seen:
             assert auditor.get("/auditeventview/csv?_flt_0_entity=contact_point").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(seen)
 
     add_contact(world, "Алексеева", ContactKind.email, "alekseeva@example.ru")
-    one = statements()
+    one = csv_statements()
     for n, (kid, mother) in enumerate((("Борисов", "Борисова"), ("Васильев", "Васильева"))):
         add_guardian(world, kid, mother)
         add_contact(world, mother, ContactKind.email, f"mother{n}@example.ru")
-    assert statements() == one
+    assert csv_statements() == one

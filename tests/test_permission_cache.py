@@ -9,11 +9,12 @@ from flask import current_app, g
 from flask_appbuilder.security.sqla.manager import SecurityManager as FabSecurityManager
 from flask_appbuilder.security.sqla.models import Group, Permission, PermissionView, Role, ViewMenu
 from flask_login import current_user, login_user
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.security.manager import SchoolSecurityManager
 from app.security.permissions import CAN_READ, MENU_ACCESS, RESOURCE_STUDENT
+from tests.journal_helpers import statements
 from tests.security_helpers import bearer
 
 LOGINS = ("admin", "director", "registrar", "auditor", "teacher", "classteacher", "teacher_b")
@@ -29,21 +30,6 @@ def fab_uncached(monkeypatch):
         for name in CACHED:
             patch.setattr(SchoolSecurityManager, name, getattr(FabSecurityManager, name))
         yield
-
-
-@contextlib.contextmanager
-def statements():
-    """The SQL statements sent while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def every_pair() -> list[tuple[str, str]]:
