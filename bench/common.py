@@ -31,16 +31,16 @@ def school_app(today: str, size: str = "school", url: str | None = None):
 
 
 @contextlib.contextmanager
-def count_statements():
-    """Count SQL statements sent while the block runs: `with count_statements() as n: ...; n[0]`."""
-    counter = [0]
+def statements():
+    """The SQL statements sent while the block runs, in order: `with statements() as seen: ...; len(seen)`."""
+    seen: list[str] = []
 
-    def before(*_args, **_kwargs):
-        counter[0] += 1
+    def before(_conn, _cursor, statement, *_args):
+        seen.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", before)
     try:
-        yield counter
+        yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
 
