@@ -6,6 +6,7 @@ accepted (with `published_at` of finals and exam results from the receipt), reje
 the reason), or unacknowledged (tried again later, parked after `EXCHANGE_MAX_ATTEMPTS`). `rounds.Round`
 overlaps this database work with the portal's time."""
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -16,8 +17,8 @@ from dataclasses import dataclass, fields
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, or_, select, text, update
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy.orm import selectinload
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.exchange import payloads
@@ -28,7 +29,10 @@ from app.models import ExamResult, FinalGrade, OutboxMessage, OutboxStatus, Scho
 from app.services import clock
 from app.services.consent import electronic_recipients
 
-Q = OutboxMessage
+# The job's statements are Core on the outbox table: its rows come back as plain rows, with no ORM bulk-update
+# machinery per statement and no identity map to keep in step (a profile's second largest cost after the binds).
+OUTBOX = OutboxMessage.__table__
+Q = OUTBOX.c
 SNAPSHOTS_PER_REQUEST = 10
 PUBLISHED = {"snapshot", "final_grade", "exam_result"}  # the kinds that may carry a result's publication
 log = logging.getLogger(__name__)
@@ -56,7 +60,7 @@ class Run:
 
 def _due(now: dt.datetime):
     """Queued and due, or claimed by a worker whose lease ran out (it died mid-batch)."""
-    earlier = aliased(Q)
+    earlier = OUTBOX.alias("earlier").c
     # A message cancelled by a withdrawal while a worker held it stays «busy» until that worker lets go (or its
     # lease ends): the worker may be mid-POST, and the withdrawal must reach the portal after it.
     busy = exists().where(earlier.student_id == Q.student_id, earlier.id < Q.id, or_(
@@ -66,6 +70,17 @@ def _due(now: dt.datetime):
                 or_(and_(Q.status == OutboxStatus.queued, Q.next_attempt_at <= now),
                     and_(Q.status == OutboxStatus.sending, Q.claimed_until < now)),
                 or_(Q.kind != "withdrawal", ~busy))  # the withdrawal goes after everything before it
+
+
+def _among(ids) -> object:
+    """`outbox id among ids` with the ids as ONE bound value (a PostgreSQL array, a JSON list on SQLite): an
+    expanded IN of a batch's 500 ids was compiled, cast and parsed parameter by parameter on every statement
+    (a tenth of the job's CPU in a profile)."""
+    ids = sorted(ids)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return Q.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+    listed = func.json_each(bindparam("ids", json.dumps(ids))).table_valued("value")
+    return Q.id.in_(select(listed.c.value))
 
 
 def _no_jit() -> None:
@@ -81,9 +96,9 @@ def _claim(worker: str, now: dt.datetime, limit: int, after: int) -> list:
     if db.session.get_bind().dialect.name == "postgresql":
         chosen = chosen.with_for_update(skip_locked=True)
     lease = now + dt.timedelta(seconds=current_app.config["EXCHANGE_LEASE"])
-    rows = db.session.execute(update(Q).where(Q.id.in_(chosen.scalar_subquery())).values(
+    rows = db.session.execute(update(OUTBOX).where(Q.id.in_(chosen.scalar_subquery())).values(
         status=OutboxStatus.sending, worker=worker, claimed_until=lease, attempts=Q.attempts + 1,
-    ).returning(*COLUMNS).execution_options(synchronize_session=False)).all()
+    ).returning(*COLUMNS)).all()
     return sorted(rows, key=lambda r: r.id)  # RETURNING keeps no order
 
 
@@ -97,18 +112,18 @@ def claim(worker: str, now: dt.datetime, limit: int, after: int = 0) -> list:
 
 def _let_go(ids: list[int], worker: str) -> None:
     """Messages cancelled (a withdrawal) while this worker held them: the withdrawal behind them may go now."""
-    db.session.execute(update(Q).where(
-        Q.id.in_(ids), Q.worker == worker, Q.status == OutboxStatus.cancelled,
-        Q.claimed_until.is_not(None)).values(claimed_until=None).execution_options(synchronize_session=False))
+    db.session.execute(update(OUTBOX).where(
+        _among(ids), Q.worker == worker, Q.status == OutboxStatus.cancelled,
+        Q.claimed_until.is_not(None)).values(claimed_until=None))
 
 
 def release(rows, worker: str) -> None:
     """Give back claimed messages that were never tried (the portal went down before their turn): queued
     again, the attempt not counted; a message cancelled meanwhile stays cancelled (committed)."""
     ids = [r.id for r in rows]
-    db.session.execute(update(Q).where(Q.id.in_(ids), Q.worker == worker, Q.status == OutboxStatus.sending).values(
+    db.session.execute(update(OUTBOX).where(_among(ids), Q.worker == worker, Q.status == OutboxStatus.sending).values(
         status=OutboxStatus.queued, claimed_until=None, attempts=Q.attempts - 1,
-    ).execution_options(synchronize_session=False))
+    ))
     _let_go(ids, worker)
     db.session.commit()
 
@@ -155,7 +170,7 @@ def _cleared(request: list[dict], rows: dict, worker: str, refused: set[str]) ->
     claimed messages) and the family's consent still current (a withdrawal message always may). Asked before
     every POST attempt, retries included; the refused keys are added to `refused`."""
     ids = [rows[m["idempotency_key"]].id for m in request if m["idempotency_key"] not in refused]
-    held = set(db.session.scalars(select(Q.key).where(Q.id.in_(ids), Q.worker == worker,
+    held = set(db.session.scalars(select(Q.key).where(_among(ids), Q.worker == worker,
                                                       Q.status == OutboxStatus.sending))) if ids else set()
     electronic = electronic_recipients(sorted({rows[k].student_id for k in held}), clock.today())
     db.session.commit()  # no transaction stays open while the portal is called
@@ -213,12 +228,12 @@ def _record(run: Run, rows, receipts: dict, refused: set[str], now: dt.datetime,
     written = set()
     for row in rows:
         counted, change = _outcome(row, receipts.get(row.key), refused, run.portal_down, now)
-        groups[counted, tuple(sorted(change.items()))].append(row)
+        groups[counted, tuple(change.items())].append(row)  # one function builds each change, keys in order
     for (counted, change), members in groups.items():
         by_id = {r.id: r for r in members}
-        ours = db.session.scalars(update(Q).where(
-            Q.id.in_(list(by_id)), Q.worker == worker, Q.status == OutboxStatus.sending,
-        ).values(dict(change)).returning(Q.id).execution_options(synchronize_session=False)).all()
+        ours = db.session.scalars(update(OUTBOX).where(
+            _among(by_id), Q.worker == worker, Q.status == OutboxStatus.sending,
+        ).values(dict(change)).returning(Q.id)).all()
         if counted == "accepted":
             for row_id in sorted(ours):
                 _publish(by_id[row_id], dict(change)["accepted_at"])
