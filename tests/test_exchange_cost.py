@@ -41,3 +41,18 @@ def test_a_batch_costs_the_same_statements_and_bound_values_whatever_its_size(wo
     assert max(whole) == max(tenths) <= 20  # the claim's; 40 ids as an IN list would be 40 values and more
     per_batch = (len(tenths) - len(whole)) / 3  # three batches more
     assert per_batch <= 12 and len(whole) < 2 * per_batch  # one batch, and the claim that finds nothing left
+
+
+def test_a_message_of_the_school_a_student_left_carries_that_school(world, portal):
+    """The batch reads students with their current school in one statement; a message the former school wrote
+    still goes out under the former school's name."""
+    from tests.factories import school
+
+    record(world)
+    kid = world.students["Алексеев"]
+    former = school("Школа Выбывших")
+    db.session.execute(update(OutboxMessage).values(school_id=former.id))
+    db.session.commit()
+    assert run(once=True, deliver=False, batch=10).accepted == 1
+    [sent] = portal.messages(kid.id)
+    assert sent["school"] == {"id": former.id, "name": "МБОУ «Школа Выбывших»"} and former.id != kid.school_id

@@ -160,10 +160,15 @@ def _claimed(worker: str, size: int, after: int) -> Batch | None:
 
 
 def _blocks(rows) -> tuple[dict, dict]:
-    students = db.session.scalars(select(Student).options(joinedload(Student.class_unit)).where(
-        Student.id.in_({r.student_id for r in rows}))).all()
-    schools = db.session.scalars(select(School).where(School.id.in_({r.school_id for r in rows}))).all()
-    return ({s.id: payloads.student_block(s) for s in students}, {s.id: payloads.school_block(s) for s in schools})
+    """The envelope blocks of the batch's students and schools: one statement (a student with their class and
+    school); a message written by another school than the student's now (they moved) has its school read apart."""
+    pairs = db.session.execute(select(Student, School).join(School, School.id == Student.school_id).options(
+        joinedload(Student.class_unit)).where(Student.id.in_({r.student_id for r in rows}))).all()
+    schools = {school.id: payloads.school_block(school) for _, school in pairs}
+    if missing := {r.school_id for r in rows} - schools.keys():
+        schools.update((s.id, payloads.school_block(s)) for s in db.session.scalars(
+            select(School).where(School.id.in_(missing))))
+    return {student.id: payloads.student_block(student) for student, _ in pairs}, schools
 
 
 def _cleared(request: list[dict], rows: dict, worker: str, refused: set[str]) -> list[dict]:
