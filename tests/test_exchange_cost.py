@@ -1,0 +1,58 @@
+"""What a batch of the exchange job costs the database (issue 19): the same statements whatever the batch's size,
+each with a handful of bound values — a batch's ids travel as one value, not as an IN list of hundreds of
+parameters compiled, cast and parsed on every statement. Against the real portal simulator."""
+import pytest
+from sqlalchemy import event, update
+
+from app.exchange.sender import run
+from app.extensions import db
+from app.models import OutboxMessage, OutboxStatus
+from app.services import clock
+from tests.consent_helpers import record
+from tests.test_exchange_outbox import outbox
+from tests.test_exchange_sender import queue_marks
+
+pytestmark = pytest.mark.usefixtures("school_today")  # the clock reads TODAY
+
+
+def job_statements(batch: int) -> list[int]:
+    """Run the job once over the due outbox; the number of bound values of each statement it sent."""
+    bound = []
+
+    def before(_conn, _cursor, _statement, parameters, _context, _many) -> None:
+        bound.append(len(parameters or ()))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        result = run(once=True, deliver=False, batch=batch)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert (result.accepted, result.batches) == (40, 40 // batch)
+    db.session.execute(update(OutboxMessage).values(status=OutboxStatus.queued, next_attempt_at=clock.utcnow()))
+    db.session.commit()  # due again for the next run
+    return bound
+
+
+def test_a_batch_costs_the_same_statements_and_bound_values_whatever_its_size(world, portal):
+    record(world)  # Алексеев's snapshot and 39 marks: 40 messages
+    queue_marks(world, 38)
+    assert {m.status for m in outbox()} == {OutboxStatus.queued}
+    whole, tenths = job_statements(40), job_statements(10)
+    assert max(whole) == max(tenths) <= 20  # the claim's; 40 ids as an IN list would be 40 values and more
+    per_batch = (len(tenths) - len(whole)) / 3  # three batches more
+    assert per_batch <= 12 and len(whole) < 2 * per_batch  # one batch, and the claim that finds nothing left
+
+
+def test_a_message_of_the_school_a_student_left_carries_that_school(world, portal):
+    """The batch reads students with their current school in one statement; a message the former school wrote
+    still goes out under the former school's name."""
+    from tests.factories import school
+
+    record(world)
+    kid = world.students["Алексеев"]
+    former = school("Школа Выбывших")
+    db.session.execute(update(OutboxMessage).values(school_id=former.id))
+    db.session.commit()
+    assert run(once=True, deliver=False, batch=10).accepted == 1
+    [sent] = portal.messages(kid.id)
+    assert sent["school"] == {"id": former.id, "name": "МБОУ «Школа Выбывших»"} and former.id != kid.school_id
