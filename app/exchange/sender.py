@@ -95,7 +95,10 @@ def _claim(worker: str, now: dt.datetime, limit: int, after: int) -> list:
     _no_jit()
     chosen = select(Q.id).where(Q.id > after, _due(now)).order_by(Q.id).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
-        chosen = chosen.with_for_update(skip_locked=True)
+        # Materialised: PostgreSQL may run an IN-subquery again per row, and with SKIP LOCKED each run can
+        # pick other rows, so one claim took more than `limit` messages.
+        chosen = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
+        chosen = select(chosen.c.id)
     lease = now + dt.timedelta(seconds=current_app.config["EXCHANGE_LEASE"])
     rows = db.session.execute(update(OUTBOX).where(Q.id.in_(chosen.scalar_subquery())).values(
         status=OutboxStatus.sending, worker=worker, claimed_until=lease, attempts=Q.attempts + 1,
