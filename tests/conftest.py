@@ -5,6 +5,7 @@ holding the two-school world; a client, a CLI runner, `login_as(role)`, `frozen_
 The schema is built once per session by the real Alembic migration and `school init`, then the world is
 committed; each test starts from that state.
 """
+import gc
 import os
 import sqlite3
 import tempfile
@@ -142,7 +143,17 @@ def shared_app(session_database):
     with app.app_context():
         isolation.prepare_engine(db.engine)
         _build_world(app)
+    _collect_less()
     return app
+
+
+def _collect_less() -> None:
+    """The app, FAB's views and the world live all session: frozen out of the collector's sight, and the
+    young generation collected every 50 000 allocations instead of 700 (the collector took ~15 % of a
+    request-heavy module's time, rescanning the same long-lived objects)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
 
 
 def _build_world(app) -> None:
