@@ -4,7 +4,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, func, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from app.models.base import Model, SchoolOwned, enum_column
 from app.services.clock import utcnow
@@ -21,19 +21,27 @@ class OutboxStatus(StrEnum):
     cancelled = "cancelled"
 
 
-class OutboxMessage(SchoolOwned, Model):
-    """A diary message for one student's family, waiting for (or done with) the portal."""
+class MessageContent:
+    """What a diary message is, in the outbox and in its archive alike."""
 
-    __tablename__ = "outbox_message"
-    id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(36), unique=True)  # the idempotency key on the wire
     kind: Mapped[str] = mapped_column(String(24))
     student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
-    student = relationship("Student")
     entity: Mapped[str] = mapped_column(String(40), default="")
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     entity_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     payload: Mapped[dict] = mapped_column(JSON)
+
+    @declared_attr
+    def student(cls):  # noqa: N805
+        return relationship("Student")
+
+
+class OutboxMessage(MessageContent, SchoolOwned, Model):
+    """A diary message for one student's family, waiting for (or done with) the portal."""
+
+    __tablename__ = "outbox_message"
+    id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     status: Mapped[OutboxStatus] = mapped_column(enum_column(OutboxStatus, 12), default=OutboxStatus.queued)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -51,20 +59,12 @@ class OutboxMessage(SchoolOwned, Model):
         return f"№{self.id} {self.kind}: {self.status.value}"
 
 
-class OutboxArchive(SchoolOwned, Model):
+class OutboxArchive(MessageContent, SchoolOwned, Model):
     """An accepted message moved out of the outbox by `exchange prune` (same id, key and content): the job's
     table stays the size of what is in flight, the school keeps what each family received and when."""
 
     __tablename__ = "outbox_archive"
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    key: Mapped[str] = mapped_column(String(36), unique=True)
-    kind: Mapped[str] = mapped_column(String(24))
-    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
-    student = relationship("Student")
-    entity: Mapped[str] = mapped_column(String(40), default="")
-    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    entity_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    payload: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     worker: Mapped[str] = mapped_column(String(60), default="")
