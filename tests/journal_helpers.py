@@ -6,6 +6,7 @@ The services take `today=`; the HTTP endpoints and the REST API read the school 
 """
 import contextlib
 import datetime as dt
+import re
 
 import pytest
 from flask import current_app
@@ -150,6 +151,14 @@ def message(msgid: str, **params) -> str:
     """A rule's message as a request of the test client renders it (the app's default locale)."""
     with current_app.test_request_context():
         return str(_l(msgid, **params))
+
+
+HARNESS = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b")  # tests/isolation.py's
+
+
+def the_apps(seen: list[str]) -> list[str]:
+    """The recorded statements the app sent: the tests' isolation SAVEPOINTs left out."""
+    return [s for s in seen if not HARNESS.match(s)]
 
 
 @contextlib.contextmanager

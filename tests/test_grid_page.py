@@ -10,7 +10,7 @@ from sqlalchemy import insert
 from app.extensions import db
 from app.models import Attendance, AttendanceCode, Mark
 from tests.grid_page import embedded, page_cells, shown_marks
-from tests.journal_helpers import add_lessons, add_students, close_period, period_of, statements, work_type
+from tests.journal_helpers import add_lessons, add_students, close_period, period_of, statements, the_apps, work_type
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 TOPIC = "Сложение и вычитание обыкновенных дробей с разными знаменателями"
@@ -61,7 +61,7 @@ def page_of(client, world) -> tuple[str, list[str]]:
 def own(statements: list[str]) -> list[str]:
     """The statements that are not FAB's reads of the user, roles, groups and permissions (nor the tests'
     savepoints)."""
-    return [s for s in statements if not re.search(r"\bFROM ab_|^(SAVEPOINT|RELEASE|ROLLBACK)", s)]
+    return [s for s in the_apps(statements) if not re.search(r"\bFROM ab_", s)]
 
 
 def test_a_full_quarter_of_a_full_class_is_under_150_kb(world, login_as):
@@ -84,5 +84,5 @@ def test_the_pages_own_statements_do_not_grow_with_the_class_and_the_lessons(wor
     assert small_html.count("<tr data-student=") == 2 and full_html.count("<tr data-student=") == 35
     assert len(own(small)) == len(own(full)) <= OWN_STATEMENTS, "\n".join(own(full))
     assert len(small) == len(full)
-    whole = [s for s in full if not re.match(r"(SAVEPOINT|RELEASE|ROLLBACK)", s)]  # the tests' isolation apart
+    whole = the_apps(full)
     assert len(whole) <= PAGE_STATEMENTS, "\n".join(whole)

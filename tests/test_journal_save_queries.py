@@ -5,19 +5,26 @@ the test isolation's SAVEPOINTs left out; deterministic rather than timed. Issue
 request went from 17 (after the first round; the save's own were 36 before issue 19) to 12, 13 on PostgreSQL
 (the audit chain's advisory lock)."""
 import datetime as dt
-import re
 
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import AcademicYear, Mark, OutboxMessage
 from tests.consent_helpers import record
-from tests.journal_helpers import HTTP_TODAY, HTTP_WEEK, add_lessons, add_students, close_period, period_of, work_type
+from tests.journal_helpers import (
+    HTTP_TODAY,
+    HTTP_WEEK,
+    add_lessons,
+    add_students,
+    close_period,
+    period_of,
+    statements,
+    the_apps,
+    work_type,
+)
 from tests.test_journal_queries import fill
 
 pytestmark = pytest.mark.usefixtures("http_today")
-ISOLATION = re.compile(r"^\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK TO SAVEPOINT)\b")
 SAVE_STATEMENTS = 12  # the user, their permissions, the lesson with its holidays, the closed periods, the student's
 # enrolments with membership and assessment mode, the cell with the work type, the UPDATE, the chain's last hash,
 # the audit event, the family's consent, the outbox message, the average (a closed quarter, a consented family)
@@ -25,19 +32,10 @@ SAVE_STATEMENTS = 12  # the user, their permissions, the lesson with its holiday
 
 def save(client, body: dict) -> tuple[list[str], dict]:
     """The statements of one whole save request, and its answer."""
-    seen: list[str] = []
-
-    def record_statement(_conn, _cursor, statement, _parameters, _context, _many):
-        if not ISOLATION.match(statement):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record_statement)
-    try:
+    with statements() as seen:
         response = client.post("/journal/cell", json=body)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record_statement)
     assert response.status_code == 200, response.json
-    return seen, response.json
+    return the_apps(seen), response.json
 
 
 @pytest.fixture

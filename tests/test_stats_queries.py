@@ -2,13 +2,13 @@
 teachers (no N+1), nothing read from or counted for another school, and the per-teacher breakdown over
 every way of teaching (class, group, stream, individual plan) counted by hand."""
 import pytest
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import IndividualPlan, Stream, StudyGroup
 from app.services.stats import Filters, resolve, results
 from tests import factories
 from tests.journal_helpers import actor, add_students
+from tests.journal_helpers import statements as recording
 from tests.stats_helpers import build_results, final, other_period
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
@@ -19,16 +19,8 @@ RESULTS_STATEMENTS = 5
 
 def statements(call) -> list[str]:
     """The SQL statements `call()` sends."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with recording() as seen:
         call()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     return seen
 
 
