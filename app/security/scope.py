@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask import has_request_context, request
 from flask_appbuilder.security.sqla.models import Role, User
-from sqlalchemy import Integer, exists, false, null, or_, select, true, union_all
+from sqlalchemy import Integer, and_, exists, false, null, or_, select, true, union_all
 
 from app.extensions import db
 from app.models import (
@@ -251,7 +251,8 @@ def journal_clause(scope: Scope):
         return false()
     if scope.reads_school:
         return TeachingAssignment.school_id == scope.school_id
-    return TeachingAssignment.id.in_(_journal_assignments(scope))
+    # The school again outside the subquery: without it PostgreSQL joins every school's assignments first.
+    return and_(TeachingAssignment.school_id == scope.school_id, TeachingAssignment.id.in_(_journal_assignments(scope)))
 
 
 def reads_journal(scope: Scope, column: str, target_id: int, subject_id: int | None) -> bool:

@@ -124,19 +124,20 @@ def record_decision(consent: Consent, recorded_by: str) -> Consent:
     return consent
 
 
-def _latest(at: dt.date | None):
-    """Subquery: the id of each student's latest decision made on or before `at`."""
+def _latest(at: dt.date | None, student_ids):
+    """Subquery: the id of each of these students' latest decision made on or before `at`. Only their
+    decisions are ranked: ranking every school's first made each save grow with the district (issue 19)."""
     at = at or clock.today()
     ranked = select(Consent.id, Consent.student_id, func.row_number().over(
         partition_by=Consent.student_id, order_by=(Consent.decided_on.desc(), Consent.id.desc())).label("n")
-    ).where(Consent.decided_on <= at).subquery()
+    ).where(Consent.decided_on <= at, Consent.student_id.in_(student_ids)).subquery()
     return select(ranked.c.id).where(ranked.c.n == 1)
 
 
 def statuses(student_ids: list[int], at: dt.date | None = None) -> dict[int, ConsentStatus]:
     """The standing of many students at a date, in one query."""
     rows = db.session.execute(select(Consent.student_id, Consent.decision, Consent.decided_on).where(
-        Consent.id.in_(_latest(at)), Consent.student_id.in_(student_ids))).all() if student_ids else []
+        Consent.id.in_(_latest(at, student_ids)), Consent.student_id.in_(student_ids))).all() if student_ids else []
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day in rows}
     return {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
 
@@ -171,7 +172,7 @@ def _standing_and_choice(student_ids: list[int], at: dt.date | None) -> tuple[di
     rows = db.session.execute(
         select(Consent.student_id, Consent.decision, Consent.decided_on, DeliveryPreference.channel)
         .outerjoin(DeliveryPreference, DeliveryPreference.student_id == Consent.student_id)
-        .where(Consent.id.in_(_latest(at)), Consent.student_id.in_(student_ids))).all()
+        .where(Consent.id.in_(_latest(at, student_ids)), Consent.student_id.in_(student_ids))).all()
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day, _ in rows}
     standing = {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
     return standing, {sid: channel for sid, _, _, channel in rows if channel is not None}

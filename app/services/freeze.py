@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, inspect, or_, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.util import identity_key
 
@@ -41,6 +41,7 @@ from app.models import (
     stream_student,
 )
 from app.services.errors import RuleViolation
+from app.services.freeze_state import closed_state
 
 FROZEN_MODELS = (Lesson, LessonChange, Mark, Attendance, ControlWorkPlan, Recommendation, FinalGrade,
                  CurriculumItem, Enrolment, StudyGroup, Stream, ReportingPeriod)
@@ -236,9 +237,9 @@ def _period_row(period: ReportingPeriod, deleted, claims: _Claims) -> None:
         claims.direct.append(period)
 
 
-def _lesson_rows(session: Session, ids: set) -> dict:
-    """Lesson id → (assignment id, date) as stored: from the session where it holds the lesson unchanged (the
-    journal loaded it for the same write), else read in one statement."""
+def _held_lessons(session: Session, ids: set) -> tuple[dict, set]:
+    """Lesson id → (assignment id, date) as stored, where the session holds the lesson unchanged (the journal
+    loaded it for the same write); and the ids that must be read."""
     rows, missing = {}, set()
     for lid in ids:
         lesson = session.identity_map.get(identity_key(Lesson, lid))
@@ -247,10 +248,22 @@ def _lesson_rows(session: Session, ids: set) -> dict:
             missing.add(lid)
         else:
             rows[lid] = (lesson.assignment_id, lesson.date)
-    if missing:
-        rows.update({lid: (aid, day) for lid, aid, day in session.execute(
-            select(Lesson.id, Lesson.assignment_id, Lesson.date).where(Lesson.id.in_(missing)))})
-    return rows
+    return rows, missing
+
+
+def _read_lessons(session: Session, ids: set) -> dict:
+    if not ids:
+        return {}
+    return {lid: (aid, day) for lid, aid, day in session.execute(
+        select(Lesson.id, Lesson.assignment_id, Lesson.date).where(Lesson.id.in_(ids)))}
+
+
+def _held_school(session: Session, model, row_id: int) -> int | None:
+    """The school of a period or class the session holds unchanged; None when it must be asked."""
+    row = session.identity_map.get(identity_key(model, row_id))
+    if row is None or row in session.dirty or "school_id" in inspect(row).expired_attributes:
+        return None
+    return row.school_id
 
 
 KINDS = "freeze_assignment_kinds"  # session.info: _assignment_kinds already read in this transaction
@@ -261,14 +274,21 @@ def _assignment_kinds(session: Session, ids) -> dict:
     """Assignment id → (school id, the period kinds its lessons follow: its class's scheme, or for a
     stream its students' classes' schemes; the year always). Kept for the transaction: the journal's
     lock and the before-flush guard of the same write ask for the same assignment."""
+    known = _held_kinds(session, ids)
+    wanted = set(ids) - set(known)
+    if wanted:
+        session.info[KINDS].update(_read_assignment_kinds(session, wanted))
+    known = session.info[KINDS]
+    return {aid: known[aid] for aid in ids if aid in known}
+
+
+def _held_kinds(session: Session, ids) -> dict:
+    """The kinds known without a statement: read earlier in the transaction, or held by the session."""
     known = session.info.setdefault(KINDS, {})
     for aid in set(ids) - set(known):
         found = _kinds_in_session(session, aid)
         if found is not None:
             known[aid] = found
-    wanted = set(ids) - set(known)
-    if wanted:
-        known.update(_read_assignment_kinds(session, wanted))
     return {aid: known[aid] for aid in ids if aid in known}
 
 
@@ -341,7 +361,9 @@ def frozen_among(session: Session, objs, deleted=()) -> ReportingPeriod | None:
 
 
 def _match(session: Session, claims: _Claims) -> ReportingPeriod | None:
-    closed = closed_periods(session)
+    held, unheld = _held_lessons(session, {c if isinstance(c, int) else c[0] for c in claims.lessons})
+    by_assignment = set(claims.by_assignment) | _lesson_claims(claims, held)
+    closed = _closed_of_claims(session, claims, {a for a, _ in by_assignment}, unheld)
     if not closed:
         return None
     year_first = {p.year_id: p for p in closed if p.kind == PeriodKind.year and p.year.closed}
@@ -350,13 +372,7 @@ def _match(session: Session, claims: _Claims) -> ReportingPeriod | None:
         if period_id in by_id:
             return by_id[period_id]
     # Lessons (of marks, attendance, changes) → their assignment and date (and a change's dates).
-    lesson_rows = _lesson_rows(session, {c if isinstance(c, int) else c[0] for c in claims.lessons})
-    by_assignment = set(claims.by_assignment)
-    for claim in claims.lessons:
-        lid, extra = (claim, None) if isinstance(claim, int) else claim
-        if lid in lesson_rows:
-            aid, day = lesson_rows[lid]
-            by_assignment.add((aid, extra or day))
+    by_assignment |= _lesson_claims(claims, _read_lessons(session, unheld))
     kinds = _assignment_kinds(session, {a for a, _ in by_assignment})
     for aid, day in by_assignment:
         school_id, scheme = kinds.get(aid, (None, {PeriodKind.year}))
@@ -364,6 +380,36 @@ def _match(session: Session, claims: _Claims) -> ReportingPeriod | None:
         if hit:
             return hit
     return _match_people(session, closed, claims)
+
+
+def _lesson_claims(claims: _Claims, lesson_rows: dict) -> set:
+    """(assignment id, day) of the claimed lessons found in `lesson_rows` (a change's own dates as well)."""
+    out = set()
+    for claim in claims.lessons:
+        lid, extra = (claim, None) if isinstance(claim, int) else claim
+        if lid in lesson_rows:
+            aid, day = lesson_rows[lid]
+            out.add((aid, extra or day))
+    return out
+
+
+def _closed_of_claims(session: Session, claims: _Claims, assignments: set, lessons: set) -> list[ReportingPeriod]:
+    """The closed periods of the schools the claims belong to: those the session tells (an assignment's kinds,
+    a held period or class), the others asked of the database with the closed state itself."""
+    kinds = _held_kinds(session, assignments)
+    schools = {school_id for school_id, _ in kinds.values()}
+    asks = {"lesson": lessons, "assignment": assignments - set(kinds), "period": set(), "class": set(),
+            "student": {s for s, _ in claims.by_student} | {s for s, _, _ in claims.memberships}}
+    for kind, model, ids in (("period", ReportingPeriod, claims.periods),
+                             ("class", ClassUnit, {c for c, _ in claims.by_class} | {c for _, c, _ in
+                                                                                    claims.memberships if c})):
+        for row_id in ids:
+            school_id = _held_school(session, model, row_id)
+            if school_id is None:
+                asks[kind].add(row_id)
+            else:
+                schools.add(school_id)
+    return closed_state(session, schools, asks).periods()
 
 
 def _match_people(session: Session, closed, claims: _Claims) -> ReportingPeriod | None:
@@ -402,63 +448,34 @@ def _match_people(session: Session, closed, claims: _Claims) -> ReportingPeriod 
     return None
 
 
-def closed_periods(session: Session) -> list[ReportingPeriod]:
-    """The closed periods, and every period of a closed academic year (app.services.freeze_year) with the
-    year's own period first, so that a row of a closed year is refused in the year's name (a year without
-    a «year» period gets a stand-in spanning it, never saved)."""
-    return _closed_state(session)[0]
+def closed_periods(session: Session, schools=(), asks: dict | None = None) -> list[ReportingPeriod]:
+    """The closed periods of these schools (and of those the `asks` point at, see freeze_state), and every
+    period of a closed academic year (app.services.freeze_year) with the year's own period first, so that a
+    row of a closed year is refused in the year's name (a year without a «year» period gets a stand-in
+    spanning it, never saved). Only schools read in this transaction: never the whole district's."""
+    return closed_state(session, schools, asks).periods()
 
 
-def closed_years(session: Session) -> list[AcademicYear]:
-    """The closed academic years (read with the closed periods: one statement per transaction)."""
-    return _closed_state(session)[1]
-
-
-CLOSED = "freeze_closed_state"  # session.info: (closed periods, closed years) of the current transaction
-
-
-def _closed_state(session: Session) -> tuple[list[ReportingPeriod], list[AcademicYear]]:
-    """What is closed, read once per transaction: a write checks it when it is asked (the journal's lock)
-    and again in the before-flush guard; a flush or statement that changes periods or years forgets it."""
-    cached = session.info.get(CLOSED)
-    if cached is not None:
-        return cached
-    rows = session.execute(select(AcademicYear, ReportingPeriod, AcademicYear.closed)  # as stored, not as pending
-                           .outerjoin(ReportingPeriod, ReportingPeriod.year_id == AcademicYear.id)
-                           .where(or_(ReportingPeriod.closed.is_(True), AcademicYear.closed.is_(True)))).all()
-    years = {year.id: year for year, _, stored in rows if stored}
-    periods = [p for _, p, _ in rows if p is not None]
-    firsts = {p.year_id: p for p in periods if p.year_id in years and p.kind == PeriodKind.year}
-    for year in years.values():
-        if year.id not in firsts:
-            firsts[year.id] = ReportingPeriod(id=0, school_id=year.school_id, year_id=year.id, kind=PeriodKind.year,
-                                              number=1, start=year.start, end=year.end, closed=True)
-            firsts[year.id].year = year
-    cached = session.info[CLOSED] = (list(firsts.values()) + [p for p in periods if p not in firsts.values()],
-                                     list(years.values()))
-    return cached
+def closed_years(session: Session, schools=(), asks: dict | None = None) -> list[AcademicYear]:
+    """The closed academic years of these schools (read with their closed periods, once per transaction)."""
+    return closed_state(session, schools, asks).years()
 
 
 @event.listens_for(Session, "after_flush")
-def _forget_closed_if_changed(session: Session, _context) -> None:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(o, (ReportingPeriod, AcademicYear)) for o in changed):
-        session.info.pop(CLOSED, None)
-    if any(isinstance(o, STRUCTURE) for o in changed):
+def _forget_kinds_if_changed(session: Session, _context) -> None:
+    if any(isinstance(o, STRUCTURE) for o in (*session.new, *session.dirty, *session.deleted)):
         session.info.pop(KINDS, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _forget_closed_on_dml(state) -> None:
+def _forget_kinds_on_dml(state) -> None:
     if state.is_update or state.is_delete or state.is_insert:
-        state.session.info.pop(CLOSED, None)
         state.session.info.pop(KINDS, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_closed(session: Session, transaction) -> None:
+def _forget_kinds(session: Session, transaction) -> None:
     if transaction.parent is None or transaction.nested:
-        session.info.pop(CLOSED, None)
         session.info.pop(KINDS, None)
 
 
@@ -495,15 +512,18 @@ def _frozen_periods(session: Session, _context, _instances) -> None:
 
 
 def frozen_lessons(session: Session, lessons) -> set[int]:
-    """Ids of the lessons that belong to a closed period (the journal shows them read-only); two
-    statements whatever the number of lessons."""
+    """Ids of the lessons that belong to a closed period of their school (the journal shows them read-only);
+    one statement when the session holds the lessons' assignments with their classes (the grid's), at most
+    three whatever the number of lessons."""
     lessons = list(lessons)
     if not lessons:
         return set()
-    closed = closed_periods(session)
+    ids = {lesson.assignment_id for lesson in lessons}
+    held = _held_kinds(session, ids)
+    closed = closed_periods(session, {school_id for school_id, _ in held.values()}, {"assignment": ids - set(held)})
     if not closed:
         return set()
-    kinds = _assignment_kinds(session, {lesson.assignment_id for lesson in lessons})
+    kinds = _assignment_kinds(session, ids)
     out = set()
     for lesson in lessons:
         school_id, scheme = kinds.get(lesson.assignment_id, (None, {PeriodKind.year}))

@@ -29,7 +29,17 @@ from app.models import (
     TimetableEntry,
 )
 from app.services.errors import RuleViolation
-from app.services.freeze import MESSAGES, _ids, _read_old, _Removed, _touched, _values, closed_years
+from app.services.freeze import (
+    MESSAGES,
+    _held_lessons,
+    _held_school,
+    _ids,
+    _read_old,
+    _Removed,
+    _touched,
+    _values,
+    closed_years,
+)
 
 BY_YEAR = (ReportingPeriod, Holiday, ClassUnit, Stream, IndividualPlan, TeachingAssignment, PromotionDecision)
 BY_CLASS = (Enrolment, StudyGroup, CurriculumItem)
@@ -116,10 +126,10 @@ def closed_year_among(session: Session, objs, deleted=()) -> AcademicYear | None
     if not objs:
         return None
     with session.no_autoflush:
-        closed = closed_years(session)
+        claims = _claims(session, objs, _Removed(deleted))
+        closed = closed_years(session, *_schools(session, claims))
         if not closed:
             return None
-        claims = _claims(session, objs, _Removed(deleted))
         by_id = {y.id: y for y in closed}
         for year_id in _years_of(session, claims):
             if year_id in by_id:
@@ -129,6 +139,26 @@ def closed_year_among(session: Session, objs, deleted=()) -> AcademicYear | None
             if hit:
                 return hit
     return None
+
+
+def _schools(session: Session, claims: dict) -> tuple[set, dict]:
+    """The schools of the claims the session tells (rows it holds unchanged), and the rest to ask for with the
+    closed state (app.services.freeze_state): only these schools' closed years are read."""
+    schools = {school_id for school_id, _ in claims["day"]}
+    asks = {kind: set() for kind in ("year", "class", "period", "assignment", "lesson")}
+    held = _held_lessons(session, claims["lesson"])[0]
+    for kind, model in (("year", AcademicYear), ("class", ClassUnit), ("period", ReportingPeriod),
+                        ("assignment", TeachingAssignment), ("lesson", Lesson)):
+        for row_id in claims[kind]:
+            if kind == "lesson" and row_id in held:
+                school_id = _held_school(session, TeachingAssignment, held[row_id][0])
+            else:
+                school_id = None if kind == "lesson" else _held_school(session, model, row_id)
+            if school_id is None:
+                asks[kind].add(row_id)
+            else:
+                schools.add(school_id)
+    return schools, asks
 
 
 def refuse_closed_year(session: Session, objs, deleted=()) -> None:
