@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import any_, func, literal_column, select
 
 from app.extensions import db
 from app.models import FinalValue, Lesson, LessonStatus, Mark, ReportingPeriod, TeachingAssignment, WorkType
@@ -99,7 +99,13 @@ def _subject_marks(school_id: int, subject_id: int, counted: tuple):
     list the marks are checked against), whichever journal holds them."""
     taught = select(TeachingAssignment.id).where(TeachingAssignment.subject_id == subject_id,
                                                  TeachingAssignment.school_id == school_id)
-    lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
+    if db.session.get_bind().dialect.name == "postgresql":  # = ANY(ARRAY(…)): the planner takes the lessons by
+        # (assignment, date) from uq_lesson_slot instead of a sequential scan of every lesson of the period's
+        # dates that IN (…) chose (the grid page's slowest statement: 21 → 5 ms on the school demo)
+        taught = any_(func.ARRAY(taught.scalar_subquery()))
+        lessons = select(Lesson.id).where(Lesson.assignment_id == taught, *counted)
+    else:
+        lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
     return (select(Mark.student_id, literal_column(str(int(subject_id))), *SUMS)
             .join(WorkType, WorkType.id == Mark.work_type_id)
             .where(Mark.lesson_id.in_(lessons)).group_by(Mark.student_id))
