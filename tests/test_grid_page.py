@@ -87,3 +87,14 @@ def test_the_pages_own_statements_do_not_grow_with_the_class_and_the_lessons(wor
     assert len(small) == len(full) and len(the_apps(all_open)) <= len(the_apps(full))
     whole = the_apps(full)
     assert len(whole) <= PAGE_STATEMENTS, "\n".join(whole)
+
+
+def test_the_averages_statement_carries_the_periods_dates_in_its_text(world, login_as):
+    """psycopg prepares a statement run five times, and PostgreSQL's generic plan of the subject's average,
+    blind to the period's dates, read every mark of the class first (4× the database's CPU): the dates are
+    written into the text (results._written), so the kept plan is the one for the period."""
+    add_lessons(world, dt.date(2026, 11, 16))
+    q2 = period_of(world.year_a, 2)
+    _, seen = page_of(login_as("teacher"), world)
+    (average,) = [s for s in seen if "sum(mark.value" in s]
+    assert q2.start.isoformat() in average and q2.end.isoformat() in average, average
