@@ -127,6 +127,23 @@ def test_a_teacher_cannot_open_another_class_journal(world, login_as, username, 
         assert "Васильев" not in html and "Гаврилов" not in html
 
 
+@pytest.mark.parametrize("case", ["other school's class", "other school's period", "other school's subject"])
+def test_the_directors_grid_stays_in_the_school_on_the_page_and_in_the_api(world, login_as, call, week, q2, case):
+    """The reading right, the period's and the subject's school are one statement's columns (grid.journal_of,
+    calendar_of): the page and the API refuse alike, showing nobody of either school."""
+    cls, subject, period = {"other school's class": ("B5А", world.subjects["math_b"], q2),
+                            "other school's period": ("5А", world.subjects["math"], period_of(world.year_b, 2)),
+                            "other school's subject": ("5А", world.subjects["math_b"], q2)}[case]
+    wanted = message("The journal is not found or is not available to you." if cls == "B5А"
+                     else "Choose a subject and a period of the journal's school.")
+    page = login_as("director").get(grid_url(world, cls, period=period, subject=subject))
+    api = call("director", "get", f"/api/v1/journal/?class_id={world.classes[cls].id}&subject_id={subject.id}"
+                                  f"&period_id={period.id}")
+    assert page.status_code == 404 and wanted in page.get_data(as_text=True)
+    assert api.status_code == 400 and api.json == {"message": wanted}
+    assert not any(name in page.get_data(as_text=True) for name in ("Алексеев", "Васильев"))
+
+
 @pytest.mark.parametrize("query", ["target=class_id&id=abc&subject=1", "target=nothing&id=1&subject=1",
                                    "target=class_id&subject=1"])
 def test_bad_grid_parameters_show_an_error_page(world, login_as, query):

@@ -8,6 +8,17 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models.base import Model, SchoolOwned
 
 
+def full_name(surname: str, name: str, patronymic: str) -> str:
+    """«Иванов Иван Иванович» (a page that reads names as columns, not objects, words them here too)."""
+    return " ".join(p for p in (surname, name, patronymic) if p)
+
+
+def short_name(surname: str, name: str, patronymic: str) -> str:
+    """«Иванов И. И.»."""
+    initials = " ".join(f"{p[0]}." for p in (name, patronymic) if p)
+    return f"{surname} {initials}".strip()
+
+
 class PersonName:
     """Surname, name, patronymic, as Russian documents write them."""
 
@@ -18,13 +29,12 @@ class PersonName:
     @property
     def full_name(self) -> str:
         """«Иванов Иван Иванович»."""
-        return " ".join(p for p in (self.surname, self.name, self.patronymic) if p)
+        return full_name(self.surname, self.name, self.patronymic)
 
     @property
     def short_name(self) -> str:
         """«Иванов И. И.»."""
-        initials = " ".join(f"{p[0]}." for p in (self.name, self.patronymic) if p)
-        return f"{self.surname} {initials}".strip()
+        return short_name(self.surname, self.name, self.patronymic)
 
     def __repr__(self) -> str:
         return self.full_name

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Date, any_, bindparam, func, literal_column, select
 
 from app.extensions import db
 from app.models import FinalValue, Lesson, LessonStatus, Mark, ReportingPeriod, TeachingAssignment, WorkType
@@ -71,7 +71,8 @@ def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int |
                  up_to: dt.date | None = None) -> dict[tuple[int, int], tuple[float | None, int]]:
     """(student, subject) → (weighted average, marks count) over the period's held and planned
     lessons (cancelled excluded), optionally only up to a day; one aggregate query."""
-    counted = _counted(period.start, min(period.end, up_to or period.end))
+    start, end = period.start, min(period.end, up_to or period.end)
+    counted = _counted(start, end)
     if subject_id is None:
         query = (select(Mark.student_id, TeachingAssignment.subject_id, *SUMS)
                  .join(WorkType, WorkType.id == Mark.work_type_id).join(Lesson, Lesson.id == Mark.lesson_id)
@@ -79,7 +80,7 @@ def period_marks(period: ReportingPeriod, *, student_ids=None, subject_id: int |
                  .where(Lesson.school_id == period.school_id, *counted)
                  .group_by(Mark.student_id, TeachingAssignment.subject_id))
     else:
-        query = _subject_marks(period.school_id, subject_id, counted)
+        query = _subject_marks(period.school_id, subject_id, _counted(_written(start), _written(end)))
     if student_ids is not None:
         query = query.where(Mark.student_id.in_(student_ids))
     return {(student, subject): (average_of(int(total), int(weights)), count)
@@ -94,12 +95,25 @@ def _counted(start, end) -> tuple:
     return Lesson.status != LessonStatus.cancelled, Lesson.date.between(start, end)
 
 
+def _written(day: dt.date):
+    """A day written into the SQL text, not bound: psycopg prepares a statement run five times and PostgreSQL
+    then keeps a generic plan that, not knowing the period's dates, took every mark of the students first
+    (a subject's average: 9 ms of the database's CPU instead of 2 on the school demo)."""
+    return bindparam(None, day, type_=Date, literal_execute=True)
+
+
 def _subject_marks(school_id: int, subject_id: int, counted: tuple):
     """Select (student, subject, sums) of the school's subject's counted lessons (by assignment and date: a
     list the marks are checked against), whichever journal holds them."""
     taught = select(TeachingAssignment.id).where(TeachingAssignment.subject_id == subject_id,
                                                  TeachingAssignment.school_id == school_id)
-    lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
+    if db.session.get_bind().dialect.name == "postgresql":  # = ANY(ARRAY(…)): the planner takes the lessons by
+        # (assignment, date) from uq_lesson_slot instead of a sequential scan of every lesson of the period's
+        # dates that IN (…) chose (the grid page's slowest statement: 21 → 5 ms on the school demo)
+        taught = any_(func.ARRAY(taught.scalar_subquery()))
+        lessons = select(Lesson.id).where(Lesson.assignment_id == taught, *counted)
+    else:
+        lessons = select(Lesson.id).where(Lesson.assignment_id.in_(taught), *counted)
     return (select(Mark.student_id, literal_column(str(int(subject_id))), *SUMS)
             .join(WorkType, WorkType.id == Mark.work_type_id)
             .where(Mark.lesson_id.in_(lessons)).group_by(Mark.student_id))

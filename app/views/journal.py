@@ -15,7 +15,6 @@ from app.models import (
     IndividualPlan,
     Lesson,
     LessonType,
-    ReportingPeriod,
     StudyGroup,
     TeachingAssignment,
 )
@@ -25,7 +24,7 @@ from app.security.scope import current_scope, journal_clause
 from app.services import clock
 from app.services.calendar import class_period
 from app.services.errors import RuleViolation
-from app.services.grid import TARGETS, journal_grid, student_average
+from app.services.grid import TARGETS, grid_of, packed_cells, student_average
 from app.services.journal import (
     Conflict,
     actor_of,
@@ -121,32 +120,10 @@ def grid_columns(data: dict) -> list[dict]:
 
 def grid_rows(data: dict) -> list[dict]:
     """One row per student with the average as text; the cells are drawn by journal.js from `packed_cells`,
-    so the server escapes 35 rows, not thousands of cells."""
+    so the server escapes 35 rows, not thousands of cells (grid.packed_cells)."""
     averages = data["averages"]
     return [{**student, "average": "" if averages.get(str(student["id"])) is None
              else f"{averages[str(student['id'])]:.2f}"} for student in data["students"]]
-
-
-def packed_cells(data: dict) -> dict:
-    """The grid's cells as the page embeds them, a third of their API size (journal.js unpacks them):
-    {"u": the marks' authors, "c": {"student:lesson": {"m": marks, "a": attendance}}}, a mark being [id,
-    value, work type, version, author's index in "u", its date as days after the lesson(, comment)], an
-    attendance entry [id, code, version]; empty parts are left out."""
-    days = {lesson["id"]: dt.date.fromisoformat(lesson["date"]) for lesson in data["lessons"]}
-    authors: dict[str, int] = {}
-    packed = {}
-    for key, cell in data["cells"].items():
-        entry, lesson_day = {}, days[int(key.split(":")[1])]
-        if cell["marks"]:
-            entry["m"] = [[m["id"], m["value"], m["work_type_id"], m["version"],
-                           authors.setdefault(m["author"], len(authors)),
-                           None if m["date"] is None else (dt.date.fromisoformat(m["date"]) - lesson_day).days]
-                          + ([m["comment"]] if m["comment"] else []) for m in cell["marks"]]
-        if cell["attendance"]:
-            a = cell["attendance"]
-            entry["a"] = [a["id"], a["code"], a["version"]]
-        packed[key] = entry
-    return {"u": list(authors), "c": packed}
 
 
 def page_json(value) -> Markup:
@@ -183,19 +160,16 @@ class JournalView(BaseView):
             if period_id is None:
                 asked = db.session.get(Lesson, wanted) if wanted else None
                 period_id = current_period(target_key, target_id, subject_id, asked.date if asked else clock.today())
-            data = journal_grid(current_actor(), target_key, target_id, subject_id, period_id)
+            data, entries = grid_of(current_actor(), target_key, target_id, subject_id, period_id)
         except RuleViolation as err:
             return self.render_template("journal/error.html", message=err.message), 404
-        periods = db.session.scalars(select(ReportingPeriod).options(joinedload(ReportingPeriod.year)).where(
-            ReportingPeriod.year_id == data["period"]["year_id"],
-            ReportingPeriod.kind.in_([data["period"]["kind"], "year"])).order_by(ReportingPeriod.start)).all()
         columns = grid_columns(data)
-        return self.render_template("journal/grid.html", data=data, periods=periods, target_key=target_key,
+        return self.render_template("journal/grid.html", data=data, target_key=target_key,
                                     journals=journals_of(current_scope()), messages=grid_messages(),
                                     focus=focus_lesson(data["lessons"], wanted, clock.today()),
                                     rows=grid_rows(data), columns=columns,
                                     embedded={"lessons": page_json(data["lessons"]),
-                                              "cells": page_json(packed_cells(data))},
+                                              "cells": page_json(packed_cells(entries))},
                                     lesson_types=[(t.value, enum_label(t)) for t in LessonType],
                                     attendance_keys=ATTENDANCE_KEYS)
 
