@@ -50,7 +50,7 @@ from app.services.assessment import is_pass_fail, mode_in, rules_of
 from app.services.calendar import current_period
 from app.services.errors import RuleViolation
 from app.services.membership import enrolled_between
-from app.services.results import FAILING_FINALS, metrics_of_counts, student_standing
+from app.services.results import FAILING_FINALS, FINAL_VALUES, metrics_of_counts, student_standing
 
 
 class NotFound(RuleViolation):
@@ -352,29 +352,44 @@ def summarise(counts: Counter, numeric: Counter) -> dict:
     return result
 
 
+# Finals counted by value are lists in FINAL_VALUES order: a roll-up adds a few hundred of them, and adding
+# two lists of eight is a third of the cost of adding dicts value by value.
+_INDEX = {value: i for i, value in enumerate(FINAL_VALUES)}
+_NONE = (0,) * len(FINAL_VALUES)
+
+
+def _plus(a, b) -> list:
+    return [x + y for x, y in zip(a, b)]
+
+
 class _Tally:
-    """Counts of finals by value per key, all subjects and numeric subjects apart."""
+    """Counts of finals by value (lists in FINAL_VALUES order) per key, all subjects and numeric subjects apart."""
 
     def __init__(self):
-        self.all: dict = defaultdict(lambda: defaultdict(int))
-        self.numeric: dict = defaultdict(lambda: defaultdict(int))
+        self.all: dict = {}
+        self.numeric: dict = {}
         self.pass_fail: set = set()  # keys with pass/fail finals
 
-    def add(self, key, counts: dict, pass_fail: bool | None) -> None:
-        """Count finals counted by value; pass_fail None (unmarked learning) counts nowhere."""
-        if pass_fail is None:
-            return
-        targets = [self.all[key]]
+    def add(self, key, counts, pass_fail: bool) -> None:
+        """Add the counts of marked (pass_fail False) or зачёт/незачёт learning."""
+        tallies = (self.all,) if pass_fail else (self.all, self.numeric)
         if pass_fail:
             self.pass_fail.add(key)
-        else:
-            targets.append(self.numeric[key])
-        for target in targets:  # plain sums: Counter.update checks the argument's type each call
-            for value, n in counts.items():
-                target[value] += n
+        for tally in tallies:
+            have = tally.get(key)
+            tally[key] = counts if have is None else _plus(have, counts)
+
+    def roll_into(self, upper: "_Tally", key_of) -> None:
+        """Add every key's counts to the upper tally under key_of(key) (classes into grades, grades into the
+        school)."""
+        for mine, theirs in ((self.all, upper.all), (self.numeric, upper.numeric)):
+            for key, counts in mine.items():
+                have = theirs.get(key_of(key))
+                theirs[key_of(key)] = counts if have is None else _plus(have, counts)
 
     def metrics(self, key) -> dict:
-        return summarise(self.all.get(key, Counter()), self.numeric.get(key, Counter()))
+        return summarise(dict(zip(FINAL_VALUES, self.all.get(key, _NONE))),
+                         dict(zip(FINAL_VALUES, self.numeric.get(key, _NONE))))
 
 
 def _value(v) -> str:
@@ -403,13 +418,13 @@ class _Results:
         self.school, self.grades, self.classes, self.subjects, self.teachers = (_Tally() for _ in range(5))
         self.people: dict[int, Counter] = defaultdict(Counter)
         self.rules, self.subject_rows, self.modes = rules_of(f.period.school_id), subjects, {}
-        cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))  # (class, subject), (teacher, class, subject)
+        cells: dict[tuple, list] = {}  # (class, subject), (teacher, class, subject) → counts by value
         class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
         for part, key, class_id, subject_id, value, n, successful, quality, excellent in _results_rows(f, classes):
-            if part == BY_CLASS:
-                cells[key, subject_id][value] += n
-            elif part == BY_MEMBERSHIP:
-                cells[key, class_id, subject_id][value] += n
+            if part == BY_CLASS or part == BY_MEMBERSHIP:
+                cell = (key, subject_id) if part == BY_CLASS else (key, class_id, subject_id)
+                counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
+                counts[_INDEX[value]] += n
             elif part == CLASS_TEACHER:
                 class_teachers[class_id, subject_id].append(key)
             elif part == STANDING:
@@ -419,20 +434,23 @@ class _Results:
         self.count(cells, classes, class_teachers)
 
     def count(self, cells: dict, classes: dict, class_teachers: dict) -> None:
-        """Roll the class × subject counts up to the class, grade, school, subject and the class's teachers;
-        the members' counts to their teachers."""
+        """Add the class × subject counts to the class, subject and the class's teachers, the members' counts
+        to their teachers; then the classes up to their grades and the grades up to the school."""
         for cell, counts in cells.items():
             if len(cell) == 3:
                 teacher_id, class_id, subject_id = cell
-                self.teachers.add(teacher_id, counts, self.pass_fail(classes[class_id].grade, subject_id))
+                keys = ((self.teachers, teacher_id),)
+            else:
+                class_id, subject_id = cell
+                keys = ((self.classes, class_id), (self.subjects, subject_id),
+                        *((self.teachers, t) for t in class_teachers.get(cell, ())))
+            pf = self.pass_fail(classes[class_id].grade, subject_id)
+            if pf is None:  # unmarked learning: no finals to count
                 continue
-            class_id, subject_id = cell
-            grade = classes[class_id].grade
-            pf = self.pass_fail(grade, subject_id)
-            for tally, key in ((self.school, 0), (self.grades, grade), (self.classes, class_id),
-                               (self.subjects, subject_id), *((self.teachers, t) for t in
-                                                              class_teachers.get(cell, ()))):
+            for tally, key in keys:
                 tally.add(key, counts, pf)
+        self.classes.roll_into(self.grades, lambda class_id: classes[class_id].grade)
+        self.grades.roll_into(self.school, lambda _grade: 0)
 
     def pass_fail(self, grade: int, subject_id: int) -> bool | None:
         """True for зачёт/незачёт learning, None for unmarked (no finals to count), else False."""
