@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import (
     AssessmentMode,
+    AssessmentRule,
     ClassUnit,
     Enrolment,
     FinalGrade,
@@ -46,7 +47,8 @@ from app.models import (
     stream_student,
     study_group_student,
 )
-from app.services.assessment import is_pass_fail, mode_in, rules_of
+from app.models.people import PersonName
+from app.services.assessment import is_pass_fail, mode_in
 from app.services.calendar import current_period
 from app.services.errors import RuleViolation
 from app.services.membership import enrolled_between
@@ -237,20 +239,24 @@ VALUE = type_coerce(FinalGrade.value, String)  # as stored: no enum conversion o
 
 # The parts of the one results statement: the classes' teachers (counted from the class × subject rows),
 # counts by class × subject × value (the figures' GROUP BY), by teacher × class × subject × value of group,
-# stream and plan teaching, the students' standing per class, the students at the period's end per class.
-CLASS_TEACHER, BY_CLASS, BY_MEMBERSHIP, STANDING, CONTINGENT = 0, 1, 2, 3, 4
+# stream and plan teaching, the students' standing per class, the students at the period's end per class;
+# the school's subjects, assessment rules and staff names (each was a statement of its own, a round trip and
+# an ORM load each call).
+CLASS_TEACHER, BY_CLASS, BY_MEMBERSHIP, STANDING, CONTINGENT, SUBJECT, RULE, TEACHER = range(8)
 
 
-PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "successful", "quality", "excellent")
+PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "successful", "quality", "excellent",
+                "name", "patronymic")
 
 
-def _part(number: int, key, class_id=None, subject_id=None, value=None, *counts):
+def _part(number: int, key, class_id=None, subject_id=None, value=None, *counts, name=None, patronymic=None):
     """The labelled columns of one part (PART_COLUMNS), typed NULLs where the part has no such column
     (PostgreSQL types the union's columns)."""
     def typed(column, kind):
         return cast(null(), kind) if column is None else column
     columns = (literal_column(str(number)), key, typed(class_id, Integer), typed(subject_id, Integer),
-               typed(value, String), *(typed(c, Integer) for c in (*counts, *[None] * (4 - len(counts)))))
+               typed(value, String), *(typed(c, Integer) for c in (*counts, *[None] * (4 - len(counts)))),
+               typed(name, String), typed(patronymic, String))
     return [column.label(name) for column, name in zip(columns, PART_COLUMNS, strict=True)]
 
 
@@ -331,7 +337,8 @@ def _results_rows(f: Filters, classes: dict):
         if len(_STATEMENTS) >= 256:
             _STATEMENTS.clear()
         statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
-            _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent)))
+            _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent, _subjects, _rules,
+            _staff)))
     return db.session.execute(statement).all()  # one fetchall: iterating the result fetches row by row
 
 
@@ -340,6 +347,41 @@ def _class_teachers(f: Filters, classes: dict):
     ta = TeachingAssignment
     return select(*_part(CLASS_TEACHER, ta.teacher_id, ta.class_unit_id, ta.subject_id)).distinct().where(
         ta.class_unit_id.in_(list(classes)), *([ta.teacher_id == f.teacher_id] if f.teacher_id else []))
+
+
+def _subjects(f: Filters, _classes: dict):
+    """The school's subjects: name and whether they are зачёт/незачёт."""
+    return select(*_part(SUBJECT, Subject.id, None, None, Subject.name, cast(Subject.pass_fail, Integer))).where(
+        Subject.school_id == f.period.school_id)
+
+
+def _rules(f: Filters, _classes: dict):
+    """The school's assessment rules (assessment.rules_of's rows)."""
+    rule = AssessmentRule
+    return select(*_part(RULE, rule.grade, None, rule.subject_id, type_coerce(rule.mode, String))).where(
+        rule.school_id == f.period.school_id)
+
+
+def _staff(f: Filters, _classes: dict):
+    """The school's staff names (the teachers are among them)."""
+    return select(*_part(TEACHER, Staff.id, None, None, Staff.surname, name=Staff.name,
+                         patronymic=Staff.patronymic)).where(Staff.school_id == f.period.school_id)
+
+
+@dataclass(frozen=True)
+class _Subject:
+    id: int
+    name: str
+    pass_fail: bool
+
+
+@dataclass(frozen=True)
+class _Teacher:
+    id: int
+    surname: str
+    name: str
+    patronymic: str
+    short_name = property(PersonName.short_name.fget)  # the one spelling of «Иванов И. И.»
 
 
 def summarise(counts: Counter, numeric: Counter) -> dict:
@@ -414,13 +456,17 @@ class _Results:
     """The tallies of the results statement: finals by school, grade, class, subject and teacher, and the
     students of each class (at the period's end, certified, успевающие, качественные, отличники)."""
 
-    def __init__(self, f: Filters, classes: dict, subjects: dict):
+    def __init__(self, f: Filters, classes: dict):
         self.school, self.grades, self.classes, self.subjects, self.teachers = (_Tally() for _ in range(5))
         self.people: dict[int, Counter] = defaultdict(Counter)
-        self.rules, self.subject_rows, self.modes = rules_of(f.period.school_id), subjects, {}
+        self.rules: dict = {}
+        self.subject_rows: dict[int, _Subject] = {}
+        self.staff: dict[int, _Teacher] = {}
+        self.modes: dict = {}
         cells: dict[tuple, list] = {}  # (class, subject), (teacher, class, subject) → counts by value
         class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for part, key, class_id, subject_id, value, n, successful, quality, excellent in _results_rows(f, classes):
+        for part, key, class_id, subject_id, value, n, successful, quality, excellent, *names \
+                in _results_rows(f, classes):
             if part == BY_CLASS or part == BY_MEMBERSHIP:
                 cell = (key, subject_id) if part == BY_CLASS else (key, class_id, subject_id)
                 counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
@@ -429,9 +475,20 @@ class _Results:
                 class_teachers[class_id, subject_id].append(key)
             elif part == STANDING:
                 self.people[key].update(n=n, successful=successful, quality=quality, excellent=excellent)
-            elif key in classes:
+            elif part == CONTINGENT:
                 self.people[key]["students"] = n
+            else:
+                self.school_row(part, key, subject_id, value, n, names)
         self.count(cells, classes, class_teachers)
+
+    def school_row(self, part: int, key: int, subject_id: int | None, value: str, n: int, names: list) -> None:
+        """A subject, an assessment rule or a staff member of the school."""
+        if part == SUBJECT:
+            self.subject_rows[key] = _Subject(key, value, bool(n))
+        elif part == RULE:
+            self.rules[key, subject_id] = AssessmentMode(value)
+        else:
+            self.staff[key] = _Teacher(key, value, *names)
 
     def count(self, cells: dict, classes: dict, class_teachers: dict) -> None:
         """Add the class × subject counts to the class, subject and the class's teachers, the members' counts
@@ -469,9 +526,8 @@ def results(f: Filters) -> dict:
     school = f.period.school_id
     classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(
         ClassUnit.school_id == school, *result_class_conditions(f)))}
-    subjects = {s.id: s for s in db.session.scalars(select(Subject).where(Subject.school_id == school))}
-    r = _Results(f, classes, subjects)
-    teachers = db.session.scalars(select(Staff).where(Staff.id.in_(list(r.teachers.all)))).all()
+    r = _Results(f, classes)
+    subjects, teachers = r.subject_rows, [r.staff[t] for t in r.teachers.all]
     ordered = sorted(classes.values(), key=lambda c: (c.grade, c.letter))
     return {
         "period": period_info(f.period), "filters": f.as_dict(),
