@@ -369,6 +369,16 @@ def _staff(f: Filters, _classes: dict):
 
 
 @dataclass(frozen=True)
+class _Class:
+    """A class as the results read it (its columns, no ORM load)."""
+    id: int
+    grade: int
+    letter: str
+    period_kind: PeriodKind
+    name = property(ClassUnit.name.fget)  # the one spelling of «5А»
+
+
+@dataclass(frozen=True)
 class _Subject:
     id: int
     name: str
@@ -520,8 +530,9 @@ class _Results:
 def results(f: Filters) -> dict:
     """Results of the period for the school, each grade, class, subject and teacher."""
     school = f.period.school_id
-    classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(
-        ClassUnit.school_id == school, *result_class_conditions(f)))}
+    classes = {row.id: _Class(*row) for row in db.session.execute(
+        select(ClassUnit.id, ClassUnit.grade, ClassUnit.letter, ClassUnit.period_kind).where(
+            ClassUnit.school_id == school, *result_class_conditions(f)))}
     r = _Results(f, classes)
     subjects, teachers = r.subject_rows, [r.staff[t] for t in r.teachers.all]
     ordered = sorted(classes.values(), key=lambda c: (c.grade, c.letter))
