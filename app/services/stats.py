@@ -394,11 +394,12 @@ class _Teacher:
     short_name = property(PersonName.short_name.fget)  # the one spelling of «Иванов И. И.»
 
 
-def summarise(counts: Counter, numeric: Counter) -> dict:
+def summarise(counts: dict, numeric: dict) -> dict:
     """SPEC §4 metrics of finals counted by value: успеваемость over every final; качество, СОУ and the
-    average over marked learning only, with the зачёт/незачёт finals counted apart."""
+    average over marked learning only, with the зачёт/незачёт finals counted apart (numeric the very counts
+    object when every final is of marked learning: its metrics are the same)."""
     result = metrics_of_counts(counts)
-    marked = metrics_of_counts(numeric)
+    marked = result if numeric is counts else metrics_of_counts(numeric)
     result.update(quality=marked["quality"], sou=marked["sou"], average=marked["average"],
                   passed=result["counts"][FinalValue.passed.value], failed=result["counts"][FinalValue.failed.value])
     return result
@@ -437,7 +438,10 @@ class _Tally:
                 theirs[key_of(key)].extend(counts)
 
     def metrics(self, key) -> dict:
-        return summarise(_total(self.all.get(key)), _total(self.numeric.get(key)))
+        every, marked = self.all.get(key), self.numeric.get(key)
+        counts = _total(every)
+        only_marked = marked is not None and len(marked) == len(every)  # numeric keeps a part of all's lists
+        return summarise(counts, counts if only_marked else _total(marked))
 
 
 def _value(v) -> str:
