@@ -4,7 +4,7 @@ every way of teaching (class, group, stream, individual plan) counted by hand.""
 import pytest
 
 from app.extensions import db
-from app.models import IndividualPlan, Stream, StudyGroup
+from app.models import AssessmentMode, AssessmentRule, IndividualPlan, Stream, StudyGroup
 from app.services.stats import Filters, resolve, results
 from tests import factories
 from tests.journal_helpers import actor, add_students
@@ -13,8 +13,8 @@ from tests.stats_helpers import build_results, final, other_period
 
 pytestmark = pytest.mark.usefixtures("isolated", "http_today")
 
-# classes, subjects, assessment rules, the one results statement, the teachers' names
-RESULTS_STATEMENTS = 5
+# the classes, and the one results statement (with the school's subjects, assessment rules and staff names)
+RESULTS_STATEMENTS = 2
 
 
 def statements(call) -> list[str]:
@@ -138,6 +138,8 @@ def test_another_schools_data_changes_nothing_and_costs_nothing(world, api_token
     teacher = world.staff["teacher_other"]
     for target in (unit, group, stream, plan):
         factories.assign(teacher, subject, target)
+    # its rules and staff: the results read the school's own (grade 5 of school A stays marked)
+    db.session.add_all([AssessmentRule(school=b, grade=grade, mode=AssessmentMode.unmarked) for grade in (5, 6, 7)])
     for n, kid in enumerate([*kids, world.students["Гаврилов"]]):
         final(kid, subject, q1_b, str(2 + n % 4))
         final(kid, world.subjects["math_b"], q1_b, "5")

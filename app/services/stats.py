@@ -31,6 +31,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import (
     AssessmentMode,
+    AssessmentRule,
     ClassUnit,
     Enrolment,
     FinalGrade,
@@ -46,11 +47,12 @@ from app.models import (
     stream_student,
     study_group_student,
 )
-from app.services.assessment import is_pass_fail, mode_in, rules_of
+from app.models.people import PersonName
+from app.services.assessment import is_pass_fail, mode_in
 from app.services.calendar import current_period
 from app.services.errors import RuleViolation
 from app.services.membership import enrolled_between
-from app.services.results import FAILING_FINALS, metrics_of_counts, student_standing
+from app.services.results import FAILING_FINALS, FINAL_VALUES, metrics_of_counts, student_standing
 
 
 class NotFound(RuleViolation):
@@ -237,20 +239,24 @@ VALUE = type_coerce(FinalGrade.value, String)  # as stored: no enum conversion o
 
 # The parts of the one results statement: the classes' teachers (counted from the class × subject rows),
 # counts by class × subject × value (the figures' GROUP BY), by teacher × class × subject × value of group,
-# stream and plan teaching, the students' standing per class, the students at the period's end per class.
-CLASS_TEACHER, BY_CLASS, BY_MEMBERSHIP, STANDING, CONTINGENT = 0, 1, 2, 3, 4
+# stream and plan teaching, the students' standing per class, the students at the period's end per class;
+# the school's subjects, assessment rules and staff names (each was a statement of its own, a round trip and
+# an ORM load each call).
+CLASS_TEACHER, BY_CLASS, BY_MEMBERSHIP, STANDING, CONTINGENT, SUBJECT, RULE, TEACHER = range(8)
 
 
-PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "successful", "quality", "excellent")
+PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "successful", "quality", "excellent",
+                "name", "patronymic")
 
 
-def _part(number: int, key, class_id=None, subject_id=None, value=None, *counts):
+def _part(number: int, key, class_id=None, subject_id=None, value=None, *counts, name=None, patronymic=None):
     """The labelled columns of one part (PART_COLUMNS), typed NULLs where the part has no such column
     (PostgreSQL types the union's columns)."""
     def typed(column, kind):
         return cast(null(), kind) if column is None else column
     columns = (literal_column(str(number)), key, typed(class_id, Integer), typed(subject_id, Integer),
-               typed(value, String), *(typed(c, Integer) for c in (*counts, *[None] * (4 - len(counts)))))
+               typed(value, String), *(typed(c, Integer) for c in (*counts, *[None] * (4 - len(counts)))),
+               typed(name, String), typed(patronymic, String))
     return [column.label(name) for column, name in zip(columns, PART_COLUMNS, strict=True)]
 
 
@@ -331,7 +337,8 @@ def _results_rows(f: Filters, classes: dict):
         if len(_STATEMENTS) >= 256:
             _STATEMENTS.clear()
         statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
-            _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent)))
+            _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent, _subjects, _rules,
+            _staff)))
     return db.session.execute(statement).all()  # one fetchall: iterating the result fetches row by row
 
 
@@ -342,39 +349,99 @@ def _class_teachers(f: Filters, classes: dict):
         ta.class_unit_id.in_(list(classes)), *([ta.teacher_id == f.teacher_id] if f.teacher_id else []))
 
 
-def summarise(counts: Counter, numeric: Counter) -> dict:
+def _subjects(f: Filters, _classes: dict):
+    """The school's subjects: name and whether they are зачёт/незачёт."""
+    return select(*_part(SUBJECT, Subject.id, None, None, Subject.name, cast(Subject.pass_fail, Integer))).where(
+        Subject.school_id == f.period.school_id)
+
+
+def _rules(f: Filters, _classes: dict):
+    """The school's assessment rules (assessment.rules_of's rows)."""
+    rule = AssessmentRule
+    return select(*_part(RULE, rule.grade, None, rule.subject_id, type_coerce(rule.mode, String))).where(
+        rule.school_id == f.period.school_id)
+
+
+def _staff(f: Filters, _classes: dict):
+    """The school's staff names (the teachers are among them)."""
+    return select(*_part(TEACHER, Staff.id, None, None, Staff.surname, name=Staff.name,
+                         patronymic=Staff.patronymic)).where(Staff.school_id == f.period.school_id)
+
+
+@dataclass(frozen=True)
+class _Class:
+    """A class as the results read it (its columns, no ORM load)."""
+    id: int
+    grade: int
+    letter: str
+    period_kind: PeriodKind
+    name = property(ClassUnit.name.fget)  # the one spelling of «5А»
+
+
+@dataclass(frozen=True)
+class _Subject:
+    id: int
+    name: str
+    pass_fail: bool
+
+
+@dataclass(frozen=True)
+class _Teacher:
+    id: int
+    surname: str
+    name: str
+    patronymic: str
+    short_name = property(PersonName.short_name.fget)  # the one spelling of «Иванов И. И.»
+
+
+def summarise(counts: dict, numeric: dict) -> dict:
     """SPEC §4 metrics of finals counted by value: успеваемость over every final; качество, СОУ and the
-    average over marked learning only, with the зачёт/незачёт finals counted apart."""
+    average over marked learning only, with the зачёт/незачёт finals counted apart (numeric the very counts
+    object when every final is of marked learning: its metrics are the same)."""
     result = metrics_of_counts(counts)
-    marked = metrics_of_counts(numeric)
+    marked = result if numeric is counts else metrics_of_counts(numeric)
     result.update(quality=marked["quality"], sou=marked["sou"], average=marked["average"],
                   passed=result["counts"][FinalValue.passed.value], failed=result["counts"][FinalValue.failed.value])
     return result
+
+
+# Finals counted by value are lists in FINAL_VALUES order. A tally keeps each key's lists and sums them once,
+# column by column, when its metrics are asked: a roll-up appends a few hundred lists instead of adding them.
+_INDEX = {value: i for i, value in enumerate(FINAL_VALUES)}
+
+
+def _total(counts: list | None) -> dict:
+    """The lists of counts summed, by value."""
+    return dict(zip(FINAL_VALUES, map(sum, zip(*counts)))) if counts else {}
 
 
 class _Tally:
     """Counts of finals by value per key, all subjects and numeric subjects apart."""
 
     def __init__(self):
-        self.all: dict = defaultdict(lambda: defaultdict(int))
-        self.numeric: dict = defaultdict(lambda: defaultdict(int))
+        self.all: dict = defaultdict(list)
+        self.numeric: dict = defaultdict(list)
         self.pass_fail: set = set()  # keys with pass/fail finals
 
-    def add(self, key, counts: dict, pass_fail: bool | None) -> None:
-        """Count finals counted by value; pass_fail None (unmarked learning) counts nowhere."""
-        if pass_fail is None:
-            return
-        targets = [self.all[key]]
+    def add(self, key, counts: list, pass_fail: bool) -> None:
+        """Count finals of marked (pass_fail False) or зачёт/незачёт learning counted by value."""
+        self.all[key].append(counts)
         if pass_fail:
             self.pass_fail.add(key)
         else:
-            targets.append(self.numeric[key])
-        for target in targets:  # plain sums: Counter.update checks the argument's type each call
-            for value, n in counts.items():
-                target[value] += n
+            self.numeric[key].append(counts)
+
+    def roll_into(self, upper: "_Tally", key_of) -> None:
+        """Count every key's finals in the upper tally under key_of(key) (classes in grades, grades in the school)."""
+        for mine, theirs in ((self.all, upper.all), (self.numeric, upper.numeric)):
+            for key, counts in mine.items():
+                theirs[key_of(key)].extend(counts)
 
     def metrics(self, key) -> dict:
-        return summarise(self.all.get(key, Counter()), self.numeric.get(key, Counter()))
+        every, marked = self.all.get(key), self.numeric.get(key)
+        counts = _total(every)
+        only_marked = marked is not None and len(marked) == len(every)  # numeric keeps a part of all's lists
+        return summarise(counts, counts if only_marked else _total(marked))
 
 
 def _value(v) -> str:
@@ -399,40 +466,58 @@ class _Results:
     """The tallies of the results statement: finals by school, grade, class, subject and teacher, and the
     students of each class (at the period's end, certified, успевающие, качественные, отличники)."""
 
-    def __init__(self, f: Filters, classes: dict, subjects: dict):
+    def __init__(self, f: Filters, classes: dict):
         self.school, self.grades, self.classes, self.subjects, self.teachers = (_Tally() for _ in range(5))
         self.people: dict[int, Counter] = defaultdict(Counter)
-        self.rules, self.subject_rows, self.modes = rules_of(f.period.school_id), subjects, {}
-        cells: dict[tuple, dict] = defaultdict(lambda: defaultdict(int))  # (class, subject), (teacher, class, subject)
+        self.rules: dict = {}
+        self.subject_rows: dict[int, _Subject] = {}
+        self.staff: dict[int, _Teacher] = {}
+        self.modes: dict = {}
+        cells: dict[tuple, list] = {}  # (class, subject), (teacher, class, subject) → counts by value
         class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for part, key, class_id, subject_id, value, n, successful, quality, excellent in _results_rows(f, classes):
-            if part == BY_CLASS:
-                cells[key, subject_id][value] += n
-            elif part == BY_MEMBERSHIP:
-                cells[key, class_id, subject_id][value] += n
+        for part, key, class_id, subject_id, value, n, successful, quality, excellent, *names \
+                in _results_rows(f, classes):
+            if part == BY_CLASS or part == BY_MEMBERSHIP:
+                cell = (key, subject_id) if part == BY_CLASS else (key, class_id, subject_id)
+                counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
+                counts[_INDEX[value]] += n
             elif part == CLASS_TEACHER:
                 class_teachers[class_id, subject_id].append(key)
             elif part == STANDING:
                 self.people[key].update(n=n, successful=successful, quality=quality, excellent=excellent)
-            elif key in classes:
+            elif part == CONTINGENT:
                 self.people[key]["students"] = n
+            else:
+                self.school_row(part, key, subject_id, value, n, names)
         self.count(cells, classes, class_teachers)
 
+    def school_row(self, part: int, key: int, subject_id: int | None, value: str, n: int, names: list) -> None:
+        """A subject, an assessment rule or a staff member of the school."""
+        if part == SUBJECT:
+            self.subject_rows[key] = _Subject(key, value, bool(n))
+        elif part == RULE:
+            self.rules[key, subject_id] = AssessmentMode(value)
+        else:
+            self.staff[key] = _Teacher(key, value, *names)
+
     def count(self, cells: dict, classes: dict, class_teachers: dict) -> None:
-        """Roll the class × subject counts up to the class, grade, school, subject and the class's teachers;
-        the members' counts to their teachers."""
+        """Add the class × subject counts to the class, subject and the class's teachers, the members' counts
+        to their teachers; then the classes up to their grades and the grades up to the school."""
         for cell, counts in cells.items():
             if len(cell) == 3:
                 teacher_id, class_id, subject_id = cell
-                self.teachers.add(teacher_id, counts, self.pass_fail(classes[class_id].grade, subject_id))
+                keys = ((self.teachers, teacher_id),)
+            else:
+                class_id, subject_id = cell
+                keys = ((self.classes, class_id), (self.subjects, subject_id),
+                        *((self.teachers, t) for t in class_teachers.get(cell, ())))
+            pf = self.pass_fail(classes[class_id].grade, subject_id)
+            if pf is None:  # unmarked learning: no finals to count
                 continue
-            class_id, subject_id = cell
-            grade = classes[class_id].grade
-            pf = self.pass_fail(grade, subject_id)
-            for tally, key in ((self.school, 0), (self.grades, grade), (self.classes, class_id),
-                               (self.subjects, subject_id), *((self.teachers, t) for t in
-                                                              class_teachers.get(cell, ()))):
+            for tally, key in keys:
                 tally.add(key, counts, pf)
+        self.classes.roll_into(self.grades, lambda class_id: classes[class_id].grade)
+        self.grades.roll_into(self.school, lambda _grade: 0)
 
     def pass_fail(self, grade: int, subject_id: int) -> bool | None:
         """True for зачёт/незачёт learning, None for unmarked (no finals to count), else False."""
@@ -449,11 +534,11 @@ class _Results:
 def results(f: Filters) -> dict:
     """Results of the period for the school, each grade, class, subject and teacher."""
     school = f.period.school_id
-    classes = {c.id: c for c in db.session.scalars(select(ClassUnit).where(
-        ClassUnit.school_id == school, *result_class_conditions(f)))}
-    subjects = {s.id: s for s in db.session.scalars(select(Subject).where(Subject.school_id == school))}
-    r = _Results(f, classes, subjects)
-    teachers = db.session.scalars(select(Staff).where(Staff.id.in_(list(r.teachers.all)))).all()
+    classes = {row.id: _Class(*row) for row in db.session.execute(
+        select(ClassUnit.id, ClassUnit.grade, ClassUnit.letter, ClassUnit.period_kind).where(
+            ClassUnit.school_id == school, *result_class_conditions(f)))}
+    r = _Results(f, classes)
+    subjects, teachers = r.subject_rows, [r.staff[t] for t in r.teachers.all]
     ordered = sorted(classes.values(), key=lambda c: (c.grade, c.letter))
     return {
         "period": period_info(f.period), "filters": f.as_dict(),
