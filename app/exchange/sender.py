@@ -66,7 +66,7 @@ def _due(now: dt.datetime):
     busy = exists().where(earlier.student_id == Q.student_id, earlier.id < Q.id, or_(
         earlier.status == OutboxStatus.sending,
         and_(earlier.status == OutboxStatus.cancelled, earlier.claimed_until > now)))
-    return and_(Q.status.in_([OutboxStatus.queued, OutboxStatus.sending]),  # the partial index
+    return and_(Q.waiting, Q.status.in_([OutboxStatus.queued, OutboxStatus.sending]),  # the partial index's
                 or_(and_(Q.status == OutboxStatus.queued, Q.next_attempt_at <= now),
                     and_(Q.status == OutboxStatus.sending, Q.claimed_until < now)),
                 or_(Q.kind != "withdrawal", ~busy))  # the withdrawal goes after everything before it
