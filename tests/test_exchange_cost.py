@@ -4,8 +4,9 @@ parameters compiled, cast and parsed on every statement. Against the real portal
 import os
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, insert, select, text, update
 
+from app.exchange.capture import message_row
 from app.exchange.sender import claim, run
 from app.extensions import db
 from app.models import OutboxMessage, OutboxStatus
@@ -85,3 +86,25 @@ def test_the_waiting_column_follows_the_status(world):
                             (OutboxStatus.queued, True), (OutboxStatus.failed, False), (OutboxStatus.cancelled, False)):
         db.session.execute(update(OutboxMessage).where(OutboxMessage.id == ids[0]).values(status=status))
         assert bool(db.session.scalar(select(OutboxMessage.waiting).where(OutboxMessage.id == ids[0]))) is waiting
+
+
+def test_the_job_reads_the_same_student_and_school_blocks_as_the_models_give(world, portal):
+    """The batch's blocks come from plain columns: the same as payloads.student_block of the entity, a student
+    without a class included."""
+    from app.exchange import payloads
+
+    record(world)
+    queue_marks(world, 1)
+    kid = world.students["Алексеев"]
+    expected = payloads.student_block(kid), payloads.school_block(world.school_a)
+    assert run(once=True, deliver=False, batch=10).accepted == len(outbox()) >= 2
+    assert {(str(m["student"]), str(m["school"])) for m in portal.messages(kid.id)} == {tuple(map(str, expected))}
+    assert expected[0]["class"] and expected[0]["name"].count(" ") == 2
+    kid.class_unit_id = None
+    db.session.commit()
+    last = outbox("mark")[-1]  # again under a new key: the portal keeps a key's first message only
+    db.session.execute(insert(OutboxMessage), [message_row("mark", kid.id, last.school_id, last.payload,
+                                                           clock.utcnow(), "mark", last.entity_id, 1)])
+    db.session.commit()
+    assert run(once=True, deliver=False, batch=10).accepted >= 1
+    assert portal.messages(kid.id)[-1]["student"] == {**expected[0], "class": None}
