@@ -1,10 +1,13 @@
 """What a batch of the exchange job costs the database (issue 19): the same statements whatever the batch's size,
 each with a handful of bound values — a batch's ids travel as one value, not as an IN list of hundreds of
 parameters compiled, cast and parsed on every statement. Against the real portal simulator."""
-import pytest
-from sqlalchemy import event, update
+import os
 
-from app.exchange.sender import run
+import pytest
+from sqlalchemy import event, insert, select, text, update
+
+from app.exchange.capture import message_row
+from app.exchange.sender import claim, run
 from app.extensions import db
 from app.models import OutboxMessage, OutboxStatus
 from app.services import clock
@@ -56,3 +59,52 @@ def test_a_message_of_the_school_a_student_left_carries_that_school(world, porta
     assert run(once=True, deliver=False, batch=10).accepted == 1
     [sent] = portal.messages(kid.id)
     assert sent["school"] == {"id": former.id, "name": "МБОУ «Школа Выбывших»"} and former.id != kid.school_id
+
+
+def hot_updates() -> int:
+    """Rows of the outbox this transaction updated in place (HOT: no new index entries)."""
+    return db.session.scalar(text("SELECT pg_stat_get_xact_tuples_hot_updated('outbox_message'::regclass)"))
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="HOT updates are PostgreSQL's")
+def test_a_claim_rewrites_no_index_of_the_outbox(world):
+    """Claiming (queued → sending) changes no indexed value, the pages keep room: every claimed row is a HOT
+    update on PostgreSQL; the outcome (leaving the waiting index) is not."""
+    record(world)
+    queue_marks(world, 29)  # and the snapshot: 30
+    before = hot_updates()
+    rows = claim("w1", clock.utcnow(), 30)
+    assert len(rows) == 30 and hot_updates() - before == 30
+
+
+def test_the_waiting_column_follows_the_status(world):
+    """`waiting` is computed by the database from the status, whoever writes it."""
+    record(world)
+    ids = [m.id for m in outbox()]
+    for status, waiting in ((OutboxStatus.sending, True), (OutboxStatus.accepted, False),
+                            (OutboxStatus.queued, True), (OutboxStatus.failed, False), (OutboxStatus.cancelled, False)):
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == ids[0]).values(status=status))
+        assert bool(db.session.scalar(select(OutboxMessage.waiting).where(OutboxMessage.id == ids[0]))) is waiting
+
+
+def test_the_job_reads_the_same_student_and_school_blocks_as_the_models_give(world, portal):
+    """The batch's blocks come from plain columns: the same as payloads.student_block of the entity, a student
+    without a class included."""
+    from app.exchange import payloads
+
+    record(world)
+    queue_marks(world, 1)
+    kid = world.students["Алексеев"]
+    expected = payloads.student_block(kid), payloads.school_block(world.school_a)
+    assert run(once=True, deliver=False, batch=10).accepted == len(outbox()) >= 2
+    assert {(str(m["student"]), str(m["school"])) for m in portal.messages(kid.id)} == {tuple(map(str, expected))}
+    assert expected[0]["class"] and expected[0]["name"].count(" ") == 2
+    kid.class_unit_id = None
+    db.session.commit()
+    last = outbox("mark")[-1]  # again under a new key: the portal keeps a key's first message only
+    db.session.execute(insert(OutboxMessage), [message_row("mark", kid.id, last.school_id, last.payload,
+                                                           clock.utcnow(), "mark", last.entity_id, 1)])
+    db.session.commit()
+    assert run(once=True, deliver=False, batch=10).accepted >= 1
+    assert portal.messages(kid.id)[-1]["student"] == {**expected[0], "class": None}

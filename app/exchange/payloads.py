@@ -115,13 +115,23 @@ def _exam_result(r: ExamResult) -> dict:
 
 def student_block(student: Student) -> dict:
     """The envelope's student: id, personal file number, full name, current class."""
-    return {"id": student.id, "file_number": student.file_number, "name": student.full_name,
-            "class": student.class_unit.name if student.class_unit else None}
+    return student_fields(student.id, student.file_number, student.full_name,
+                          student.class_unit.name if student.class_unit else None)
+
+
+def student_fields(student_id: int, file_number: str | None, full_name: str, class_name: str | None) -> dict:
+    """The envelope's student block from its values (the exchange job reads them as plain columns)."""
+    return {"id": student_id, "file_number": file_number, "name": full_name, "class": class_name}
 
 
 def school_block(school: School) -> dict:
     """The envelope's school: id and full name."""
-    return {"id": school.id, "name": school.full_name}
+    return school_fields(school.id, school.full_name)
+
+
+def school_fields(school_id: int, full_name: str) -> dict:
+    """The envelope's school block from its values."""
+    return {"id": school_id, "name": full_name}
 
 
 def withdrawal(consent: Consent) -> dict:
