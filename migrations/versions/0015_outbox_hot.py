@@ -2,13 +2,13 @@
 filled to half a page on PostgreSQL: claiming a message (queued → sending) changes no indexed value, so
 PostgreSQL writes it as a HOT update on the same page instead of a new entry in every index (issue 19)
 
-Revision ID: 0015h5
+Revision ID: 0015
 Revises: 0014
 """
 from alembic import op
 
 
-revision = '0015h5'
+revision = '0015'
 down_revision = '0014'
 branch_labels = None
 depends_on = None
