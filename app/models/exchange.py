@@ -55,7 +55,7 @@ class OutboxMessage(MessageContent, SchoolOwned, Model):
     # Queued or sending, computed by the database. The job looks only at waiting rows, oldest first: a partial
     # index keeps that cheap however long the history of accepted messages grows. On PostgreSQL the index is
     # on this column rather than on status, and pages are kept half empty, so a claim (queued → sending) leaves
-    # every indexed value as it was and is a HOT update (no new index entries; issue 19, migration 0015h5).
+    # every indexed value as it was and is a HOT update (no new index entries; issue 19, migration 0015).
     waiting: Mapped[bool] = mapped_column(Boolean, Computed(WAITING_SQL, persisted=True))
     __table_args__ = (
         Index("ix_outbox_waiting", "id", postgresql_where=text("waiting"), sqlite_where=text(WAITING_SQL)),
