@@ -1,0 +1,63 @@
+"""What every request pays before its own work (issue 19): signing in, the session epoch, the staff record and
+every permission of the user's roles and of the public role are one statement, on FAB pages and REST calls,
+with a session cookie or a JWT. Deterministic counts, not times."""
+import base64
+import json
+
+import pytest
+from flask import current_app
+
+from tests.journal_helpers import statements, the_apps
+from tests.security_helpers import bearer
+
+
+def sent(client, url: str, **kwargs) -> list[str]:
+    """The app's statements of one GET that answers 200."""
+    with statements() as seen:
+        response = client.get(url, **kwargs)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return the_apps(seen)
+
+
+def signing_in(seen: list[str]) -> list[str]:
+    """The statements about users, roles, grants or session epochs."""
+    return [s for s in seen if "ab_" in s or "session_epoch" in s]
+
+
+@pytest.mark.parametrize("by", ["jwt", "cookie"])
+def test_a_rest_call_reads_user_epoch_staff_and_grants_in_one_statement(world, login_as, api_token, by):
+    client = login_as("director")  # a teacher's scope reads their assignments besides: work of its own
+    headers = bearer(api_token("director")) if by == "jwt" else {}
+    url = f"/api/v1/subject/{world.subjects['math'].id}"
+    client.get(url, headers=headers)  # the app's first call of a kind may warm caches of its own
+    seen = sent(client, url, headers=headers)
+    assert len(signing_in(seen)) == 1, seen
+    assert "session_epoch" in seen[0] and "ab_permission_view_role" in seen[0] and "staff" in seen[0], seen[0]
+    assert len(seen) == 2, "\n".join(s[:150] for s in seen)  # and the subject
+
+
+def test_a_fab_page_reads_them_in_one_statement_too(world, login_as):
+    client = login_as("director")
+    client.get("/subjectview/list/")
+    seen = sent(client, "/subjectview/list/")
+    assert len(signing_in(seen)) == 1, seen
+    assert "ab_permission_view_role" in seen[0] and "session_epoch" in seen[0], seen[0]
+    assert len(sent(client, "/logout/")) == 1  # a page of no own work: the fixed cost alone
+
+
+def test_an_anonymous_page_reads_the_public_grants_once(client, world):
+    assert len(sent(client, "/login/")) == 1
+
+
+def test_a_token_of_another_subject_is_still_refused(world, api_token, client):
+    """The bearer token's subject is read before its signature is checked (to read that user with the public
+    grants): one claiming the admin's id with a teacher's signature, or no token at all, is refused all the
+    same and shows nothing."""
+    head, payload, signature = api_token("teacher").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = str(current_app.appbuilder.sm.find_user(username="admin").id)
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    for token in (f"{head}.{forged}.{signature}", "not-a-token"):
+        response = client.get("/api/v1/subject/", headers=bearer(token))
+        assert response.status_code in (401, 422), (token, response.status_code)
+        assert "Математика" not in response.get_data(as_text=True)
