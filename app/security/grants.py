@@ -90,10 +90,11 @@ def public(session: Session, role_name: str) -> tuple[int | None, Grants] | None
     return cache[key]
 
 
-def user_columns(user_id: int, public_role: str) -> tuple:
+def user_columns(user_id, public_role) -> tuple:
     """Two columns for the statement that reads the user: the public role's id, and every grant of the
     user's roles (own and their groups') and of the public role as `role id TAB permission TAB view` lines.
-    Neither depends on the statement's rows, so each is computed once per statement."""
+    Neither depends on the statement's rows, so each is computed once per statement. The arguments are
+    values or bound parameters."""
     public_id = select(Role.id).where(Role.name == public_role).scalar_subquery()
     role_id = assoc_permissionview_role.c.role_id
     own = select(assoc_user_role.c.role_id).where(assoc_user_role.c.user_id == user_id)

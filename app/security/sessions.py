@@ -5,13 +5,15 @@ every older cookie and token is anonymous (pages: to the login; API: 401).
 The bump on a password change or deactivation is a session-level guard: whichever path changes the user
 (FAB's own screens, its API, `flask fab reset-password`, a service) passes through the flush.
 """
+import functools
+
 import jwt as pyjwt
 from flask import current_app, g, has_request_context, jsonify, request, session
 from flask_appbuilder.security.sqla.models import Group, User
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import ValidationError, validate_csrf
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models.sessions import SessionEpoch
@@ -34,25 +36,34 @@ def current_epoch(user_id: int) -> int:
     return db.session.scalar(select(SessionEpoch.epoch).where(SessionEpoch.user_id == user_id)) or 0
 
 
+@functools.cache
+def _user_statement(with_grants: bool):
+    """The statement of `user_and_epoch`, built once per process (its construction cost more Python than
+    the rest of a bare page's signing-in); parameters `user_id` and `public_role`."""
+    from app.models import Staff
+
+    user_id = bindparam("user_id")
+    extra = grants.user_columns(user_id, bindparam("public_role")) if with_grants else ()
+    return (select(User, SessionEpoch.epoch, Staff, *extra)
+            .outerjoin(SessionEpoch, SessionEpoch.user_id == User.id)
+            .outerjoin(Staff, Staff.user_id == User.id)  # who this is in the school: every scope asks
+            .where(User.id == user_id)
+            .options(joinedload(User.roles), joinedload(User.groups).joinedload(Group.roles)))
+
+
 def user_and_epoch(user_id: int) -> tuple[User | None, int]:
     """The user with their roles, groups and the groups' roles, their epoch, their staff record and (in a
     request) the grants of their roles and of the public role: one statement, read once per request (the
     session or JWT check, FAB's user loader and every permission check need them; separately they were six
     statements). A bump in the request forgets it."""
     from app.extensions import db
-    from app.models import Staff
 
     in_request = has_request_context()
     memo = request.environ.setdefault(_LOADED, {}) if in_request else {}
     if user_id not in memo:
         public_role = current_app.appbuilder.sm.auth_role_public if in_request else None
-        row = db.session.execute(
-            select(User, SessionEpoch.epoch, Staff, *(grants.user_columns(user_id, public_role) if in_request else ()))
-            .outerjoin(SessionEpoch, SessionEpoch.user_id == User.id)
-            .outerjoin(Staff, Staff.user_id == User.id)  # who this is in the school: every scope asks
-            .where(User.id == user_id)
-            .options(joinedload(User.roles), joinedload(User.groups).joinedload(Group.roles))
-        ).unique().first()
+        row = db.session.execute(_user_statement(in_request), {"user_id": user_id, "public_role": public_role}
+                                 ).unique().first()
         memo[user_id] = (row[0], row[1] or 0) if row else (None, 0)
         if in_request:
             request.environ.setdefault(_STAFF, {})[user_id] = row[2] if row else None
