@@ -80,3 +80,16 @@ def test_fabs_rison_schemas_are_checked_once_not_per_request(world, login_as, mo
     assert checked == []
     refused = client.get("/api/v1/subject/?q=(page_size:two)")
     assert refused.status_code == 400 and refused.json["message"].startswith("Not a valid rison schema")
+
+
+def test_a_token_call_gets_no_session_cookie_and_the_language_choice_holds(world, app, api_token, login_as):
+    """FAB's locale choice wrote the default language into the session: every REST call with a token and
+    no cookie was answered with a new signed session cookie. The reader's choice still holds."""
+    response = app.test_client(use_cookies=False).get("/api/v1/subject/", headers=bearer(api_token("director")))
+    assert response.status_code == 200 and response.headers.getlist("Set-Cookie") == []
+    client = login_as("director")
+    assert '<html lang="ru"' in client.get("/logout/").get_data(as_text=True)
+    assert '<html lang="en"' in client.get("/logout/?_l_=en").get_data(as_text=True)
+    assert '<html lang="ru"' in client.get("/logout/?_l_=xx").get_data(as_text=True)  # unknown: the default
+    assert client.get("/lang/en").status_code == 302
+    assert '<html lang="en"' in client.get("/logout/").get_data(as_text=True)
