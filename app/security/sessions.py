@@ -5,9 +5,10 @@ every older cookie and token is anonymous (pages: to the login; API: 401).
 The bump on a password change or deactivation is a session-level guard: whichever path changes the user
 (FAB's own screens, its API, `flask fab reset-password`, a service) passes through the flush.
 """
+import base64
 import functools
+import json
 
-import jwt as pyjwt
 from flask import current_app, g, has_request_context, jsonify, request, session
 from flask_appbuilder.security.sqla.models import Group, User
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.models.sessions import SessionEpoch
 from app.security import grants
+from app.services.params import as_id
 
 EPOCH_KEY = "_auth_epoch"  # in the signed session cookie
 EPOCH_CLAIM = "epoch"  # in every JWT
@@ -127,14 +129,17 @@ def session_user_id() -> int | None:
 
 def claimed_user_id() -> int | None:
     """The user id the request claims: its bearer token's subject (read, not verified: the token is checked
-    later as ever), else its session's. Only to read that user with the public grants in one statement."""
+    later as ever; PyJWT's decode would parse it a fifth time), else its session's. Only to read that user
+    with the public grants in one statement."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return session_user_id()
     try:
-        return int(pyjwt.decode(token, options={"verify_signature": False})["sub"])
-    except (pyjwt.PyJWTError, KeyError, TypeError, ValueError):
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):  # binascii, JSON and Unicode errors are ValueErrors
         return None
+    return as_id(claims.get("sub")) if isinstance(claims, dict) else None  # a number no row has: none
 
 
 def stamp_session(_sender, user, **_extra) -> None:
