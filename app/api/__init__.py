@@ -123,8 +123,10 @@ def register_apis(appbuilder) -> None:
     from app.api.journal import JOURNAL_APIS
     from app.api.openapi import OpenApi, SwaggerView
     from app.api.results import RESULT_APIS
+    from app.api.rison import install as install_rison
     from app.api.stats import StatsApi
 
+    install_rison()  # FAB's @rison re-checked its schemas at every request
     for api in APIS + JOURNAL_APIS + RESULT_APIS + [ForecastApi, StatsApi, OpenApi]:
         appbuilder.add_api(api)
     appbuilder.add_view_no_menu(SwaggerView)

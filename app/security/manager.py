@@ -71,17 +71,26 @@ class SchoolSecurityManager(SecurityManager):
             return super().exist_permission_on_roles(view_name, permission_name, role_ids)
         return (permission_name, view_name) in granted
 
+    def _public_grants(self):
+        """The public role's id and grants for this request; a request that names its user (session or bearer
+        token: FAB's REST checks ask the public role before the user) reads them with the user."""
+        if grants.public_unread(self.auth_role_public):
+            user_id = sessions.claimed_user_id()
+            if user_id is not None:
+                sessions.user_and_epoch(user_id)
+        return grants.public(self.session, self.auth_role_public)
+
     def is_item_public(self, permission_name: str, view_name: str) -> bool:
         """Whether the public role has the permission on the view (FAB reads the role and its permissions at
         every check: twice per menu item of an anonymous page, twice per REST call)."""
-        public = grants.public(self.session, self.auth_role_public)
+        public = self._public_grants()
         if public is None:
             return super().is_item_public(permission_name, view_name)
         return (permission_name, view_name) in public[1]
 
     def get_public_role(self):
         """The public role, its id read once per request (with its grants)."""
-        public = grants.public(self.session, self.auth_role_public)
+        public = self._public_grants()
         if public is None:
             return super().get_public_role()
         return None if public[0] is None else self.session.get(self.role_model, public[0])

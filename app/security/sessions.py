@@ -5,15 +5,21 @@ every older cookie and token is anonymous (pages: to the login; API: 401).
 The bump on a password change or deactivation is a session-level guard: whichever path changes the user
 (FAB's own screens, its API, `flask fab reset-password`, a service) passes through the flush.
 """
+import base64
+import functools
+import json
+
 from flask import current_app, g, has_request_context, jsonify, request, session
 from flask_appbuilder.security.sqla.models import Group, User
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import ValidationError, validate_csrf
-from sqlalchemy import event, inspect, select
+from sqlalchemy import bindparam, event, inspect, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models.sessions import SessionEpoch
+from app.security import grants
+from app.services.params import as_id
 
 EPOCH_KEY = "_auth_epoch"  # in the signed session cookie
 EPOCH_CLAIM = "epoch"  # in every JWT
@@ -32,25 +38,40 @@ def current_epoch(user_id: int) -> int:
     return db.session.scalar(select(SessionEpoch.epoch).where(SessionEpoch.user_id == user_id)) or 0
 
 
-def user_and_epoch(user_id: int) -> tuple[User | None, int]:
-    """The user with their roles, groups and the groups' roles, and their epoch: one statement, read once per
-    request (the session or JWT check, FAB's user loader and every permission check need them; separately
-    they were four statements). A bump in the request forgets it."""
-    from app.extensions import db
+@functools.cache
+def _user_statement(with_grants: bool):
+    """The statement of `user_and_epoch`, built once per process (its construction cost more Python than
+    the rest of a bare page's signing-in); parameters `user_id` and `public_role`."""
     from app.models import Staff
 
-    memo = request.environ.setdefault(_LOADED, {}) if has_request_context() else {}
-    if user_id not in memo:
-        row = db.session.execute(
-            select(User, SessionEpoch.epoch, Staff)
+    user_id = bindparam("user_id")
+    extra = grants.user_columns(user_id, bindparam("public_role")) if with_grants else ()
+    return (select(User, SessionEpoch.epoch, Staff, *extra)
             .outerjoin(SessionEpoch, SessionEpoch.user_id == User.id)
             .outerjoin(Staff, Staff.user_id == User.id)  # who this is in the school: every scope asks
             .where(User.id == user_id)
-            .options(joinedload(User.roles), joinedload(User.groups).joinedload(Group.roles))
-        ).unique().first()
+            .options(joinedload(User.roles), joinedload(User.groups).joinedload(Group.roles)))
+
+
+def user_and_epoch(user_id: int) -> tuple[User | None, int]:
+    """The user with their roles, groups and the groups' roles, their epoch, their staff record and (in a
+    request) the grants of their roles and of the public role: one statement, read once per request (the
+    session or JWT check, FAB's user loader and every permission check need them; separately they were six
+    statements). A bump in the request forgets it."""
+    from app.extensions import db
+
+    in_request = has_request_context()
+    memo = request.environ.setdefault(_LOADED, {}) if in_request else {}
+    if user_id not in memo:
+        public_role = current_app.appbuilder.sm.auth_role_public if in_request else None
+        row = db.session.execute(_user_statement(in_request), {"user_id": user_id, "public_role": public_role}
+                                 ).unique().first()
         memo[user_id] = (row[0], row[1] or 0) if row else (None, 0)
-        if has_request_context():
+        if in_request:
             request.environ.setdefault(_STAFF, {})[user_id] = row[2] if row else None
+            if row:
+                roles = [*row[0].roles, *(role for group in row[0].groups for role in group.roles)]
+                grants.remember(public_role, row[3], [role.id for role in roles], row[4])
     return memo[user_id]
 
 
@@ -104,6 +125,21 @@ def session_user_id() -> int | None:
     """The user id the browser session names (whether or not its epoch is still current)."""
     value = session.get("_user_id")
     return int(value) if value is not None and str(value).isdigit() else None
+
+
+def claimed_user_id() -> int | None:
+    """The user id the request claims: its bearer token's subject (read, not verified: the token is checked
+    later as ever; PyJWT's decode would parse it a fifth time), else its session's. Only to read that user
+    with the public grants in one statement."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return session_user_id()
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):  # binascii, JSON and Unicode errors are ValueErrors
+        return None
+    return as_id(claims.get("sub")) if isinstance(claims, dict) else None  # a number no row has: none
 
 
 def stamp_session(_sender, user, **_extra) -> None:

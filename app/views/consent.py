@@ -42,8 +42,10 @@ from app.services.consent import (
     status_of,
 )
 from app.services.consent import history as consent_history
+from app.services.errors import RuleViolation
 from app.services.extracts_data import SECTIONS
 from app.services.params import id_arg
+from app.services.stored_values import field_label, problem
 from app.views.base import SchoolModelView
 from app.views.csv_export import csv_response
 from app.views.display import AUDIT_ACTIONS, machine_text, preload_references, row_fields, row_fields_text
@@ -329,10 +331,12 @@ class AuditExportView(BaseView):
         clause = visible_clause(AuditEvent, current_scope())
         if clause is not None:
             query = query.where(clause)
-        if request.args.get("username"):
-            query = query.where(AuditEvent.username == request.args["username"])
-        if request.args.get("entity"):
-            query = query.where(AuditEvent.entity == request.args["entity"])
+        for name, column in (("username", AuditEvent.username), ("entity", AuditEvent.entity)):
+            if request.args.get(name):
+                refused = problem(column.type, request.args[name], lengths=False)  # NUL: PostgreSQL's 500
+                if refused:
+                    raise RuleViolation(refused(field_label(name)), name)
+                query = query.where(column == request.args[name])
         if _day("from"):
             query = query.where(AuditEvent.at >= dt.datetime.combine(_day("from"), dt.time.min))
         if _day("to"):

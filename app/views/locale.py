@@ -1,6 +1,6 @@
 """The page's language and the error pages: `<html lang>` of the reader's locale, and 403, 404 and 500 in
 that language (werkzeug's own pages are English) with the school's navigation."""
-from flask import current_app, render_template, request
+from flask import current_app, has_request_context, render_template, request, session
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -13,8 +13,22 @@ ERROR_TEXTS = {
 }
 
 
+def reader_locale() -> str | None:
+    """FAB's choice of language (a known `_l_` argument, else the session's, else the school's default)
+    without writing the default into the session as FAB does: every REST call with a token and no cookie
+    was answered with a new signed session cookie it had not asked for."""
+    if not has_request_context():
+        return None
+    babel = current_app.appbuilder.bm
+    asked = request.args.get("_l_")
+    if asked is not None:
+        return asked if asked in babel.languages else babel.babel_default_locale
+    return session.get("locale") or babel.babel_default_locale
+
+
 def register_locale(app) -> None:
-    """Mark every page with its language and answer errors with a page in that language."""
+    """Choose the reader's language, mark every page with it and answer errors with a page in it."""
+    app.extensions["babel"].locale_selector = reader_locale
 
     @app.after_request
     def _html_lang(response):
