@@ -31,18 +31,24 @@ def school_app(today: str, size: str = "school", url: str | None = None):
 
 
 @contextlib.contextmanager
-def statements():
-    """The SQL statements sent while the block runs, in order: `with statements() as seen: ...; len(seen)`."""
+def statements(app=None):
+    """The SQL statements sent while the block runs, in order: `with statements() as seen: ...; len(seen)`.
+    With `app`, the block need not run in its app context (a request timed as served, in its own)."""
     seen: list[str] = []
 
     def before(_conn, _cursor, statement, *_args):
         seen.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", before)
+    if app is None:
+        engine = db.engine
+    else:
+        with app.app_context():
+            engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
     try:
         yield seen
     finally:
-        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def median_time(call, runs: int = 5) -> float:
