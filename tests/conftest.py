@@ -159,6 +159,7 @@ def _collect_less() -> None:
 def _build_world(app) -> None:
     app.extensions["test_world"] = factories.world_ids(factories.build_world(PASSWORD))
     db.session.remove()
+    app.extensions["test_world_rows"] = isolation.copy_rows(db.engine)
 
 
 @pytest.fixture
@@ -179,14 +180,13 @@ def app(request, shared_app):
 
 
 def _committing(app, with_world: bool):
-    """The `commits` path: real commits, then every row deleted and the world built again."""
+    """The `commits` path: real commits, then every row deleted and the world's rows put back."""
     if not with_world:
         isolation.clear(db.engine)
     yield app
     db.session.rollback()
     db.session.remove()
-    isolation.clear(db.engine)
-    _build_world(app)
+    isolation.restore(db.engine, app.extensions["test_world_rows"])
     db.engine.dispose()
 
 
