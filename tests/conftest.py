@@ -10,6 +10,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -56,14 +57,41 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
+# The modules that take longest, slowest first (one worker, SQLite: the request loops of the fuzzers and the
+# tampering, the Chromium walk of every menu page, the role table's pages, the CLI's demo loads, …). They are
+# handed out first, so that each worker ends on short modules: xdist's loadfile orders files by their number of
+# tests, which left the one-test Chromium walks and the six-test route fuzz for the end while the other worker
+# idled. The other modules follow, most tests first.
+SLOWEST_FIRST = ("test_route_fuzz", "test_api_fuzz", "test_tampering", "browser.test_russian_pages",
+                 "test_permissions", "test_cli", "browser.test_journal", "browser.test_escaping",
+                 "browser.test_role_day", "test_downloads_http", "test_migrations", "browser.test_downloads",
+                 "test_exchange_sender", "browser.test_home")
+
+
+def pytest_configure(config):
+    """The workers' order of modules (slowest_first) is the order xdist hands them out in."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items):
     """Mark the tests of the ANY_DATABASE modules, and as `commits` those that reach the database other
-    than through the app's sessions (COMMITTING_FIXTURES)."""
+    than through the app's sessions (COMMITTING_FIXTURES); order the modules slowest first."""
     for item in items:
         if item.module.__name__.rpartition(".")[2] in ANY_DATABASE:
             item.add_marker(pytest.mark.any_database)
         if COMMITTING_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.commits)
+    slowest_first(items)
+
+
+def slowest_first(items) -> None:
+    """Sort the items, whole modules at a time (a module's own order kept): SLOWEST_FIRST, then by number
+    of tests."""
+    rank = {f"tests.{name}": i for i, name in enumerate(SLOWEST_FIRST)}
+    sizes = Counter(item.module.__name__ for item in items)
+    items.sort(key=lambda item: (rank.get(item.module.__name__, len(rank)), -sizes[item.module.__name__],
+                                 item.module.__name__))
 
 
 def _database_url(tmp_dir: str) -> str:

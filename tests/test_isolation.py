@@ -1,12 +1,19 @@
 """The isolation's own promise on the `commits` path (tests/isolation.py): after a test that really
-commits, the world is back as it was built, row for row, and new rows get new ids."""
+commits, the world is back as it was built, row for row, and new rows get new ids; and the order the
+workers get the modules in (tests/conftest.py's slowest_first)."""
+from pathlib import Path
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from app.extensions import db
 from app.models import School, StudentGuardian
 from tests import isolation
+from tests.conftest import SLOWEST_FIRST, slowest_first
 from tests.journal_helpers import statements
+
+TESTS = Path(__file__).resolve().parent
 
 
 @pytest.mark.commits
@@ -36,3 +43,19 @@ def test_a_committing_test_leaves_the_world_as_it_was_built(app, world):
                                                  director="Новиков Н. Н.", study_days_per_week=5)
                            .returning(School.id)).scalar_one()
         assert new > conn.execute(select(func.max(School.id)).where(School.id != new)).scalar_one()
+
+
+def test_modules_are_handed_out_slowest_first(request):
+    """The listed slowest modules exist and come first, slowest first; the rest most tests first, each module's
+    own order kept; xdist hands them out in that order."""
+    missing = [n for n in SLOWEST_FIRST if not (TESTS / (n.replace(".", "/") + ".py")).exists()]
+    assert not missing, f"SLOWEST_FIRST names modules that are gone: {missing}"
+    fake = [SimpleNamespace(module=SimpleNamespace(__name__=f"tests.{m}"), n=i) for i, m in enumerate(
+        ["test_smoke", "test_consent", "test_consent", "test_api_fuzz", "test_route_fuzz", "test_api_fuzz",
+         "browser.test_russian_pages", "test_smoke", "test_consent"])]
+    slowest_first(fake)
+    assert [(f.module.__name__[6:], f.n) for f in fake] == [
+        ("test_route_fuzz", 4), ("test_api_fuzz", 3), ("test_api_fuzz", 5), ("browser.test_russian_pages", 6),
+        ("test_consent", 1), ("test_consent", 2), ("test_consent", 8), ("test_smoke", 0), ("test_smoke", 7)]
+    if hasattr(request.config.option, "loadscopereorder"):
+        assert request.config.option.loadscopereorder is False
