@@ -153,9 +153,11 @@ def clear(engine) -> None:
 
 
 def copy_rows(engine) -> dict:
-    """Every row of the school tables, parents first: the committed world, to `restore` it."""
+    """Every row of the school tables, parents first, in key order (PostgreSQL returns updated rows in another
+    order): the committed world, to `restore` it."""
     with engine.connect() as conn:
-        return {t: [dict(r._mapping) for r in conn.execute(select(t))] for t in reversed(school_tables())}
+        return {t: [dict(r._mapping) for r in conn.execute(select(t).order_by(*(t.primary_key.columns or t.columns)))]
+                for t in reversed(school_tables())}
 
 
 def restore(engine, rows: dict) -> None:

@@ -1,16 +1,18 @@
 """The isolation's own promise on the `commits` path (tests/isolation.py): after a test that really
 commits, the world is back as it was built, row for row, and new rows get new ids; and the order the
-workers get the modules in (tests/conftest.py's slowest_first)."""
+workers get the modules in (tests/conftest.py's slowest_first); the live server stops at once."""
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 from sqlalchemy import delete, func, insert, select, update
 
 from app.extensions import db
 from app.models import School, StudentGuardian
 from tests import isolation
-from tests.conftest import SLOWEST_FIRST, slowest_first
+from tests.conftest import SLOWEST_FIRST, serving, slowest_first
 from tests.journal_helpers import statements
 
 TESTS = Path(__file__).resolve().parent
@@ -59,3 +61,15 @@ def test_modules_are_handed_out_slowest_first(request):
         ("test_consent", 1), ("test_consent", 2), ("test_consent", 8), ("test_smoke", 0), ("test_smoke", 7)]
     if hasattr(request.config.option, "loadscopereorder"):
         assert request.config.option.loadscopereorder is False
+
+
+@pytest.mark.commits
+def test_the_live_server_stops_at_once(app):
+    """Stopping the live server does not wait out a long poll of its loop (werkzeug's default 0.5 s)."""
+    stops = []
+    for _ in range(4):
+        with serving(app) as url:
+            assert httpx.get(f"{url}/login/").status_code == 200
+            started = time.perf_counter()
+        stops.append(time.perf_counter() - started)
+    assert max(stops) < 0.25, stops
