@@ -5,11 +5,13 @@ holding the two-school world; a client, a CLI runner, `login_as(role)`, `frozen_
 The schema is built once per session by the real Alembic migration and `school init`, then the world is
 committed; each test starts from that state.
 """
+import contextlib
 import gc
 import os
 import sqlite3
 import tempfile
 import threading
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -56,14 +58,41 @@ def _sqlite_without_fsync(dbapi_connection, _record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
+# The modules that take longest, slowest first (one worker, SQLite: the request loops of the fuzzers and the
+# tampering, the Chromium walk of every menu page, the role table's pages, the CLI's demo loads, …). They are
+# handed out first, so that each worker ends on short modules: xdist's loadfile orders files by their number of
+# tests, which left the one-test Chromium walks and the six-test route fuzz for the end while the other worker
+# idled. The other modules follow, most tests first.
+SLOWEST_FIRST = ("test_route_fuzz", "test_api_fuzz", "test_tampering", "browser.test_russian_pages",
+                 "test_permissions", "test_cli", "browser.test_journal", "browser.test_escaping",
+                 "browser.test_role_day", "test_downloads_http", "test_migrations", "browser.test_downloads",
+                 "test_exchange_sender", "browser.test_home")
+
+
+def pytest_configure(config):
+    """The workers' order of modules (slowest_first) is the order xdist hands them out in."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def pytest_collection_modifyitems(items):
     """Mark the tests of the ANY_DATABASE modules, and as `commits` those that reach the database other
-    than through the app's sessions (COMMITTING_FIXTURES)."""
+    than through the app's sessions (COMMITTING_FIXTURES); order the modules slowest first."""
     for item in items:
         if item.module.__name__.rpartition(".")[2] in ANY_DATABASE:
             item.add_marker(pytest.mark.any_database)
         if COMMITTING_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.commits)
+    slowest_first(items)
+
+
+def slowest_first(items) -> None:
+    """Sort the items, whole modules at a time (a module's own order kept): SLOWEST_FIRST, then by number
+    of tests."""
+    rank = {f"tests.{name}": i for i, name in enumerate(SLOWEST_FIRST)}
+    sizes = Counter(item.module.__name__ for item in items)
+    items.sort(key=lambda item: (rank.get(item.module.__name__, len(rank)), -sizes[item.module.__name__],
+                                 item.module.__name__))
 
 
 def _database_url(tmp_dir: str) -> str:
@@ -159,6 +188,7 @@ def _collect_less() -> None:
 def _build_world(app) -> None:
     app.extensions["test_world"] = factories.world_ids(factories.build_world(PASSWORD))
     db.session.remove()
+    app.extensions["test_world_rows"] = isolation.copy_rows(db.engine)
 
 
 @pytest.fixture
@@ -179,14 +209,13 @@ def app(request, shared_app):
 
 
 def _committing(app, with_world: bool):
-    """The `commits` path: real commits, then every row deleted and the world built again."""
+    """The `commits` path: real commits, then every row deleted and the world's rows put back."""
     if not with_world:
         isolation.clear(db.engine)
     yield app
     db.session.rollback()
     db.session.remove()
-    isolation.clear(db.engine)
-    _build_world(app)
+    isolation.restore(db.engine, app.extensions["test_world_rows"])
     db.engine.dispose()
 
 
@@ -249,15 +278,30 @@ def api_token(app, world):
     return token
 
 
+# How often the live server's loop looks whether it is asked to stop: at werkzeug's default (0.5 s) stopping
+# it waited 0.25 s on average, at the end of each of the ~50 Chromium and download tests.
+LIVE_SERVER_POLL = 0.02
+
+
+@contextlib.contextmanager
+def serving(app):
+    """The app on http://127.0.0.1:<free port> in a thread, until the block ends."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": LIVE_SERVER_POLL},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+
+
 @pytest.fixture
 def live_server(app, world):
     """The test app on http://127.0.0.1:<free port>, stopped after the test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
