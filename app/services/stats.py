@@ -1,8 +1,9 @@
 """Statistics of a reporting period (SPEC §1 p.5, §4): results by school, grade, class, subject and
 teacher (curriculum and attendance: app.services.fulfilment). Figures come from SQL aggregation (GROUP BY
-over final_grade joined with enrolment); Python only sums aggregated rows, never loops over students. The
-results are one statement whatever the school's size, every part reached through the school's own rows by
-index (the period's finals, the year's members): other schools' data is never read.
+over final_grade joined with enrolment, read once); Python sums the aggregated rows and takes each class's
+standing from set operations over the rows' student ids (no loop over students). The results are one
+statement whatever the school's size, every part reached through the school's own rows by index (the
+period's finals, the year's members): other schools' data is never read.
 
 Finals count only with status «final»; a class's students are those enrolled at the period's end
 (a student who left mid-period is in no class's N, one who arrived is in the new class's)."""
