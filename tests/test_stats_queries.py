@@ -68,8 +68,8 @@ def test_each_teacher_counts_each_final_of_their_students_once(world):
 
 
 def test_a_final_of_two_group_teachers_counts_once_for_the_class_and_once_for_each(world):
-    """Алексеев learns English in teacher_b's group 1 and on `teacher`'s individual plan: the results read his
-    final in a row of each teacher; the class, the subject, the school and his standing count it once."""
+    """Алексеев learns English in teacher_b's group 1 and on `teacher`'s individual plan: his final counts for
+    each teacher once, and once for the class, the subject, the school and his standing."""
     built = build_results(world)
     taught_every_way(world, built)
     q1, a = built["q1"], world.school_a

@@ -240,11 +240,10 @@ VALUE = type_coerce(FinalGrade.value, String)  # as stored: no enum conversion o
 
 
 # The parts of the one results statement: the classes' teachers (counted from the class × subject rows),
-# the period's finals read once by class × subject × value × group/stream/plan teacher with their students
-# (the class × subject counts, the members' teachers and each student's standing all come from these rows),
-# the students at the period's end per class; the school's subjects, assessment rules and staff names (each
-# was a statement of its own, a round trip and an ORM load each call).
-CLASS_TEACHER, FINALS, CONTINGENT, SUBJECT, RULE, TEACHER = range(6)
+# the period's finals read once by class × subject × value with their students, the students of each group,
+# stream and plan teacher by subject, the students at the period's end per class; the school's subjects,
+# assessment rules and staff names (each was a statement of its own, a round trip and an ORM load each call).
+CLASS_TEACHER, FINALS, MEMBERS, CONTINGENT, SUBJECT, RULE, TEACHER = range(7)
 
 
 PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "name", "patronymic")
@@ -277,20 +276,26 @@ def _student_ids_postgresql(element, compiler, **kw):
 
 
 def _finals(f: Filters, classes: dict):
-    """The period's finals by class (at the period's end) × subject × value × group, stream or plan teacher
-    (NULL for a final no member teaches), counted and with their students: one read of the finals. A final
-    of several such teachers is in a row of each (results dedupe the class counts by student)."""
+    """The period's finals by class (at the period's end) × subject × value, counted and with their students:
+    the one read of the finals (the class × subject counts, the members' teachers and each student's standing
+    all come from these rows)."""
+    query = select(*_part(FINALS, Enrolment.class_unit_id, None, FinalGrade.subject_id, VALUE, func.count(),
+                          StudentIds(FinalGrade.student_id))).select_from(FinalGrade)
+    query = _at_end_in_chosen_classes(f, _chosen_finals(f, query), classes, FinalGrade.student_id,
+                                      FinalGrade.period_id)
+    return query.group_by(Enrolment.class_unit_id, FinalGrade.subject_id, VALUE)
+
+
+def _members(f: Filters, _classes: dict):
+    """The students of each group, stream and plan teacher by subject (each student once): a few dozen rows
+    the results intersect with the finals' students."""
     members = union(*(q.where(TeachingAssignment.school_id == f.period.school_id,
                               TeachingAssignment.year_id == f.period.year_id,
                               *([TeachingAssignment.teacher_id == f.teacher_id] if f.teacher_id else []))
                       for q in _by_membership())).subquery("members")
     m = members.c
-    query = select(*_part(FINALS, Enrolment.class_unit_id, m.teacher_id, FinalGrade.subject_id, VALUE, func.count(),
-                          StudentIds(FinalGrade.student_id))).select_from(FinalGrade)
-    query = _at_end_in_chosen_classes(f, _chosen_finals(f, query), classes, FinalGrade.student_id,
-                                      FinalGrade.period_id)
-    return (query.outerjoin(members, and_(m.student_id == FinalGrade.student_id, m.subject_id == FinalGrade.subject_id))
-            .group_by(Enrolment.class_unit_id, m.teacher_id, FinalGrade.subject_id, VALUE))
+    return select(*_part(MEMBERS, m.teacher_id, None, m.subject_id, None, None, StudentIds(m.student_id))).group_by(
+        m.teacher_id, m.subject_id)
 
 
 def _contingent(f: Filters, classes: dict):
@@ -315,7 +320,7 @@ def _results_rows(f: Filters, classes: dict):
         if len(_STATEMENTS) >= 256:
             _STATEMENTS.clear()
         statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
-            _class_teachers, _finals, _contingent, _subjects, _rules, _staff)))
+            _class_teachers, _finals, _members, _contingent, _subjects, _rules, _staff)))
     return db.session.execute(statement).all()  # one fetchall: iterating the result fetches row by row
 
 
@@ -466,18 +471,20 @@ class _Results:
         self.modes: dict = {}
         cells: dict[tuple, list] = {}  # (class, subject), (teacher, class, subject) → counts by value
         ranked: dict[int, list[set]] = {}  # class → its students with a failing final, a 3, a 4, a 5 or зач
-        members: list[tuple] = []  # (teacher, class, subject, value, n, students) of group, stream, plan teachers
+        finals: list[tuple] = []  # (class, subject, value, students) of each class × subject × value
+        members: dict[int, list] = defaultdict(list)  # subject → (teacher, students) of groups, streams and plans
         class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
         for part, key, class_id, subject_id, value, n, name, patronymic in _results_rows(f, classes):
             if part == FINALS:
                 counts = cells.get((key, subject_id)) or cells.setdefault((key, subject_id), [0] * len(FINAL_VALUES))
                 counts[_INDEX[value]] += n
+                students = name.split(",")
                 rank = _RANK[value]
                 if rank != EXEMPT_ONLY:  # осв alone certifies no one
-                    (ranked.get(key) or ranked.setdefault(key, [set(), set(), set(), set()]))[rank].update(
-                        name.split(","))
-                if class_id is not None:
-                    members.append((class_id, key, subject_id, value, n, name))
+                    (ranked.get(key) or ranked.setdefault(key, [set(), set(), set(), set()]))[rank].update(students)
+                finals.append((key, subject_id, value, students))
+            elif part == MEMBERS:
+                members[subject_id].append((key, set(name.split(","))))
             elif part == CLASS_TEACHER:
                 class_teachers[class_id, subject_id].append(key)
             elif part == CONTINGENT:
@@ -486,25 +493,25 @@ class _Results:
                 self.school_row(part, key, subject_id, value, n, name, patronymic)
         for class_id, by_rank in ranked.items():
             self.people[class_id].update(_standing(*by_rank))
-        self.count_members(cells, members, class_teachers)
+        self.count_members(cells, finals, members, class_teachers)
         self.count(cells, classes, class_teachers)
 
     @staticmethod
-    def count_members(cells: dict, members: list, class_teachers: dict) -> None:
-        """Counts by value of each group, stream and plan teacher's (teacher, class, subject), unless the teacher
-        also teaches the subject to the class (its class × subject counts have them); a final of several such
-        teachers is in a row of each: the class × subject counts keep it once."""
-        rows: dict[tuple, list] = defaultdict(list)
-        for teacher_id, class_id, subject_id, value, n, students in members:
-            rows[class_id, subject_id, value].append(students)
-            if teacher_id not in class_teachers.get((class_id, subject_id), ()):
-                cell = teacher_id, class_id, subject_id
-                counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
-                counts[_INDEX[value]] += n
-        for (class_id, subject_id, value), lists in rows.items():
-            if len(lists) > 1:
-                lists = [students.split(",") for students in lists]
-                cells[class_id, subject_id][_INDEX[value]] -= sum(map(len, lists)) - len(set().union(*lists))
+    def count_members(cells: dict, finals: list, members: dict, class_teachers: dict) -> None:
+        """Counts by value of each group, stream and plan teacher's (teacher, class, subject): their students among
+        the class's finals of the subject, unless the teacher also teaches the subject to the class (its class ×
+        subject counts have them)."""
+        for class_id, subject_id, value, students in finals:
+            teachers = members.get(subject_id)
+            if teachers is None:
+                continue
+            taught = class_teachers.get((class_id, subject_id), ())
+            for teacher_id, theirs in teachers:
+                n = teacher_id not in taught and len(theirs.intersection(students))
+                if n:
+                    cell = teacher_id, class_id, subject_id
+                    counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
+                    counts[_INDEX[value]] += n
 
     def school_row(self, part: int, key: int, subject_id: int | None, value: str, n: int, *names: str) -> None:
         """A subject, an assessment rule or a staff member of the school."""
