@@ -2,9 +2,10 @@
 teachers (no N+1), nothing read from or counted for another school, and the per-teacher breakdown over
 every way of teaching (class, group, stream, individual plan) counted by hand."""
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AssessmentMode, AssessmentRule, IndividualPlan, Stream, StudyGroup
+from app.models import AssessmentMode, AssessmentRule, IndividualPlan, Stream, StudyGroup, Subject
 from app.services.stats import Filters, resolve, results
 from tests import factories
 from tests.journal_helpers import actor, add_students
@@ -64,6 +65,28 @@ def test_each_teacher_counts_each_final_of_their_students_once(world):
     only = results(Filters(built["q1"], teacher_id=world.staff["teacher_b"].id))
     assert list({t["teacher_id"] for t in only["teachers"]}) == [world.staff["teacher_b"].id]
     assert only["school"]["n"] == 4
+
+
+def test_a_final_of_two_group_teachers_counts_once_for_the_class_and_once_for_each(world):
+    """Алексеев learns English in teacher_b's group 1 and on `teacher`'s individual plan: his final counts for
+    each teacher once, and once for the class, the subject, the school and his standing."""
+    built = build_results(world)
+    taught_every_way(world, built)
+    q1, a = built["q1"], world.school_a
+    english = db.session.scalar(select(Subject).where(Subject.school_id == a.id, Subject.name == "Английский"))
+    before = results(Filters(q1))
+    plan = IndividualPlan(school=a, student=world.students["Алексеев"], subject=english, year=world.year_a)
+    db.session.add(plan)
+    factories.assign(world.staff["teacher"], english, plan)
+    db.session.commit()
+    after = results(Filters(q1))
+    assert [after[k] for k in ("school", "grades", "classes", "subjects")] == \
+        [before[k] for k in ("school", "grades", "classes", "subjects")]
+    teachers = {t["teacher_id"]: t for t in after["teachers"]}
+    was = {t["teacher_id"]: t for t in before["teachers"]}
+    mine, mine_before = teachers[world.staff["teacher"].id], was[world.staff["teacher"].id]
+    assert (mine["n"], mine["counts"]["5"]) == (mine_before["n"] + 1, mine_before["counts"]["5"] + 1)
+    assert teachers[world.staff["teacher_b"].id] == was[world.staff["teacher_b"].id]
 
 
 def _grow(world, built) -> None:

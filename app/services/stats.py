@@ -1,8 +1,9 @@
 """Statistics of a reporting period (SPEC §1 p.5, §4): results by school, grade, class, subject and
 teacher (curriculum and attendance: app.services.fulfilment). Figures come from SQL aggregation (GROUP BY
-over final_grade joined with enrolment); Python only sums aggregated rows, never loops over students. The
-results are one statement whatever the school's size, every part reached through the school's own rows by
-index (the period's finals, the year's members): other schools' data is never read.
+over final_grade joined with enrolment, read once); Python sums the aggregated rows and takes each class's
+standing from set operations over the rows' student ids (no loop over students). The results are one
+statement whatever the school's size, every part reached through the school's own rows by index (the
+period's finals, the year's members): other schools' data is never read.
 
 Finals count only with status «final»; a class's students are those enrolled at the period's end
 (a student who left mid-period is in no class's N, one who arrived is in the new class's)."""
@@ -14,7 +15,6 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
-    case,
     cast,
     exists,
     func,
@@ -26,7 +26,9 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
 from app.extensions import db
 from app.models import (
@@ -238,81 +240,62 @@ VALUE = type_coerce(FinalGrade.value, String)  # as stored: no enum conversion o
 
 
 # The parts of the one results statement: the classes' teachers (counted from the class × subject rows),
-# counts by class × subject × value (the figures' GROUP BY), by teacher × class × subject × value of group,
-# stream and plan teaching, the students' standing per class, the students at the period's end per class;
-# the school's subjects, assessment rules and staff names (each was a statement of its own, a round trip and
-# an ORM load each call).
-CLASS_TEACHER, BY_CLASS, BY_MEMBERSHIP, STANDING, CONTINGENT, SUBJECT, RULE, TEACHER = range(8)
+# the period's finals read once by class × subject × value with their students, the students of each group,
+# stream and plan teacher by subject, the students at the period's end per class; the school's subjects,
+# assessment rules and staff names (each was a statement of its own, a round trip and an ORM load each call).
+CLASS_TEACHER, FINALS, MEMBERS, CONTINGENT, SUBJECT, RULE, TEACHER = range(7)
 
 
-PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "successful", "quality", "excellent",
-                "name", "patronymic")
+PART_COLUMNS = ("part", "key", "class_id", "subject_id", "value", "n", "name", "patronymic")
 
 
-def _part(number: int, key, class_id=None, subject_id=None, value=None, *counts, name=None, patronymic=None):
+def _part(number: int, key, class_id=None, subject_id=None, value=None, n=None, name=None, patronymic=None):
     """The labelled columns of one part (PART_COLUMNS), typed NULLs where the part has no such column
     (PostgreSQL types the union's columns)."""
     def typed(column, kind):
         return cast(null(), kind) if column is None else column
     columns = (literal_column(str(number)), key, typed(class_id, Integer), typed(subject_id, Integer),
-               typed(value, String), *(typed(c, Integer) for c in (*counts, *[None] * (4 - len(counts)))),
-               typed(name, String), typed(patronymic, String))
+               typed(value, String), typed(n, Integer), typed(name, String), typed(patronymic, String))
     return [column.label(name) for column, name in zip(columns, PART_COLUMNS, strict=True)]
 
 
-def _by_class(f: Filters, classes: dict):
-    """Finals by class × subject × value: the school's, school-level, grade and subject figures."""
-    columns = (Enrolment.class_unit_id, FinalGrade.subject_id, VALUE)
-    query = select(*_part(BY_CLASS, Enrolment.class_unit_id, None, FinalGrade.subject_id, VALUE, func.count()))
-    query = _at_end_in_chosen_classes(f, _chosen_finals(f, query.select_from(FinalGrade)), classes,
-                                      FinalGrade.student_id, FinalGrade.period_id)
-    return query.group_by(*columns)
+class StudentIds(FunctionElement):
+    """The group's student ids as one comma-separated text (a few thousand ids in ~1 000 rows, split in C)."""
+    type = String()
+    inherit_cache = True
 
 
-def _by_membership_teacher(f: Filters, classes: dict):
-    """Finals by group, stream and plan teacher (each teacher once a final), unless the teacher also teaches
-    the subject to the student's class (then the class × subject rows count it). Driven by the members: each
-    member's final is one index lookup."""
-    ta = TeachingAssignment
-    of_year = [ta.school_id == f.period.school_id, ta.year_id == f.period.year_id,
-               *([ta.teacher_id == f.teacher_id] if f.teacher_id else [])]
-    members = union(*(q.where(*of_year) for q in _by_membership())).subquery("members")
+@compiles(StudentIds)
+def _student_ids_sqlite(element, compiler, **kw):
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(StudentIds, "postgresql")
+def _student_ids_postgresql(element, compiler, **kw):
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
+
+
+def _finals(f: Filters, classes: dict):
+    """The period's finals by class (at the period's end) × subject × value, counted and with their students:
+    the one read of the finals (the class × subject counts, the members' teachers and each student's standing
+    all come from these rows)."""
+    query = select(*_part(FINALS, Enrolment.class_unit_id, None, FinalGrade.subject_id, VALUE, func.count(),
+                          StudentIds(FinalGrade.student_id))).select_from(FinalGrade)
+    query = _at_end_in_chosen_classes(f, _chosen_finals(f, query), classes, FinalGrade.student_id,
+                                      FinalGrade.period_id)
+    return query.group_by(Enrolment.class_unit_id, FinalGrade.subject_id, VALUE)
+
+
+def _members(f: Filters, _classes: dict):
+    """The students of each group, stream and plan teacher by subject (each student once): a few dozen rows
+    the results intersect with the finals' students."""
+    members = union(*(q.where(TeachingAssignment.school_id == f.period.school_id,
+                              TeachingAssignment.year_id == f.period.year_id,
+                              *([TeachingAssignment.teacher_id == f.teacher_id] if f.teacher_id else []))
+                      for q in _by_membership())).subquery("members")
     m = members.c
-    final = _chosen_finals(f, select(VALUE).where(
-        FinalGrade.student_id == m.student_id, FinalGrade.subject_id == m.subject_id,
-        _own_period(f, classes, FinalGrade.period_id)), m.student_id, m.subject_id).scalar_subquery()
-    teaches_the_class = exists().where(ta.class_unit_id == Enrolment.class_unit_id, ta.subject_id == m.subject_id,
-                                       ta.teacher_id == m.teacher_id)
-    finals = (select(m.teacher_id, Enrolment.class_unit_id, m.subject_id, final.label("value")).select_from(members)
-              .join(Enrolment, and_(Enrolment.student_id == m.student_id, _at_end(f.period)))
-              .where(Enrolment.class_unit_id.in_(list(classes)), ~teaches_the_class)
-              .offset(0).subquery("member_finals"))  # OFFSET: not merged into the GROUP BY, one lookup a member
-    columns = (finals.c.teacher_id, finals.c.class_unit_id, finals.c.subject_id, finals.c.value)
-    return (select(*_part(BY_MEMBERSHIP, *columns, func.count())).where(finals.c.value.is_not(None))
-            .group_by(*columns))
-
-
-# A student's standing is set by their worst final: a failing one (2, незач, н/а), a 3, a 4, the rest
-# (5, зач), only осв (not certified). One MIN per student instead of counting each kind apart.
-FAILING, THREE, FOUR, GOOD, EXEMPT_ONLY = range(5)
-
-
-def _standing(f: Filters, classes: dict):
-    """Per class: certified students (N), успевающие, качественные, отличники (SPEC §4), from each student's
-    worst final (grouped by student in the index's order, then joined with the class)."""
-    rank = case((VALUE.in_([v.value for v in FAILING_FINALS]), FAILING), (VALUE == FinalValue.three.value, THREE),
-                (VALUE == FinalValue.four.value, FOUR), (VALUE == FinalValue.exempt.value, EXEMPT_ONLY),
-                else_=GOOD)
-    per_student = _chosen_finals(f, select(FinalGrade.student_id, FinalGrade.period_id,
-                                           func.min(rank).label("worst"))
-                                 ).group_by(FinalGrade.student_id, FinalGrade.period_id).subquery("per_student")
-    s = per_student.c
-    return _at_end_in_chosen_classes(f, select(*_part(
-        STANDING, Enrolment.class_unit_id, None, None, None, func.sum(case((s.worst < EXEMPT_ONLY, 1), else_=0)),
-        func.sum(case((s.worst.between(THREE, GOOD), 1), else_=0)),
-        func.sum(case((s.worst.between(FOUR, GOOD), 1), else_=0)),
-        func.sum(case((s.worst == GOOD, 1), else_=0)))).select_from(per_student),
-        classes, s.student_id, s.period_id).group_by(Enrolment.class_unit_id)
+    return select(*_part(MEMBERS, m.teacher_id, None, m.subject_id, None, None, StudentIds(m.student_id))).group_by(
+        m.teacher_id, m.subject_id)
 
 
 def _contingent(f: Filters, classes: dict):
@@ -337,8 +320,7 @@ def _results_rows(f: Filters, classes: dict):
         if len(_STATEMENTS) >= 256:
             _STATEMENTS.clear()
         statement = _STATEMENTS[key] = union_all(*(part(f, classes) for part in (
-            _class_teachers, _by_class, _by_membership_teacher, _standing, _contingent, _subjects, _rules,
-            _staff)))
+            _class_teachers, _finals, _members, _contingent, _subjects, _rules, _staff)))
     return db.session.execute(statement).all()  # one fetchall: iterating the result fetches row by row
 
 
@@ -462,6 +444,20 @@ def _student_metrics(parts: list[dict]) -> dict:
 
 # ---- results -----------------------------------------------------------------------------------
 
+# A student's standing is set by their worst final: a failing one (2, незач, н/а), a 3, a 4, the rest
+# (5, зач), only осв (not certified).
+FAILING, THREE, FOUR, GOOD, EXEMPT_ONLY = range(5)
+_RANK = {**{v: GOOD for v in FINAL_VALUES}, **{v.value: FAILING for v in FAILING_FINALS},
+         FinalValue.three.value: THREE, FinalValue.four.value: FOUR, FinalValue.exempt.value: EXEMPT_ONLY}
+
+
+def _standing(failing: set, three: set, four: set, good: set) -> dict:
+    """A class's certified students (N), успевающие, качественные, отличники (SPEC §4) from the sets of its
+    students with a final of each rank."""
+    return {"n": len(failing | three | four | good), "successful": len((three | four | good) - failing),
+            "quality": len((four | good) - failing - three), "excellent": len(good - failing - three - four)}
+
+
 class _Results:
     """The tallies of the results statement: finals by school, grade, class, subject and teacher, and the
     students of each class (at the period's end, certified, успевающие, качественные, отличники)."""
@@ -474,24 +470,50 @@ class _Results:
         self.staff: dict[int, _Teacher] = {}
         self.modes: dict = {}
         cells: dict[tuple, list] = {}  # (class, subject), (teacher, class, subject) → counts by value
+        ranked: dict[int, list[set]] = {}  # class → its students with a failing final, a 3, a 4, a 5 or зач
+        finals: list[tuple] = []  # (class, subject, value, students) of each class × subject × value
+        members: dict[int, list] = defaultdict(list)  # subject → (teacher, students) of groups, streams and plans
         class_teachers: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for part, key, class_id, subject_id, value, n, successful, quality, excellent, *names \
-                in _results_rows(f, classes):
-            if part == BY_CLASS or part == BY_MEMBERSHIP:
-                cell = (key, subject_id) if part == BY_CLASS else (key, class_id, subject_id)
-                counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
+        for part, key, class_id, subject_id, value, n, name, patronymic in _results_rows(f, classes):
+            if part == FINALS:
+                counts = cells.get((key, subject_id)) or cells.setdefault((key, subject_id), [0] * len(FINAL_VALUES))
                 counts[_INDEX[value]] += n
+                students = name.split(",")
+                rank = _RANK[value]
+                if rank != EXEMPT_ONLY:  # осв alone certifies no one
+                    (ranked.get(key) or ranked.setdefault(key, [set(), set(), set(), set()]))[rank].update(students)
+                finals.append((key, subject_id, value, students))
+            elif part == MEMBERS:
+                members[subject_id].append((key, set(name.split(","))))
             elif part == CLASS_TEACHER:
                 class_teachers[class_id, subject_id].append(key)
-            elif part == STANDING:
-                self.people[key].update(n=n, successful=successful, quality=quality, excellent=excellent)
             elif part == CONTINGENT:
                 self.people[key]["students"] = n
             else:
-                self.school_row(part, key, subject_id, value, n, names)
+                self.school_row(part, key, subject_id, value, n, name, patronymic)
+        for class_id, by_rank in ranked.items():
+            self.people[class_id].update(_standing(*by_rank))
+        self.count_members(cells, finals, members, class_teachers)
         self.count(cells, classes, class_teachers)
 
-    def school_row(self, part: int, key: int, subject_id: int | None, value: str, n: int, names: list) -> None:
+    @staticmethod
+    def count_members(cells: dict, finals: list, members: dict, class_teachers: dict) -> None:
+        """Counts by value of each group, stream and plan teacher's (teacher, class, subject): their students among
+        the class's finals of the subject, unless the teacher also teaches the subject to the class (its class ×
+        subject counts have them)."""
+        for class_id, subject_id, value, students in finals:
+            teachers = members.get(subject_id)
+            if teachers is None:
+                continue
+            taught = class_teachers.get((class_id, subject_id), ())
+            for teacher_id, theirs in teachers:
+                n = teacher_id not in taught and len(theirs.intersection(students))
+                if n:
+                    cell = teacher_id, class_id, subject_id
+                    counts = cells.get(cell) or cells.setdefault(cell, [0] * len(FINAL_VALUES))
+                    counts[_INDEX[value]] += n
+
+    def school_row(self, part: int, key: int, subject_id: int | None, value: str, n: int, *names: str) -> None:
         """A subject, an assessment rule or a staff member of the school."""
         if part == SUBJECT:
             self.subject_rows[key] = _Subject(key, value, bool(n))
