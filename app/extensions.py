@@ -12,13 +12,21 @@ migrate = Migrate()
 csrf = CSRFProtect()
 _IN_TRANSACTION = 2  # psycopg's TransactionStatus.INTRANS (psycopg is imported only on PostgreSQL)
 
+# SQLite's write-ahead log: readers and the one writer no longer block each other, and a commit appends to the
+# log instead of rewriting pages through a rollback journal. With synchronous NORMAL a commit does not wait for
+# the disk (the log is synced at checkpoints): safe against the app crashing, may lose the last commits on a
+# power loss (issue 19: the exchange job's commit per batch and the cell save; see README, Benchmarks).
+SQLITE_PRAGMAS = ("PRAGMA foreign_keys=ON", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL")
+
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    """SQLite enforces foreign keys (and ON DELETE CASCADE) only when asked, per connection: ask, so
-    it keeps the same integrity as PostgreSQL (migrations/env.py turns it off while migrating)."""
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite enforces foreign keys (and ON DELETE CASCADE) only when asked, per connection: ask, so it keeps
+    the same integrity as PostgreSQL (migrations/env.py turns it off while migrating). The journal mode is kept
+    in the file (an in-memory database answers «memory» and stays as it is); `synchronous` is per connection."""
     if isinstance(dbapi_connection, sqlite3.Connection):
-        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        for pragma in SQLITE_PRAGMAS:
+            dbapi_connection.execute(pragma)
 
 
 @event.listens_for(Engine, "rollback")
