@@ -22,12 +22,15 @@ def pragmas(url: str) -> tuple[str, int, int]:
 
 
 def test_a_fresh_file_connection_is_wal_with_synchronous_normal(tmp_path):
-    # the suite's own hook turns fsync off for its throwaway database: take it away for this connection
-    event.remove(Engine, "connect", conftest._sqlite_without_fsync)
+    # the suite's own connect hooks (fsync off for its throwaway database) are taken away for this connection
+    suites = [f for f in vars(conftest).values() if callable(f) and event.contains(Engine, "connect", f)]
+    for hook in suites:
+        event.remove(Engine, "connect", hook)
     try:
         assert pragmas(f"sqlite:///{tmp_path}/fresh.db") == ("wal", NORMAL, 1)
     finally:
-        event.listen(Engine, "connect", conftest._sqlite_without_fsync)
+        for hook in suites:
+            event.listen(Engine, "connect", hook)
     assert sqlite3.connect(tmp_path / "fresh.db").execute("PRAGMA journal_mode").fetchone() == ("wal",)  # kept
 
 
