@@ -20,6 +20,7 @@ from app.models import (
     Lesson,
     LessonChange,
     Mark,
+    PeriodKind,
     Recommendation,
     ReportingPeriod,
     Stream,
@@ -78,6 +79,7 @@ def build_frozen(world) -> Frozen:
     advice = Recommendation(school=school, teacher=staff_of("teacher"), student=alekseev, subject=math.subject,
                             text="Повторить дроби", date=Q1_MONDAY)
     period = db.session.scalar(select(ReportingPeriod).where(ReportingPeriod.year_id == world.year_a.id,
+                                                             ReportingPeriod.kind == PeriodKind.quarter,
                                                              ReportingPeriod.number == 1))
     final = FinalGrade(school=school, student=alekseev, subject=math.subject, period=period, value=FinalValue.five,
                        status=FinalStatus.final, result_date=dt.date(2026, 10, 24), decided_by="teacher")

@@ -20,6 +20,7 @@ from app.models import (
     BellSlot,
     Enrolment,
     Lesson,
+    PeriodKind,
     ReportingPeriod,
     Staff,
     Student,
@@ -132,9 +133,10 @@ def close_period(world, number: int, school: str = "a") -> ReportingPeriod:
 
 
 def period_of(year, number: int) -> ReportingPeriod:
-    """The quarter of that number of a year."""
+    """The quarter of that number of a year (not the year's own period, nor a half-year, of the same number)."""
     return db.session.scalar(select(ReportingPeriod).where(
-        ReportingPeriod.year_id == year.id, ReportingPeriod.number == number))
+        ReportingPeriod.year_id == year.id, ReportingPeriod.kind == PeriodKind.quarter,
+        ReportingPeriod.number == number))
 
 
 def actor(username: str) -> Actor:

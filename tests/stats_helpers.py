@@ -16,6 +16,7 @@ from app.models import (
     FinalValue,
     LessonStatus,
     LessonType,
+    PeriodKind,
     ReportingPeriod,
 )
 from tests import factories
@@ -89,4 +90,5 @@ def build_curriculum(world) -> dict:
 def other_period(world) -> ReportingPeriod:
     """School B's first quarter."""
     return db.session.scalar(select(ReportingPeriod).where(ReportingPeriod.year_id == world.year_b.id,
+                                                           ReportingPeriod.kind == PeriodKind.quarter,
                                                            ReportingPeriod.number == 1))

@@ -3,7 +3,7 @@ and builds the next year as the CLI does; teachers have no access; a bad year ch
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AcademicYear, FinalGrade, FinalStatus, FinalValue, PromotionDecision
+from app.models import AcademicYear, FinalGrade, FinalStatus, FinalValue, PeriodKind, PromotionDecision
 from tests.new_year_helpers import snapshot
 
 
@@ -53,7 +53,8 @@ def test_the_academic_record_runs_across_the_years_by_level(app, runner, world, 
     assert runner.invoke(args=["school", "new-year", "2027/2028", "--school", "Школа А"]).exit_code == 0
     gusev = world.students["Гусев"]
     new_period = db.session.scalar(select(ReportingPeriod).join(AcademicYear).where(
-        AcademicYear.name == "2027/2028", AcademicYear.school_id == world.school_a.id, ReportingPeriod.number == 1))
+        AcademicYear.name == "2027/2028", AcademicYear.school_id == world.school_a.id,
+        ReportingPeriod.kind == PeriodKind.quarter, ReportingPeriod.number == 1))
     db.session.add(FinalGrade(school_id=gusev.school_id, student_id=gusev.id, subject_id=world.subjects["math"].id,
                               period_id=new_period.id, value=FinalValue.four, status=FinalStatus.final))
     db.session.commit()
