@@ -89,6 +89,23 @@ def test_a_mark_the_writer_did_not_see_is_never_replaced(world, login_as, today_
     assert marks() == [(lesson.id, kid.id, work_type(world).id, 4)]
 
 
+def test_a_mark_cleared_by_another_writer_is_not_recreated_from_its_old_version(world, login_as, today_lesson):
+    """The teacher saw a 4 (version 1); the director cleared it; the teacher's 3 with that version (the older
+    protocol) is a conflict showing the empty cell, not a new mark (bench_load's races found it created)."""
+    kid, lesson = world.students["Алексеев"], today_lesson
+    answer = work_type(world, "Ответ на уроке")
+    old = given(world, lesson, kid, "Ответ на уроке", 4)
+    cleared = login_as("director").post("/journal/cell", json={
+        "kind": "mark", "lesson_id": lesson.id, "student_id": kid.id, "work_type_id": answer.id, "value": None,
+        "seen": [[old["id"], old["version"]]]})
+    assert cleared.status_code == 200, cleared.json
+    response = login_as("teacher").post("/journal/cell", json={
+        "kind": "mark", "lesson_id": lesson.id, "student_id": kid.id, "work_type_id": answer.id, "value": 3,
+        "version": old["version"]})
+    assert response.status_code == 409, response.json
+    assert response.json["marks"] == [] and marks() == []
+
+
 @pytest.mark.parametrize("seen", [{"a": 1}, [1, 2], [["x"]], "1"])
 def test_a_malformed_seen_list_is_refused_and_changes_nothing(world, login_as, today_lesson, seen):
     kid, lesson = world.students["Алексеев"], today_lesson

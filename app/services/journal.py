@@ -324,7 +324,9 @@ def save_cell_mark(actor: Actor, lesson_id: int, student_id: int, work_type_id: 
         .where(Lesson.id == lesson.id).order_by(Mark.id)).all()
     marks = [mark for mark, _code, _type in rows if mark is not None]
     same = next((m for m in marks if m.work_type_id == work_type_id), None)
-    if seen is None:
+    if seen is None:  # the older protocol: the version of the column's work type's mark, if the writer saw one
+        if version and same is None:  # … and it is gone since: the writer did not see the empty cell
+            raise CellConflict([mark_cell(m) for m in marks])
         seen = [[same.id, version]] if same is not None and version else []
     if not isinstance(seen, list) or not all(isinstance(x, list) and len(x) == 2 for x in seen):
         _fail(_l("The marks seen in the cell must be a list of [id, version] pairs."), "seen")
