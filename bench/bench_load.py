@@ -28,7 +28,6 @@ import contextlib
 import datetime as dt
 import html
 import importlib.util
-import json
 import os
 import random
 import re
@@ -49,6 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
+
+from tests.grid_page import embedded, page_cells  # noqa: E402  (the one reader of the page's packed cells)
 
 TODAY = "2026-11-20"  # a Friday of the demo's second quarter; the first quarter is closed
 PASSWORD = "demo"
@@ -249,9 +250,7 @@ class Stats:
 
 RE_CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 RE_JOURNAL = re.compile(r'href="(/journal/grid\?[^"]+)"')
-RE_SCRIPT = r'<script id="{}" type="application/json">(.*?)</script>'
-RE_SELECT = re.compile(r'<select class="work-type" data-lesson="(\d+)"[^>]*>(.*?)</select>', re.S)
-RE_OPTION = re.compile(r'<option value="(\d+)"( selected)?')
+RE_COLUMN = re.compile(r'<th class="col-lesson[^"]*" data-lesson="(\d+)" data-wt="(\d+)"')
 
 
 class Browser:
@@ -304,12 +303,8 @@ class Browser:
         if page is None or page.status_code != 200:
             return None
         body = page.text
-        lessons = json.loads(re.search(RE_SCRIPT.format("journal-lessons"), body, re.S).group(1))
-        cells = json.loads(re.search(RE_SCRIPT.format("journal-cells"), body, re.S).group(1))
-        defaults = {}
-        for lesson_id, options in RE_SELECT.findall(body):
-            chosen = [wt for wt, selected in RE_OPTION.findall(options) if selected]
-            defaults[int(lesson_id)] = int(chosen[0]) if chosen else int(RE_OPTION.findall(options)[0][0])
+        lessons, cells = embedded(body, "journal-lessons"), page_cells(body)  # unpacked as journal.js does
+        defaults = {int(lesson): int(wt) for lesson, wt in RE_COLUMN.findall(body)}  # the column's work type
         earliest = dt.date.min if self.administration else self.today - dt.timedelta(days=self.args.edit_days)
         writable = [lesson["id"] for lesson in lessons if lesson["editable"] and lesson["status"] == "held"
                     and earliest <= dt.date.fromisoformat(lesson["date"]) <= self.today]
