@@ -64,7 +64,7 @@ def state(school_id: int | None = None) -> OutboxState:
 
 
 def waiting_and_failed(school_id: int | None = None) -> dict[str, int]:
-    """{"waiting": n, "failed": n}, reading only those rows (through the status index)."""
+    """{"waiting": n, "failed": n} of the school (or of every school): one grouped count."""
     query = select(OutboxMessage.status, func.count()).where(
         OutboxMessage.status.in_([*WAITING, OutboxStatus.failed])).group_by(OutboxMessage.status)
     if school_id:
