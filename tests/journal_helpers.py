@@ -56,9 +56,12 @@ def http_today(frozen_today):
 
 
 def math_of(world, cls: str = "5А") -> TeachingAssignment:
-    """The mathematics assignment of a class of the world (5А: `teacher`, 5Б: `teacher_b`)."""
+    """The mathematics assignment of a class of the world (5А: `teacher`, 5Б: `teacher_b`), whatever else the
+    test assigned to the class (without the subject and the order, PostgreSQL returned any of them)."""
+    maths = (world.subjects["math"].id, world.subjects["math_b"].id)
     return db.session.scalar(select(TeachingAssignment).where(
-        TeachingAssignment.class_unit_id == world.classes[cls].id))
+        TeachingAssignment.class_unit_id == world.classes[cls].id, TeachingAssignment.subject_id.in_(maths))
+        .order_by(TeachingAssignment.id).limit(1))
 
 
 def bell_slot(world, number: int = 1, school: str = "a") -> BellSlot:
