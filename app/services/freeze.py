@@ -41,7 +41,7 @@ from app.models import (
     stream_student,
 )
 from app.services.errors import RuleViolation
-from app.services.freeze_state import closed_state
+from app.services.freeze_state import closed_state, forgotten_with_its_transaction
 
 FROZEN_MODELS = (Lesson, LessonChange, Mark, Attendance, ControlWorkPlan, Recommendation, FinalGrade,
                  CurriculumItem, Enrolment, StudyGroup, Stream, ReportingPeriod)
@@ -467,16 +467,7 @@ def _forget_kinds_if_changed(session: Session, _context) -> None:
         session.info.pop(KINDS, None)
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _forget_kinds_on_dml(state) -> None:
-    if state.is_update or state.is_delete or state.is_insert:
-        state.session.info.pop(KINDS, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_kinds(session: Session, transaction) -> None:
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(KINDS, None)
+forgotten_with_its_transaction(KINDS)
 
 
 def _covering(closed, school_id, kinds, day: dt.date) -> ReportingPeriod | None:

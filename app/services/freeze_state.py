@@ -124,13 +124,18 @@ def _forget_if_changed(session: Session, _context) -> None:
         state.resolved.clear()
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _forget_on_dml(orm_state) -> None:
-    if orm_state.is_update or orm_state.is_delete or orm_state.is_insert:
-        orm_state.session.info.pop(CLOSED, None)
+def forgotten_with_its_transaction(key: str) -> None:
+    """A `session.info` entry read once per transaction: gone when the transaction (or a savepoint) ends and
+    after any bulk INSERT, UPDATE or DELETE (which the after-flush checks of its owner cannot see)."""
+    @event.listens_for(Session, "do_orm_execute")
+    def _forget_on_dml(orm_state) -> None:
+        if orm_state.is_update or orm_state.is_delete or orm_state.is_insert:
+            orm_state.session.info.pop(key, None)
+
+    @event.listens_for(Session, "after_transaction_end")
+    def _forget(session: Session, transaction) -> None:
+        if transaction.parent is None or transaction.nested:
+            session.info.pop(key, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget(session: Session, transaction) -> None:
-    if transaction.parent is None or transaction.nested:
-        session.info.pop(CLOSED, None)
+forgotten_with_its_transaction(CLOSED)
