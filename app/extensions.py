@@ -10,7 +10,6 @@ from sqlalchemy import Engine, event
 db = get_sqla_class()(model_class=Model)
 migrate = Migrate()
 csrf = CSRFProtect()
-_IN_TRANSACTION = 2  # psycopg's TransactionStatus.INTRANS (psycopg is imported only on PostgreSQL)
 
 # SQLite's write-ahead log: readers and the one writer no longer block each other, and a commit appends to the
 # log instead of rewriting pages through a rollback journal. With synchronous NORMAL a commit does not wait for
@@ -39,7 +38,7 @@ def _end_a_reading_transaction_by_commit(connection) -> None:
     if connection.dialect.driver != "psycopg" or connection.invalidated or connection.closed:
         return
     raw = connection.connection.driver_connection
-    if raw.info.transaction_status != _IN_TRANSACTION:
+    if raw.info.transaction_status.name != "INTRANS":  # idle, or failed: a rollback as ever
         return
     with raw.cursor() as cursor:
         wrote = cursor.execute("SELECT txid_current_if_assigned() IS NOT NULL").fetchone()[0]
