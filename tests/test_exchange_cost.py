@@ -88,6 +88,68 @@ def test_the_waiting_column_follows_the_status(world):
         assert bool(db.session.scalar(select(OutboxMessage.waiting).where(OutboxMessage.id == ids[0]))) is waiting
 
 
+def test_the_unsettled_column_follows_the_status_and_the_lease(world):
+    """`unsettled` (what the student and school indexes hold on PostgreSQL) is computed by the database: waiting,
+    failed, or held by a lease — a cancelled message a worker still holds stays «busy» for the withdrawal."""
+    record(world)
+    first = outbox()[0].id
+    lease = clock.utcnow()
+    s = OutboxStatus
+    cases = ((s.sending, lease, True), (s.accepted, None, False), (s.queued, None, True), (s.failed, None, True),
+             (s.cancelled, lease, True), (s.cancelled, None, False))
+    for status, claimed_until, unsettled in cases:
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == first).values(
+            status=status, claimed_until=claimed_until))
+        assert bool(db.session.scalar(select(OutboxMessage.unsettled).where(OutboxMessage.id == first))) is unsettled
+
+
+def plan(statement: str, parameters=None) -> str:
+    """PostgreSQL's plan of a statement as sent, with sequential scans priced out: an index it cannot use stays
+    unused."""
+    connection = db.session.connection()
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters or {}))
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql"),
+                    reason="partial indexes over unsettled messages are PostgreSQL's")
+def test_the_queries_that_look_for_unsettled_messages_reach_their_partial_indexes(world):
+    """A settled message leaves the student and school indexes (its receipt adds entries to the primary key and
+    the key only); the home page's counts, a withdrawal's cancelling and the claim's «busy» check still find
+    theirs by those indexes."""
+    from sqlalchemy.dialects import postgresql
+
+    from app.exchange import outbox as outbox_service
+    from app.exchange.capture import _cancel
+    from app.exchange.sender import _due
+
+    record(world)
+    kid, school_id = world.students["Алексеев"], world.school_a.id
+    db.session.execute(text(  # a history of settled messages of the same school and student, as a school has
+        "INSERT INTO outbox_message (key, kind, student_id, school_id, entity, payload, status, attempts, worker, "
+        "failure, created_at, next_attempt_at) SELECT md5(g::text), kind, student_id, school_id, entity, payload, "
+        "'accepted', 1, 'w', '', created_at, next_attempt_at FROM outbox_message, generate_series(1, 3000) g "
+        "WHERE id = :first"), {"first": outbox()[0].id})
+    db.session.execute(text("ANALYZE outbox_message"))
+    seen = []
+
+    def keep(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        outbox_service.waiting_and_failed(school_id)
+        _cancel(db.session, kid.id, "test", claimed=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    dialect = postgresql.psycopg.dialect()
+    busy = str(select(OutboxMessage.id).where(_due(clock.utcnow())).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True}))
+    counts, cancel = (next(sent for sent in seen if sent[0].lstrip().startswith(verb)) for verb in ("SELECT", "UPDATE"))
+    for sent in (counts, cancel, (busy,)):  # either partial index: both hold the unsettled messages only
+        assert "using ix_outbox_unsettled_" in plan(*sent)
+
+
 def test_the_job_reads_the_same_student_and_school_blocks_as_the_models_give(world, portal):
     """The batch's blocks come from plain columns: the same as payloads.student_block of the entity, a student
     without a class included."""

@@ -207,7 +207,8 @@ def _cancel(session: Session, student_id: int, reason: str, kind: str | None = N
     worker holds and the portal has not acknowledged (the worker asks before each POST and keeps its hands off
     them afterwards; their lease keeps the withdrawal behind them until the worker lets go)."""
     waiting = [OutboxStatus.queued, OutboxStatus.failed] + ([OutboxStatus.sending] if claimed else [])
-    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id, OutboxMessage.status.in_(waiting))
+    query = update(OutboxMessage).where(OutboxMessage.student_id == student_id, OutboxMessage.unsettled,
+                                        OutboxMessage.status.in_(waiting))
     if kind:
         query = query.where(OutboxMessage.kind == kind)
     session.connection().execute(query.values(status=OutboxStatus.cancelled, failure=reason))

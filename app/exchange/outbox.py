@@ -65,8 +65,9 @@ def state(school_id: int | None = None) -> OutboxState:
 
 def waiting_and_failed(school_id: int | None = None) -> dict[str, int]:
     """{"waiting": n, "failed": n} of the school (or of every school): one grouped count."""
-    query = select(OutboxMessage.status, func.count()).where(
-        OutboxMessage.status.in_([*WAITING, OutboxStatus.failed])).group_by(OutboxMessage.status)
+    query = select(OutboxMessage.status, func.count()).where(  # unsettled: the partial index on PostgreSQL
+        OutboxMessage.unsettled, OutboxMessage.status.in_([*WAITING, OutboxStatus.failed])).group_by(
+        OutboxMessage.status)
     if school_id:
         query = query.where(OutboxMessage.school_id == school_id)
     counts = dict(db.session.execute(query).all())

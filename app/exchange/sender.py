@@ -6,7 +6,6 @@ accepted (with `published_at` of finals and exam results from the receipt), reje
 the reason), or unacknowledged (tried again later, parked after `EXCHANGE_MAX_ATTEMPTS`). `rounds.Round`
 overlaps this database work with the portal's time."""
 import datetime as dt
-import json
 import logging
 import os
 import socket
@@ -17,7 +16,7 @@ from dataclasses import dataclass, fields
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, exists, func, or_, select, text, update
+from sqlalchemy import and_, exists, or_, select, text, update
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.exchange import payloads
@@ -28,6 +27,7 @@ from app.models import ClassUnit, ExamResult, FinalGrade, OutboxMessage, OutboxS
 from app.models.people import PersonName
 from app.services import clock
 from app.services.consent import electronic_recipients
+from app.services.id_lists import among
 
 # The job's statements are Core on the outbox table: its rows come back as plain rows, with no ORM bulk-update
 # machinery per statement and no identity map to keep in step (a profile's second largest cost after the binds).
@@ -62,10 +62,12 @@ def _due(now: dt.datetime):
     """Queued and due, or claimed by a worker whose lease ran out (it died mid-batch)."""
     earlier = OUTBOX.alias("earlier").c
     # A message cancelled by a withdrawal while a worker held it stays «busy» until that worker lets go (or its
-    # lease ends): the worker may be mid-POST, and the withdrawal must reach the portal after it.
-    busy = exists().where(earlier.student_id == Q.student_id, earlier.id < Q.id, or_(
-        earlier.status == OutboxStatus.sending,
-        and_(earlier.status == OutboxStatus.cancelled, earlier.claimed_until > now)))
+    # lease ends): the worker may be mid-POST, and the withdrawal must reach the portal after it. Both are
+    # unsettled: PostgreSQL looks among the unsettled messages of the student only (their partial index).
+    busy = exists().where(
+        earlier.student_id == Q.student_id, earlier.id < Q.id, earlier.unsettled, or_(
+            earlier.status == OutboxStatus.sending,
+            and_(earlier.status == OutboxStatus.cancelled, earlier.claimed_until > now)))
     return and_(Q.waiting, Q.status.in_([OutboxStatus.queued, OutboxStatus.sending]),  # the partial index's
                 or_(and_(Q.status == OutboxStatus.queued, Q.next_attempt_at <= now),
                     and_(Q.status == OutboxStatus.sending, Q.claimed_until < now)),
@@ -73,14 +75,8 @@ def _due(now: dt.datetime):
 
 
 def _among(ids, column=Q.id) -> object:
-    """`column (the outbox id) among ids` with the ids as ONE bound value (a PostgreSQL array, a JSON list on
-    SQLite): an expanded IN of a batch's 500 ids was compiled, cast and parsed parameter by parameter on every statement
-    (a tenth of the job's CPU in a profile)."""
-    ids = sorted(ids)
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-    listed = func.json_each(bindparam("ids", json.dumps(ids))).table_valued("value")
-    return column.in_(select(listed.c.value))
+    """`column (the outbox id) among ids`, the ids as one bound value (`id_lists.among`)."""
+    return among(column, ids)
 
 
 def _no_jit() -> None:
@@ -185,9 +181,10 @@ def _cleared(request: list[dict], rows: dict, worker: str, refused: set[str]) ->
     """The messages of a request that may leave right now: still held by this worker (a withdrawal cancels
     claimed messages) and the family's consent still current (a withdrawal message always may). Asked before
     every POST attempt, retries included; the refused keys are added to `refused`."""
-    ids = [rows[m["idempotency_key"]].id for m in request if m["idempotency_key"] not in refused]
-    held = set(db.session.scalars(select(Q.key).where(_among(ids), Q.worker == worker,
-                                                      Q.status == OutboxStatus.sending))) if ids else set()
+    asked = {key: rows[key].id for key in (m["idempotency_key"] for m in request) if key not in refused}
+    gone = set(db.session.scalars(select(Q.id).where(  # no longer ours: normally none, so only they are read
+        _among(asked.values()), or_(Q.worker != worker, Q.status != OutboxStatus.sending)))) if asked else set()
+    held = {key for key, row_id in asked.items() if row_id not in gone}
     electronic = electronic_recipients(sorted({rows[k].student_id for k in held}), clock.today())
     db.session.commit()  # no transaction stays open while the portal is called
     cleared = [m for m in request if m["idempotency_key"] in held

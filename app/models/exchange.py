@@ -10,6 +10,8 @@ from app.models.base import Model, SchoolOwned, enum_column
 from app.services.clock import utcnow
 
 WAITING_SQL = "status IN ('queued', 'sending')"
+# Not settled yet: waiting, failed (it may be retried), or cancelled while a worker still holds it (its lease).
+UNSETTLED_SQL = "status IN ('queued', 'sending', 'failed') OR claimed_until IS NOT NULL"
 
 
 class OutboxStatus(StrEnum):
@@ -28,7 +30,7 @@ class MessageContent:
 
     key: Mapped[str] = mapped_column(String(36), unique=True)  # the idempotency key on the wire
     kind: Mapped[str] = mapped_column(String(24))
-    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
     entity: Mapped[str] = mapped_column(String(40), default="")
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     entity_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -57,8 +59,15 @@ class OutboxMessage(MessageContent, SchoolOwned, Model):
     # on this column rather than on status, and pages are kept half empty, so a claim (queued → sending) leaves
     # every indexed value as it was and is a HOT update (no new index entries; issue 19, migration 0015).
     waiting: Mapped[bool] = mapped_column(Boolean, Computed(WAITING_SQL, persisted=True))
+    # The other secondary indexes are partial too, over unsettled messages (a column of its own, so a claim
+    # still changes no indexed value): writing a receipt that settles a message adds index entries to the primary
+    # key and the key only, not four.
+    unsettled: Mapped[bool] = mapped_column(Boolean, Computed(UNSETTLED_SQL, persisted=True))
+    school_id: Mapped[int] = mapped_column(Integer, ForeignKey("school.id"))
     __table_args__ = (
         Index("ix_outbox_waiting", "id", postgresql_where=text("waiting"), sqlite_where=text(WAITING_SQL)),
+        Index("ix_outbox_unsettled_school", "school_id", postgresql_where=text("unsettled")),
+        Index("ix_outbox_unsettled_student", "student_id", postgresql_where=text("unsettled")),
         {"postgresql_with": {"fillfactor": 50}},
     )
 
@@ -77,6 +86,7 @@ class OutboxArchive(MessageContent, SchoolOwned, Model):
     worker: Mapped[str] = mapped_column(String(60), default="")
     accepted_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
     archived_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_outbox_archive_student_id", "student_id"),)
 
     def __repr__(self) -> str:
         return f"№{self.id} {self.kind}: archived"

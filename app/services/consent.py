@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services import clock
 from app.services.errors import RuleViolation
+from app.services.id_lists import among
 from app.services.membership import enrolled_between
 
 # The defaults of the guided form: the 152-ФЗ ст.9 ч.4 content of the school's standard statement.
@@ -130,14 +131,14 @@ def _latest(at: dt.date | None, student_ids):
     at = at or clock.today()
     ranked = select(Consent.id, Consent.student_id, func.row_number().over(
         partition_by=Consent.student_id, order_by=(Consent.decided_on.desc(), Consent.id.desc())).label("n")
-    ).where(Consent.decided_on <= at, Consent.student_id.in_(student_ids)).subquery()
+    ).where(Consent.decided_on <= at, among(Consent.student_id, student_ids, "ranked")).subquery()
     return select(ranked.c.id).where(ranked.c.n == 1)
 
 
 def statuses(student_ids: list[int], at: dt.date | None = None) -> dict[int, ConsentStatus]:
     """The standing of many students at a date, in one query."""
     rows = db.session.execute(select(Consent.student_id, Consent.decision, Consent.decided_on).where(
-        Consent.id.in_(_latest(at, student_ids)), Consent.student_id.in_(student_ids))).all() if student_ids else []
+        Consent.id.in_(_latest(at, student_ids)), among(Consent.student_id, student_ids))).all() if student_ids else []
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day in rows}
     return {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
 
@@ -161,7 +162,7 @@ def channels(student_ids: list[int], at: dt.date | None = None, standing: dict[i
     if chosen is None:  # only a family that may receive electronically has a choice to read
         consented = [sid for sid in student_ids if standing[sid].electronic]
         chosen = dict(db.session.execute(select(DeliveryPreference.student_id, DeliveryPreference.channel).where(
-            DeliveryPreference.student_id.in_(consented))).all()) if consented else {}
+            among(DeliveryPreference.student_id, consented))).all()) if consented else {}
     return {sid: (chosen.get(sid) or Channel.portal) if standing[sid].electronic else Channel.paper
             for sid in student_ids}
 
@@ -172,7 +173,7 @@ def _standing_and_choice(student_ids: list[int], at: dt.date | None) -> tuple[di
     rows = db.session.execute(
         select(Consent.student_id, Consent.decision, Consent.decided_on, DeliveryPreference.channel)
         .outerjoin(DeliveryPreference, DeliveryPreference.student_id == Consent.student_id)
-        .where(Consent.id.in_(_latest(at, student_ids)), Consent.student_id.in_(student_ids))).all()
+        .where(Consent.id.in_(_latest(at, student_ids)), among(Consent.student_id, student_ids))).all()
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day, _ in rows}
     standing = {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
     return standing, {sid: channel for sid, _, _, channel in rows if channel is not None}

@@ -60,7 +60,8 @@ def _scoped(query, school_id: int | None):
 def latest_failed(school_id: int | None) -> list[OutboxMessage]:
     """The most recent failed messages with their students."""
     query = select(OutboxMessage).options(joinedload(OutboxMessage.student)).where(
-        OutboxMessage.status == OutboxStatus.failed).order_by(OutboxMessage.id.desc()).limit(FAILED_SHOWN)
+        OutboxMessage.unsettled, OutboxMessage.status == OutboxStatus.failed).order_by(
+        OutboxMessage.id.desc()).limit(FAILED_SHOWN)
     return db.session.scalars(_scoped(query, school_id)).all()
 
 
