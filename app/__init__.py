@@ -4,7 +4,7 @@ from pathlib import Path
 from flask import Flask
 from flask_appbuilder import AppBuilder
 
-from app.extensions import csrf, db, migrate
+from app.extensions import csrf, db, migrate, stored_json
 from app.security.hardening import check_production, limit_logins, security_headers, trust_proxy
 from app.security.sessions import install as install_sessions
 from app.services.params import IdConverter
@@ -22,6 +22,8 @@ def create_app(config: object | str = "config.Config", overrides: dict | None = 
     check_production(app.config)  # no SECRET_KEY, the demo key or DEBUG: refuse to start
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     trust_proxy(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"json_serializer": stored_json,
+                                               **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
     csrf.init_app(app)
     security_headers(app)

@@ -134,13 +134,15 @@ def bare_loop(simulator: Running, students: dict, schools: dict) -> tuple[int, f
     """Read the outbox in id order in batches, build the same envelopes and POST them signed with a plain
     httpx client; (accepted receipts, seconds)."""
     from app.exchange.schema import envelope
-    from app.exchange.sender import COLUMNS
     from app.exchange.transport import sign
+
+    q = OutboxMessage.__table__.c  # the payload decoded, as a plain loop reads a JSON column
+    columns = (q.id, q.key, q.kind, q.student_id, q.school_id, q.created_at, q.payload, q.attempts)
 
     accepted, last = 0, 0
     with httpx.Client(timeout=30) as client:
         started = time.perf_counter()
-        while rows := db.session.execute(select(*COLUMNS).where(OutboxMessage.id > last)
+        while rows := db.session.execute(select(*columns).where(OutboxMessage.id > last)
                                          .order_by(OutboxMessage.id).limit(BATCH)).all():
             last = rows[-1].id
             batch = uuid.uuid4().hex

@@ -3,6 +3,7 @@
 a withdrawal cancelled after its POST, and a batch claimed ahead while the portal was failing goes back to the
 queue untried. Against the real portal simulator."""
 import datetime as dt
+import json
 import os
 import threading
 
@@ -37,7 +38,7 @@ def test_a_claim_takes_the_due_messages_after_an_id_oldest_first(world):
     rows = claim("w", clock.utcnow(), 3, after=ids[1])
     assert [r.id for r in rows] == ids[2:5]
     assert [r.attempts for r in rows] == [1, 1, 1]  # RETURNING gives the row as claimed
-    assert rows[0].payload == {"id": 1, "deleted": True}
+    assert json.loads(rows[0].payload) == {"id": 1, "deleted": True}  # its stored JSON text, sent as it is
     db.session.expire_all()
     taken = {m.id: (m.status, m.worker) for m in outbox()}
     assert [taken[i] for i in ids] == [(OutboxStatus.queued, "")] * 2 + [(OutboxStatus.sending, "w")] * 3 + [

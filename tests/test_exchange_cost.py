@@ -4,7 +4,7 @@ parameters compiled, cast and parsed on every statement. Against the real portal
 import os
 
 import pytest
-from sqlalchemy import event, insert, select, text, update
+from sqlalchemy import Text, cast, event, insert, select, text, update
 
 from app.exchange.capture import message_row
 from app.exchange.sender import claim, run
@@ -86,6 +86,16 @@ def test_the_waiting_column_follows_the_status(world):
                             (OutboxStatus.queued, True), (OutboxStatus.failed, False), (OutboxStatus.cancelled, False)):
         db.session.execute(update(OutboxMessage).where(OutboxMessage.id == ids[0]).values(status=status))
         assert bool(db.session.scalar(select(OutboxMessage.waiting).where(OutboxMessage.id == ids[0]))) is waiting
+
+
+def test_a_payload_is_stored_as_utf8_text_and_claimed_as_stored(world):
+    """JSON columns hold UTF-8 text (not «\\u041c…» escapes), and a claim returns a payload as that text: the job
+    sends it without decoding it."""
+    record(world)
+    queue_marks(world, 1)
+    stored = db.session.scalar(select(cast(OutboxMessage.payload, Text)).where(OutboxMessage.kind == "mark"))
+    assert "Математика" in stored and "\\u" not in stored
+    assert stored in {r.payload for r in claim("w1", clock.utcnow(), 10) if r.kind == "mark"}
 
 
 def test_the_unsettled_column_follows_the_status_and_the_lease(world):

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import event, select
 
 from app.exchange import payloads
-from app.exchange.schema import ENTITY_KINDS, KINDS, SCHEMA_VERSION, envelope, errors, schema
+from app.exchange.schema import ENTITY_KINDS, KINDS, SCHEMA_VERSION, RawJSON, batch_json, envelope, errors, schema
 from app.extensions import db
 from app.models import (
     Attendance,
@@ -120,6 +120,19 @@ def test_bad_messages_are_rejected_readably(kind, change, expected):
     change(message)
     found = errors(message)
     assert any(e.startswith(expected) for e in found), found
+
+
+@pytest.mark.parametrize("ascii_only", [True, False], ids=["escaped", "utf-8"])
+def test_payloads_read_as_stored_text_go_out_as_the_same_json(ascii_only):
+    """The job reads payloads as the JSON text the outbox stores (older rows «\\u041c…»-escaped, newer ones
+    UTF-8) and writes each into the request as it is: the portal reads the same batch as from decoded payloads."""
+    stored = [json.dumps(m["payload"], ensure_ascii=ascii_only) for m in EXAMPLES]
+    raw = [{**m, "payload": RawJSON(text)} for m, text in zip(EXAMPLES, stored, strict=True)]
+    body = batch_json("b1", raw).decode()
+    assert json.loads(body) == json.loads(batch_json("b1", EXAMPLES)) == {"batch": "b1", "messages": EXAMPLES}
+    assert all(f'"payload":{text}}}' in body for text in stored)  # written in as stored
+    mixed = [raw[0], EXAMPLES[1]]  # a decoded payload among them: the batch is encoded whole
+    assert json.loads(batch_json("b2", mixed))["messages"] == EXAMPLES[:2]
 
 
 def test_a_deleted_entry_needs_only_its_id():

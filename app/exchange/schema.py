@@ -47,7 +47,38 @@ def utc_iso(moment: dt.datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class RawJSON(str):
+    """A payload's JSON text as the outbox stores it: it goes into the request as it is (`batch_json`), never
+    decoded and encoded again on the way (issue 19)."""
+
+
 def envelope(row, student: dict, school: dict) -> dict:
-    """The message an OutboxMessage row sends: its id, key, kind and payload in the envelope."""
+    """The message an OutboxMessage row sends: its id, key, kind and payload in the envelope (a payload read as
+    text stays its stored JSON)."""
+    payload = RawJSON(row.payload) if isinstance(row.payload, str) else row.payload
     return {"id": row.id, "idempotency_key": row.key, "kind": row.kind, "version": SCHEMA_VERSION,
-            "created_at": utc_iso(row.created_at), "school": school, "student": student, "payload": row.payload}
+            "created_at": utc_iso(row.created_at), "school": school, "student": student, "payload": payload}
+
+
+_HOLE = '"payload":null}'  # no JSON string holds it unescaped, and only the envelope has a "payload" key
+
+
+def _shell(message: dict, whole: bool) -> dict:
+    """The message to encode: a RawJSON payload decoded (`whole`) or left as a null to fill in."""
+    payload = message.get("payload")
+    if not isinstance(payload, RawJSON):
+        return message
+    return {**message, "payload": json.loads(payload) if whole else None}
+
+
+def batch_json(batch: str, messages: list[dict]) -> bytes:
+    """The request body {"batch", "messages"} as compact UTF-8 JSON. When every payload is RawJSON, the
+    envelopes are encoded once with empty payloads and each payload's text is written into its place."""
+    raw = [m["payload"] for m in messages if isinstance(m.get("payload"), RawJSON)]
+    whole = len(raw) < len(messages) or not messages  # then a RawJSON payload among them is decoded
+    shells = [_shell(m, whole) for m in messages] if raw else messages
+    body = json.dumps({"batch": batch, "messages": shells}, ensure_ascii=False, separators=(",", ":"))
+    if not whole:
+        parts = body.split(_HOLE)
+        body = parts[0] + "".join(f'"payload":{text}}}{rest}' for text, rest in zip(raw, parts[1:], strict=True))
+    return body.encode()

@@ -6,6 +6,7 @@ accepted (with `published_at` of finals and exam results from the receipt), reje
 the reason), or unacknowledged (tried again later, parked after `EXCHANGE_MAX_ATTEMPTS`). `rounds.Round`
 overlaps this database work with the portal's time."""
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -16,7 +17,7 @@ from dataclasses import dataclass, fields
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy import Text, and_, cast, exists, or_, select, text, update
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.exchange import payloads
@@ -36,7 +37,9 @@ Q = OUTBOX.c
 SNAPSHOTS_PER_REQUEST = 10
 PUBLISHED = {"snapshot", "final_grade", "exam_result"}  # the kinds that may carry a result's publication
 log = logging.getLogger(__name__)
-COLUMNS = (Q.id, Q.key, Q.kind, Q.student_id, Q.school_id, Q.created_at, Q.payload, Q.attempts)
+# The payload is read as its stored JSON text and sent as it is (schema.RawJSON): the job never decodes it.
+COLUMNS = (Q.id, Q.key, Q.kind, Q.student_id, Q.school_id, Q.created_at, cast(Q.payload, Text).label("payload"),
+           Q.attempts)
 
 
 @dataclass
@@ -311,7 +314,8 @@ def _publish(row, accepted_at: dt.datetime) -> None:
     """Final grades and exam results the family now has: `published_at` from the portal's receipt."""
     if row.kind not in PUBLISHED:
         return
-    items = row.payload.get("items", []) if row.kind == "snapshot" else [{"kind": row.kind, "payload": row.payload}]
+    payload = json.loads(row.payload)
+    items = payload.get("items", []) if row.kind == "snapshot" else [{"kind": row.kind, "payload": payload}]
     for item in items:
         data = item["payload"]
         if data.get("deleted"):

@@ -7,12 +7,13 @@ Another adapter (e.g. СМЭВ) only has to offer the same `send`. Retries are t
 import datetime as dt
 import hashlib
 import hmac
-import json
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 
 import httpx
+
+from app.exchange.schema import batch_json
 
 DEFAULT_URL = "http://127.0.0.1:8090/api/ediary"
 
@@ -80,8 +81,7 @@ class HttpPortal:
         """Send one batch; receipts in batch order, one per acknowledged key (accepted beats rejected).
         Raises PortalUnavailable when the batch did not get through or the answer is unreadable."""
         batch = uuid.uuid4().hex
-        body = json.dumps({"batch": batch, "messages": messages}, ensure_ascii=False,
-                          separators=(",", ":")).encode()
+        body = batch_json(batch, messages)
         headers = {"Content-Type": "application/json; charset=utf-8", "X-Signature": sign(body, self.secret),
                    "Idempotency-Key": batch}
         try:
