@@ -1,0 +1,248 @@
+"""The statistics' results cache (app.services.stats_cache) is never stale: every table the results read has
+the triggers that renew the token (compared with the SQL of a results computation), a change of each table,
+through the app or by raw SQL on another connection, shows in the next API call, a rolled-back change leaves
+nothing behind, and a warm call sends only the token's statement besides the request's own."""
+import re
+
+import pytest
+from flask_appbuilder import Model
+from sqlalchemy import create_engine, delete, insert, select, text, update
+
+from app.extensions import db
+from app.models import (
+    AssessmentMode,
+    AssessmentRule,
+    ClassUnit,
+    Enrolment,
+    FinalGrade,
+    IndividualPlan,
+    Staff,
+    Stream,
+    StudyGroup,
+    Subject,
+    TeachingAssignment,
+    stream_student,
+    study_group_student,
+)
+from app.services import stats_cache
+from app.services.stats import Filters, resolve
+from tests.journal_helpers import actor, statements
+from tests.stats_helpers import build_results
+from tests.test_stats_queries import RESULTS_STATEMENTS, taught_every_way
+
+pytestmark = pytest.mark.usefixtures("http_today")
+
+TRIGGER_TABLES = ("assessment_rule", "class_unit", "enrolment", "final_grade", "individual_plan", "staff",
+                  "stream_student", "study_group_student", "subject", "teaching_assignment")
+
+
+def built_every_way(world) -> dict:
+    """stats_helpers.build_results and every way of teaching (test_stats_queries.taught_every_way), with the ids
+    the changes below need."""
+    built = build_results(world)
+    taught_every_way(world, built)
+    eng = db.session.scalar(select(Subject).where(Subject.school_id == world.school_a.id, Subject.name == "Английский"))
+    return {**built, "q1_id": built["q1"].id, "eng": eng.id,
+            "group_1": db.session.scalar(select(StudyGroup.id).where(StudyGroup.subject_id == eng.id,
+                                                                     StudyGroup.name == "1")),
+            "stream": db.session.scalar(select(Stream.id).where(Stream.name == "Шахматный клуб")),
+            "plan": db.session.scalar(select(IndividualPlan.id).where(IndividualPlan.school_id == world.school_a.id)),
+            "ids": {name: s.id for name, s in world.students.items()}}
+
+
+def raw_change(table: str, world, b: dict):
+    """A statement of `table` that changes the figures of the first quarter of school A."""
+    s, a = b["ids"], world.school_a.id
+    math, unit, unit_b = world.subjects["math"].id, world.classes["5А"].id, world.classes["5Б"].id
+    return {
+        "final_grade": update(FinalGrade).where(FinalGrade.student_id == s["Алексеев"], FinalGrade.subject_id == math)
+        .values(value="2"),
+        "enrolment": update(Enrolment).where(Enrolment.student_id == s["Борисов"]).values(class_unit_id=unit_b),
+        "class_unit": update(ClassUnit).where(ClassUnit.id == unit).values(letter="Я"),
+        "teaching_assignment": update(TeachingAssignment).where(TeachingAssignment.stream_id == b["stream"])
+        .values(teacher_id=world.staff["teacher_b"].id),
+        "study_group_student": delete(study_group_student).where(study_group_student.c.group_id == b["group_1"],
+                                                                 study_group_student.c.student_id == s["Алексеев"]),
+        "stream_student": delete(stream_student).where(stream_student.c.stream_id == b["stream"],
+                                                       stream_student.c.student_id == s["Васильев"]),
+        "individual_plan": update(IndividualPlan).where(IndividualPlan.id == b["plan"])
+        .values(student_id=b["s"][0].id),
+        "subject": update(Subject).where(Subject.id == math).values(name="Алгебра"),
+        "assessment_rule": insert(AssessmentRule).values(school_id=a, grade=5, subject_id=b["orkse"].id,
+                                                         mode=AssessmentMode.unmarked),
+        "staff": update(Staff).where(Staff.id == world.staff["teacher_b"].id).values(surname="Новикова"),
+    }[table]
+
+
+def app_change(table: str, world, b: dict, call, client) -> None:
+    """The same kind of change through the app: the REST API, or the form of the page."""
+    s, math = b["ids"], world.subjects["math"].id
+    if table in ("study_group_student", "stream_student"):  # memberships: the group's and the stream's forms
+        boris, s2 = s["Борисов"], b["s"][2].id  # Алексеев leaves group 1, Васильев the stream
+        url, form = ((f"/studygroupview/edit/{b['group_1']}",
+                      {"school": world.school_a.id, "class_unit": world.classes["5А"].id, "name": "1",
+                       "subject": b["eng"], "students": [boris]}) if table == "study_group_student" else
+                     (f"/streamview/edit/{b['stream']}", {"school": world.school_a.id, "year": world.year_a.id,
+                                                         "name": "Шахматный клуб", "students": [s2]}))
+        assert client.post(url, data=form).status_code == 302
+        return
+    if table == "final_grade":
+        grade = db.session.scalar(select(FinalGrade).where(FinalGrade.student_id == s["Алексеев"],
+                                                           FinalGrade.subject_id == math))
+        method, url, body = "put", f"/api/v1/finalgrade/{grade.id}", {"value": "2", "version": grade.version,
+                                                                "reason": "Пересмотр по заявлению"}
+    elif table == "enrolment":
+        enrolment = db.session.scalar(select(Enrolment.id).where(Enrolment.student_id == s["Борисов"]))
+        method, url, body = "put", f"/api/v1/enrolment/{enrolment}", {"class_unit": world.classes["5Б"].id}
+    elif table == "assessment_rule":
+        method, url, body = "post", "/api/v1/assessmentrule/", {
+            "school": world.school_a.id, "grade": 5, "subject": b["orkse"].id, "mode": "unmarked"}
+    else:
+        target, body = {
+            "class_unit": (f"classunit/{world.classes['5А'].id}", {"letter": "Я"}),
+            "teaching_assignment": (f"teachingassignment/{_stream_assignment(b)}",
+                                    {"teacher": world.staff["teacher_b"].id}),
+            "individual_plan": (f"individualplan/{b['plan']}", {"student": b["s"][0].id}),
+            "subject": (f"subject/{math}", {"name": "Алгебра"}),
+            "staff": (f"staff/{world.staff['teacher_b'].id}", {"surname": "Новикова"}),
+        }[table]
+        method, url = "put", f"/api/v1/{target}"
+    response = call("director", method, url, json=body)
+    assert response.status_code in (200, 201), response.json
+
+
+def _stream_assignment(b: dict) -> int:
+    return db.session.scalar(select(TeachingAssignment.id).where(TeachingAssignment.stream_id == b["stream"]))
+
+
+def results_call(call, b: dict):
+    """The director's GET /api/v1/stats/results of the first quarter: its body."""
+    response = call("director", "get", f"/api/v1/stats/results?period_id={b['q1_id']}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def fresh_results(call, b: dict):
+    """The same call computed from the data, the cache emptied first."""
+    stats_cache.clear()
+    return results_call(call, b)
+
+
+@pytest.mark.parametrize("table", TRIGGER_TABLES)
+def test_a_change_through_the_app_shows_in_the_next_call(world, call, login_as, table):
+    built = built_every_way(world)
+    before = results_call(call, built)
+    assert results_call(call, built) == before  # served from the cache
+    token = stats_cache.token()
+    app_change(table, world, built, call, login_as("director"))
+    assert stats_cache.token() != token
+    after = results_call(call, built)
+    assert after != before, "the change changes no figure: it proves nothing"
+    assert after == fresh_results(call, built)
+
+
+def test_a_raw_change_by_another_connection_shows_in_the_next_call(world, call, database_url):
+    """Another process's write (raw SQL on a connection of its own, committed), table after table."""
+    built = built_every_way(world)
+    other = create_engine(database_url)
+    stale = []
+    try:
+        for table in TRIGGER_TABLES:
+            before = results_call(call, built)
+            token = stats_cache.token()
+            with other.begin() as conn:
+                conn.execute(raw_change(table, world, built))
+            db.session.rollback()  # the test's own session: a new transaction sees the other's commit
+            after = results_call(call, built)
+            if stats_cache.token() == token or after == before or after != fresh_results(call, built):
+                stale.append(table)
+    finally:
+        other.dispose()
+    assert stale == []
+
+
+def test_a_rolled_back_change_leaves_no_stale_entry(world):
+    """Change, compute, roll back, another change committed: its figures, not the rolled-back ones (a counter
+    token would come back as the same n+1 after the rollback and serve them)."""
+    built = built_every_way(world)
+    f = Filters(built["q1"])
+    before = stats_cache.results(f)
+    db.session.execute(raw_change("final_grade", world, built))
+    assert stats_cache.results(f) != before
+    db.session.rollback()
+    assert stats_cache.results(f) == before
+    db.session.execute(raw_change("stream_student", world, built))
+    db.session.commit()
+    changed = stats_cache.results(f)
+    stats_cache.clear()
+    assert changed == stats_cache.results(f) != before
+
+
+def test_a_warm_call_reads_only_the_token(world, call):
+    built = built_every_way(world)
+    stats_cache.clear()
+    with statements() as cold:
+        body = results_call(call, built)
+    with statements() as warm:
+        assert results_call(call, built) == body
+    tokens = [s for s in warm if "stats_version" in s]
+    assert len(tokens) == 1 and len([s for s in cold if "stats_version" in s]) == 1
+    assert len(warm) == len(cold) - RESULTS_STATEMENTS, "\n".join(warm)
+    assert not any("final_grade" in s for s in warm), "\n".join(warm)
+
+
+# ---- the triggers cover exactly what the results read ----------------------------------------------------------
+
+QUALIFIED = re.compile(r'\b([a-z_]+)\."?([a-z_]+)"?')
+FROM = re.compile(r'\b(?:FROM|JOIN)\s+"?([a-z_]+)"?')
+
+
+def read_by_results(world, built) -> dict[str, set[str]]:
+    """Table → columns in the SQL of the results, over every filter (class, grade, subject, teacher)."""
+    q1, tables, scope = built["q1_id"], set(Model.metadata.tables), actor("director").scope
+    variants = [resolve(scope, q1, **narrowed) for narrowed in (
+        {}, {"class_id": world.classes["5А"].id}, {"grade": 5}, {"subject_id": world.subjects["math"].id},
+        {"teacher_id": world.staff["teacher_b"].id})]  # as a request resolves them (the period's year loaded)
+    stats_cache.clear()
+    with statements() as seen:
+        for f in variants:
+            stats_cache.stats.results(f)
+    read: dict[str, set[str]] = {}
+    for sql in seen:
+        for table in FROM.findall(sql):
+            if table in tables:
+                read.setdefault(table, set())
+        for table, column in QUALIFIED.findall(sql):
+            if table in tables:
+                read.setdefault(table, set()).add(column)
+    return read
+
+
+def triggers() -> dict[str, dict]:
+    """Table → {"events": the events that renew the token, "columns": those of its UPDATE OF}, from the
+    database's catalogue."""
+    found: dict[str, dict] = {}
+    if db.engine.dialect.name == "postgresql":
+        rows = db.session.execute(text(
+            "SELECT c.relname, pg_get_triggerdef(t.oid) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE NOT t.tgisinternal AND pg_get_triggerdef(t.oid) LIKE '%stats_version_renew()%'")).all()
+    else:
+        rows = db.session.execute(text("SELECT tbl_name, sql FROM sqlite_master WHERE type = 'trigger'"
+                                       " AND sql LIKE '%UPDATE stats_version%'")).all()
+    for table, sql in rows:
+        entry = found.setdefault(table, {"events": set(), "columns": set()})
+        head = sql.split(" ON ")[0]
+        entry["events"] |= set(re.findall(r"\b(INSERT|UPDATE|DELETE|TRUNCATE)\b", head))
+        of = re.search(r"UPDATE OF (.*)$", head)
+        if of:
+            entry["columns"] |= {c.strip().strip('"') for c in of.group(1).split(" OR ")[0].split(",")}
+    return found
+
+
+def test_the_triggers_cover_exactly_what_the_results_read(world):
+    read = read_by_results(world, built_every_way(world))
+    present = triggers()
+    assert set(present) == set(read) == set(TRIGGER_TABLES)
+    events = {"INSERT", "UPDATE", "DELETE"} | ({"TRUNCATE"} if db.engine.dialect.name == "postgresql" else set())
+    assert {table: t["events"] for table, t in present.items()} == {table: events for table in read}
+    assert {table: t["columns"] for table, t in present.items()} == read
