@@ -2,6 +2,7 @@
 the triggers that renew the token (compared with the SQL of a results computation), a change of each table,
 through the app or by raw SQL on another connection, shows in the next API call, a rolled-back change leaves
 nothing behind, and a warm call sends only the token's statement besides the request's own."""
+import datetime as dt
 import re
 
 import pytest
@@ -16,6 +17,7 @@ from app.models import (
     Enrolment,
     FinalGrade,
     IndividualPlan,
+    Mark,
     Staff,
     Stream,
     StudyGroup,
@@ -26,8 +28,10 @@ from app.models import (
 )
 from app.services import stats_cache
 from app.services.stats import Filters, resolve
-from tests.journal_helpers import actor, statements
-from tests.stats_helpers import build_results
+from tests.journal_helpers import actor, period_of, statements
+from tests.stats_helpers import build_results, final
+from tests.test_journal_save_queries import body as cell
+from tests.test_journal_save_queries import journal  # noqa: F401 (a fixture)
 from tests.test_stats_queries import RESULTS_STATEMENTS, taught_every_way
 
 pytestmark = pytest.mark.usefixtures("http_today")
@@ -189,6 +193,23 @@ def test_a_warm_call_reads_only_the_token(world, call):
     assert len(tokens) == 1 and len([s for s in cold if "stats_version" in s]) == 1
     assert len(warm) == len(cold) - RESULTS_STATEMENTS, "\n".join(warm)
     assert not any("final_grade" in s for s in warm), "\n".join(warm)
+
+
+
+def test_the_frequent_writes_keep_the_cache(world, login_as, journal):  # noqa: F811 (the imported fixture)
+    """Signing in, a cell save (marks, audit, outbox) and the portal's receipt of a final (`published_at`, the
+    exchange's UPDATE) change nothing the results read: the token stays, the cache keeps serving."""
+    q2 = period_of(world.year_a, 2)  # the fixture closed the first quarter
+    final(world.students["Борисов"], world.subjects["math"], q2, "4")
+    db.session.commit()
+    token = stats_cache.token()
+    teacher = login_as("teacher")
+    assert teacher.post("/journal/cell", json=cell(journal, 5)).status_code == 200
+    db.session.execute(update(FinalGrade).where(FinalGrade.period_id == q2.id)
+                       .values(published_at=dt.datetime(2026, 11, 20, 10)))
+    db.session.commit()
+    assert db.session.scalar(select(Mark.value).where(Mark.student_id == journal["kid"])) == 5
+    assert stats_cache.token() == token
 
 
 # ---- the triggers cover exactly what the results read ----------------------------------------------------------
