@@ -27,8 +27,9 @@ from app.models import (
     study_group_student,
 )
 from app.services import stats_cache
+from app.services.periods import reopen_period
 from app.services.stats import Filters, resolve
-from tests.journal_helpers import actor, period_of, statements
+from tests.journal_helpers import actor, close_period, period_of, statements
 from tests.stats_helpers import build_results, final
 from tests.test_journal_save_queries import body as cell
 from tests.test_journal_save_queries import journal  # noqa: F401 (a fixture)
@@ -210,6 +211,22 @@ def test_the_frequent_writes_keep_the_cache(world, login_as, journal):  # noqa: 
     db.session.commit()
     assert db.session.scalar(select(Mark.value).where(Mark.student_id == journal["kid"])) == 5
     assert stats_cache.token() == token
+
+
+
+def test_closing_and_reopening_the_period_shows_in_the_next_call(world, call):
+    """The period (its title, «closed») is no part of the cached figures: every call adds it from the row the
+    request read, so closing and reopening show at once and keep the cache (the figures do not change)."""
+    built = built_every_way(world)
+    before = results_call(call, built)
+    token = stats_cache.token()
+    close_period(world, 1)
+    assert results_call(call, built)["period"]["closed"] is True
+    reopen_period(actor("director"), built["q1_id"], "Исправление итоговой отметки")
+    db.session.commit()
+    after = results_call(call, built)
+    assert before["period"]["closed"] is after["period"]["closed"] is False
+    assert after == before and stats_cache.token() == token
 
 
 # ---- the triggers cover exactly what the results read ----------------------------------------------------------
