@@ -5,7 +5,9 @@ dashboard and its API again and again while a period's finals change rarely.
 
 The token is read before the results are computed: a write committed in between leaves the entry under the
 old token (newer figures, never older ones), and a rolled-back write's token is random, never seen again.
-The period itself (title, closed) and the filters are added on every call from the request's own rows."""
+The period itself (title, closed) and the filters are added on every call from the request's own rows; the
+figures hold no translated text (numbers, and names as the database holds them), so the locale is no part
+of the key."""
 import threading
 from collections import OrderedDict
 
