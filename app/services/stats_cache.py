@@ -1,7 +1,9 @@
 """The results of a period (app.services.stats.results) served from an in-process cache that no write can make
-stale: an entry is keyed by the filters and the token of stats_version, which database triggers renew on
-every statement writing what the results read (migration 0016_h1_stats_cache). The administration opens the
-dashboard and its API again and again while a period's finals change rarely.
+stale: an entry is keyed by the filters and the token of the period's school in stats_version, which
+database triggers renew on every statement writing what the results read in that school (migration
+0016_h1_stats_cache). The administration opens the dashboard and its API again and again while a period's
+finals change rarely. A school without a row (the migration gives every school one, the triggers each new
+school) is computed uncached: no fixed initial token could tell its data before the migration from after.
 
 The token is read before the results are computed: a write committed in between leaves the entry under the
 old token (newer figures, never older ones), and a rolled-back write's token is random, never seen again.
@@ -24,15 +26,15 @@ _entries: OrderedDict[tuple, dict] = OrderedDict()
 _lock = threading.Lock()
 
 
-def token() -> str | None:
-    """The current token (None if its row is missing: nothing is cached then)."""
-    return db.session.scalar(select(StatsVersion.token).where(StatsVersion.id == 1))
+def token(school_id: int) -> str | None:
+    """The school's current token (None if its row is missing: nothing is cached then)."""
+    return db.session.scalar(select(StatsVersion.token).where(StatsVersion.school_id == school_id))
 
 
 def results(f: Filters) -> dict:
     """stats.results(f), from the cache when the data is what it was computed from. The figures are shared
     between callers: read them, never change them."""
-    version = token()
+    version = token(f.period.school_id)
     if version is None:
         return stats.results(f)
     key = (f.key(), version)
