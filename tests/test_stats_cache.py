@@ -3,11 +3,14 @@ the triggers that renew the token (compared with the SQL of a results computatio
 through the app or by raw SQL on another connection, shows in the next API call, a rolled-back change leaves
 nothing behind, and a warm call sends only the token's statement besides the request's own."""
 import datetime as dt
+import os
 import re
 
 import pytest
 from flask_appbuilder import Model
 from sqlalchemy import create_engine, delete, insert, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 from app.models import (
@@ -19,6 +22,7 @@ from app.models import (
     IndividualPlan,
     Mark,
     Staff,
+    StatsVersion,
     Stream,
     StudyGroup,
     Subject,
@@ -29,6 +33,7 @@ from app.models import (
 from app.services import stats_cache
 from app.services.periods import reopen_period
 from app.services.stats import Filters, resolve
+from tests import factories
 from tests.journal_helpers import actor, close_period, period_of, statements
 from tests.stats_helpers import build_results, final
 from tests.test_journal_save_queries import body as cell
@@ -36,6 +41,7 @@ from tests.test_journal_save_queries import journal  # noqa: F401 (a fixture)
 from tests.test_stats_queries import RESULTS_STATEMENTS, taught_every_way
 
 pytestmark = pytest.mark.usefixtures("http_today")
+POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
 
 TRIGGER_TABLES = ("assessment_rule", "class_unit", "enrolment", "final_grade", "individual_plan", "staff",
                   "stream_student", "study_group_student", "subject", "teaching_assignment")
@@ -236,6 +242,82 @@ def test_closing_and_reopening_the_period_shows_in_the_next_call(world, call):
     after = results_call(call, built)
     assert before["period"]["closed"] is after["period"]["closed"] is False
     assert after == before and renewed(world, tokens) == set()
+
+
+# ---- one token per school -------------------------------------------------------------------------------------
+
+def test_each_kind_of_write_renews_the_schools_of_its_rows_only(world):
+    """An insert, an update that changes no column read (none), one moving the row to the other school (both),
+    a delete; a membership deleted with its group (found through the student); a new school has its token."""
+    a, b, q1 = world.school_a.id, world.school_b.id, period_of(world.year_a, 1)
+    made = {}  # the rows, made in their step (a token read before would flush them)
+
+    def grade():
+        return FinalGrade.id == made["grade"].id
+
+    steps = [
+        ("insert", lambda: made.update(grade=final(world.students["Алексеев"], world.subjects["math"], q1, "4")),
+         {"A"}),
+        ("no change", lambda: db.session.execute(update(FinalGrade).where(grade()).values(
+            value=FinalGrade.value, published_at=dt.datetime(2026, 11, 20, 10))), set()),
+        ("moved", lambda: db.session.execute(update(FinalGrade).where(grade()).values(school_id=b)), {"A", "B"}),
+        ("delete", lambda: db.session.execute(delete(FinalGrade).where(grade())), {"B"}),
+        ("group added", lambda: db.session.add(made.setdefault("group", StudyGroup(
+            school_id=a, class_unit_id=world.classes["5А"].id, name="Кружок", students=[world.students["Борисов"]]))),
+         {"A"}),
+        ("group deleted", lambda: db.session.execute(delete(StudyGroup).where(StudyGroup.id == made["group"].id)),
+         {"A"}),
+    ]
+    seen = {}
+    for name, write, expected in steps:
+        tokens = school_tokens(world)
+        write()
+        db.session.flush()
+        seen[name] = (renewed(world, tokens), expected)
+    assert {name: got for name, (got, expected) in seen.items() if got != expected} == {}
+    assert stats_cache.token(factories.school("Школа В").id) is not None
+
+
+def test_a_school_without_a_token_is_computed_every_time(world):
+    """No row: no token to key by, so nothing is cached (the data may have changed since any fixed value)."""
+    built = built_every_way(world)
+    db.session.execute(delete(StatsVersion).where(StatsVersion.school_id == world.school_a.id))
+    stats_cache.clear()
+    f = Filters(built["q1"])
+    for _ in range(2):
+        with statements() as seen:
+            figures = stats_cache.results(f)
+        assert any("final_grade" in s for s in seen), "\n".join(seen)
+    stats_cache.clear()
+    assert figures == stats_cache.stats.results(f) | {"period": figures["period"], "filters": figures["filters"]}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="row locks of concurrent transactions: PostgreSQL")
+@pytest.mark.commits
+def test_writers_of_two_schools_do_not_wait_for_each_other(app, world):
+    """School A's finals written, its transaction open: school B's finals are written and committed at once
+    (a lock_timeout fails a regression fast); another write of school A's data waits for A's token."""
+    a, b = world.school_a.id, world.school_b.id
+    final(world.students["Алексеев"], world.subjects["math"], period_of(world.year_a, 1), "4")
+    final(world.students["Гаврилов"], world.subjects["math_b"], period_of(world.year_b, 1), "4")
+    db.session.commit()
+    with db.engine.connect() as first, db.engine.connect() as second:
+        writer_a, writer_b = Session(bind=first), Session(bind=second)
+        try:
+            writer_a.execute(update(FinalGrade).where(FinalGrade.school_id == a).values(value="5"))
+            writer_b.execute(text("SET LOCAL lock_timeout = '2s'"))
+            writer_b.execute(update(FinalGrade).where(FinalGrade.school_id == b).values(value="3"))
+            writer_b.commit()  # not blocked by school A's open transaction
+            writer_b.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError, match="lock timeout"):
+                writer_b.execute(update(Subject).where(Subject.id == world.subjects["math"].id).values(name="Алгебра"))
+            writer_b.rollback()
+            writer_a.commit()
+        finally:
+            writer_a.close()
+            writer_b.close()
+    db.session.rollback()
+    assert dict(db.session.execute(select(FinalGrade.school_id, FinalGrade.value)).tuples().all()) == {a: "5", b: "3"}
 
 
 # ---- the triggers cover exactly what the results read ----------------------------------------------------------
