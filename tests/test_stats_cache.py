@@ -292,6 +292,28 @@ def test_a_school_without_a_token_is_computed_every_time(world):
     assert figures == stats_cache.stats.results(f) | {"period": figures["period"], "filters": figures["filters"]}
 
 
+def test_the_migration_gives_every_existing_school_its_token(tmp_path):
+    """0016 on a database with schools (and their data, written before any trigger): each has a row, so the
+    cache keys their results by a token no earlier figures were cached under."""
+    from tests.test_migrations import _app
+
+    app = _app(f"sqlite:///{tmp_path}/legacy.db")
+    with app.app_context():
+        runner = app.test_cli_runner()
+        assert runner.invoke(args=["db", "upgrade", "0015"]).exit_code == 0
+        with db.engine.begin() as conn:
+            for n in (1, 2):
+                conn.execute(text("INSERT INTO school (id, full_name, short_name, address, director,"
+                                  " study_days_per_week) VALUES (:n, :name, :name, '', '', 5)"),
+                             {"n": n, "name": f"Школа {n}"})
+        result = runner.invoke(args=["db", "upgrade"])
+        assert result.exit_code == 0, result.output
+        with db.engine.connect() as conn:  # the migrated file's (db.session is the test's own)
+            tokens = dict(conn.execute(select(StatsVersion.school_id, StatsVersion.token)).tuples().all())
+        db.engine.dispose()
+    assert set(tokens) == {1, 2} and len(set(tokens.values())) == 2
+
+
 @pytest.mark.skipif(not POSTGRES, reason="row locks of concurrent transactions: PostgreSQL")
 @pytest.mark.commits
 def test_writers_of_two_schools_do_not_wait_for_each_other(app, world):
