@@ -25,7 +25,7 @@ from app.extensions import db
 
 KEEP_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role",
                "ab_permission_view_role", "alembic_version",
-               "stats_version"}  # its one row, the token the triggers renew (app.services.stats_cache)
+               "stats_version"}  # the schools' tokens, kept by the triggers (app.services.stats_cache)
 
 
 class IsolatedClient(FlaskClient):

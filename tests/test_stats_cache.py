@@ -1,7 +1,8 @@
 """The statistics' results cache (app.services.stats_cache) is never stale: every table the results read has
-the triggers that renew the token (compared with the SQL of a results computation), a change of each table,
-through the app or by raw SQL on another connection, shows in the next API call, a rolled-back change leaves
-nothing behind, and a warm call sends only the token's statement besides the request's own."""
+the triggers that renew the school's token (compared with the SQL of a results computation), a change of each
+table, through the app or by raw SQL on another connection, shows in the next API call and renews its school's
+token only, a rolled-back change leaves nothing behind, and a warm call sends only the token's statement
+besides the request's own. Writers of two schools do not wait for each other (PostgreSQL)."""
 import datetime as dt
 import os
 import re
