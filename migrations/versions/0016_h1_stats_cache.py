@@ -65,7 +65,8 @@ def _changed(table: str) -> str:
 
 def _pg_renew(school: str) -> str:
     """plpgsql: renew the token of the school `school` (an expression), or of every school if it is NULL."""
-    return (f"s := {school}; IF s IS NULL THEN UPDATE stats_version SET token = {PG_TOKEN};"
+    assign = "" if school == "s" else f"s := {school}; "
+    return (f"{assign}IF s IS NULL THEN UPDATE stats_version SET token = {PG_TOKEN};"
             f" ELSE INSERT INTO stats_version (school_id, token) VALUES (s, {PG_TOKEN})"
             f" ON CONFLICT (school_id) DO UPDATE SET token = EXCLUDED.token; END IF;")
 
