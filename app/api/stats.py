@@ -8,7 +8,8 @@ from app.security.scope import current_scope
 from app.services.errors import RuleViolation
 from app.services.fulfilment import attendance, curriculum
 from app.services.params import no_unknown_args
-from app.services.stats import NotFound, period_info, resolve, results
+from app.services.stats import NotFound, period_info, resolve
+from app.services.stats_cache import results
 from app.views.stats import int_params
 
 

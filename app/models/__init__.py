@@ -59,6 +59,7 @@ from app.models.school import (
     WorkType,
 )
 from app.models.sessions import SessionEpoch
+from app.models.stats import StatsVersion
 from app.models.teaching import CurriculumItem, TeachingAssignment
 
 __all__ = [
@@ -72,5 +73,5 @@ __all__ = [
     "ContactPoint", "Decision", "DeliveryPreference", "DocumentKind", "Provenance", "ExamKind",
     "ExamResult", "FinalGrade", "FinalStatus", "FinalValue", "Notification", "NotificationKind",
     "NotificationStatus", "ExtractLog", "OutboxArchive", "OutboxMessage", "OutboxStatus", "AssessmentMode",
-    "AssessmentRule", "PromotionDecision", "PromotionOutcome",
+    "AssessmentRule", "PromotionDecision", "PromotionOutcome", "StatsVersion",
 ]

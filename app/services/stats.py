@@ -78,6 +78,12 @@ class Filters:
         """(scheme, period id) of every scheme the results cover, the chosen period's first."""
         return [(self.period.kind, self.period.id), *self.other_schemes]
 
+    def key(self) -> tuple:
+        """Every value of the filters the results depend on (the period's row read by value, not identity)."""
+        p = self.period
+        return (p.id, p.school_id, p.year_id, p.kind, p.start, p.end, self.other_schemes, self.class_id,
+                self.subject_id, self.grade, self.teacher_id)
+
     def as_dict(self) -> dict:
         """The filters as the API echoes them."""
         return {"period_id": self.period.id, "class_id": self.class_id, "subject_id": self.subject_id,
@@ -312,9 +318,7 @@ _STATEMENTS: dict[tuple, object] = {}
 
 def _results_rows(f: Filters, classes: dict):
     """Every aggregated row the results need, in one statement."""
-    p = f.period
-    key = (p.id, p.school_id, p.year_id, p.kind, p.start, p.end, f.other_schemes, f.class_id, f.subject_id,
-           f.grade, f.teacher_id, tuple((c.id, c.period_kind) for c in classes.values()))
+    key = (*f.key(), tuple((c.id, c.period_kind) for c in classes.values()))
     statement = _STATEMENTS.get(key)  # one lookup: another request may clear the cache meanwhile
     if statement is None:
         if len(_STATEMENTS) >= 256:

@@ -18,7 +18,8 @@ from app.models import (
 )
 from app.services.fulfilment import attendance, attendance_totals, curriculum, curriculum_totals
 from app.services.membership import enrolled_between
-from app.services.stats import Filters, NotFound, class_students, results, student_finals
+from app.services.stats import Filters, NotFound, class_students, student_finals
+from app.services.stats_cache import results
 
 VALUES = [v.value for v in FinalValue]
 CODES = [c.value for c in AttendanceCode]
