@@ -1,5 +1,5 @@
 """The tokens of the statistics' data: one row per school, renewed by database triggers on every write to a
-table the results read in that school (migration 0016_h1_stats_cache), so cached results are keyed by what
+table the results read in that school (migration 0017_stats_cache), so cached results are keyed by what
 the school's data is now."""
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column

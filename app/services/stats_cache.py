@@ -1,7 +1,7 @@
 """The results of a period (app.services.stats.results) served from an in-process cache that no write can make
 stale: an entry is keyed by the filters and the token of the period's school in stats_version, which
 database triggers renew on every statement writing what the results read in that school (migration
-0016_h1_stats_cache). The administration opens the dashboard and its API again and again while a period's
+0017_stats_cache). The administration opens the dashboard and its API again and again while a period's
 finals change rarely. A school without a row (the migration gives every school one, the triggers each new
 school) is computed uncached: no fixed initial token could tell its data before the migration from after.
 

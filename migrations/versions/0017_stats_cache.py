@@ -13,14 +13,14 @@ Every existing school gets its row here, a new school by the trigger on `school`
 computes uncached (app.services.stats_cache), so a missing row is never served stale.
 Only the columns read count: the exchange's `published_at` on final grades, for one, changes no figure.
 
-Revision ID: 0016h1
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016h1'
-down_revision = '0015'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
