@@ -1,6 +1,6 @@
 """What the statistics token's triggers cost a finals sheet save: 30 finals of one class changed as the ORM
 flushes them (one UPDATE per row, executemany) with the per-school row-level triggers (migration
-0016_h1_stats_cache), with the previous design (one global token row; PostgreSQL one statement-level trigger,
+0017_stats_cache), with the previous design (one global token row; PostgreSQL one statement-level trigger,
 SQLite a row-level one) and with no trigger, each timed in the same transaction, which is rolled back. The
 app's statements are the same in every case: the triggers run inside the database. SQLite in a temp dir;
 PostgreSQL too when BENCH_POSTGRES_URL is set (its public schema is dropped first)."""
