@@ -175,3 +175,68 @@ def test_two_schools_write_at_once_and_one_school_takes_turns(app, world):
     written = [(e.school_id, e.entity_id) for e in audit_events("audit_chain_start")]
     assert written == [(b, 2), (a, 1)] or written == [(a, 1), (b, 2)]
     assert verify_chain()[1] is None
+
+
+def _waiting_for_a_lock(seconds: float = 5.0) -> bool:
+    """Whether another connection waits for a lock (polled for up to `seconds`)."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    with db.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            if watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                return True
+            watcher.rollback()
+            time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(not POSTGRES, reason="advisory and row locks of concurrent transactions: PostgreSQL only")
+@pytest.mark.commits
+def test_a_finals_save_waits_for_the_audit_lock_before_it_locks_the_statistics_token(app, world):
+    """One order of the two locks a school's writers take: the audit chain's (advisory) first, then the
+    statistics token's row (its triggers, during the writes). A writer holding school A's audit lock, then
+    writing a final of school A, must not find the token held by a finals save waiting behind it — the two
+    would deadlock (the token was taken during the writes, the audit lock only after the flush)."""
+    import threading
+
+    from app.models import FinalGrade, FinalValue
+    from tests.journal_helpers import period_of
+    from tests.stats_helpers import final
+
+    a = world.school_a.id
+    kept, other = (final(world.students[kid], world.subjects["math"], period_of(world.year_a, 2), "4")
+                   for kid in ("Алексеев", "Борисов"))
+    db.session.commit()
+    outcome = {}
+
+    def save_a_final() -> None:  # a finals save of school A on its own connection, as a request would
+        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
+            saving = Session(bind=connection)
+            try:
+                saving.execute(text("SET LOCAL lock_timeout = '5s'"))
+                saving.get(FinalGrade, other.id).value = FinalValue.five
+                saving.commit()
+                outcome["saved"] = True
+            except OperationalError as error:
+                outcome["saved"] = str(error.orig)
+            finally:
+                saving.close()
+
+    with db.engine.connect() as first:
+        holder = Session(bind=first)
+        saver = threading.Thread(target=save_a_final)
+        try:
+            record_created(holder, AuditChainStart, [{"id": 1, "school_id": a, "per_school_from": 1}])
+            saver.start()
+            assert _waiting_for_a_lock(), "the finals save should wait for school A's audit lock"
+            holder.execute(text("SET LOCAL lock_timeout = '500ms'"))  # before the deadlock detector's 1 s
+            holder.execute(update(FinalGrade).where(FinalGrade.id == kept.id).values(value="3"))
+            holder.commit()
+        finally:
+            holder.close()
+            saver.join(10)
+    assert outcome == {"saved": True}
+    db.session.expire_all()
+    assert {g.id: g.value for g in db.session.scalars(select(FinalGrade).where(FinalGrade.school_id == a))} == {
+        kept.id: FinalValue.three, other.id: FinalValue.five}

@@ -125,6 +125,36 @@ def _is_audited(obj) -> bool:
     return getattr(type(obj), "__audited__", False)
 
 
+def _school_of(obj) -> int:
+    """The school whose chain an audited row joins (0: none), read before the flush: its school_id, or the
+    school it was given as an object."""
+    school = obj.school_id if hasattr(obj, "school_id") else None
+    if school is None:
+        school = getattr(obj.__dict__.get("school"), "id", None)
+    return school or 0
+
+
+@event.listens_for(Session, "before_flush")
+def _lock_chains_before_writing(session: Session, _flush_context, _instances) -> None:
+    """On PostgreSQL, take the audit lock of each school whose audited rows the flush writes before it writes
+    them: the statistics token's triggers lock the school's token row during the writes (migration 0017), and
+    one writer taking the audit lock first while another took the token first could deadlock."""
+    changed = [o for o in session.new if _is_audited(o)] + [o for o in session.deleted if _is_audited(o)] + [
+        o for o in session.dirty if _is_audited(o) and session.is_modified(o, include_collections=False)]
+    locked = session.info["audit_locked"] = set()
+    if changed and session.get_bind().dialect.name == "postgresql":
+        connection = session.connection()
+        for school in sorted({_school_of(o) for o in changed}):
+            _lock_chain(connection, school)
+            locked.add(school)
+
+
+def _lock_chain(connection, school: int) -> None:
+    """The writers of one school's chain take turns (an advisory lock keyed by the school, held to the commit)."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(CAST(:chain AS integer), CAST(:school AS integer))"),
+                       {"chain": CHAIN_LOCK, "school": school})
+
+
 @event.listens_for(Session, "after_flush")
 def _write_audit(session: Session, _flush_context) -> None:
     rows = []
@@ -151,13 +181,14 @@ def _write_audit(session: Session, _flush_context) -> None:
                      "username": username, "entity": type(obj).__tablename__,
                      "entity_id": _row_id(obj),
                      "action": action, "before": before, "after": after})
-    _append(session, rows)
+    _append(session, rows, locked=session.info.pop("audit_locked", set()))
 
 
-def _append(session: Session, rows: list[dict]) -> None:
+def _append(session: Session, rows: list[dict], locked: set[int] = frozenset()) -> None:
     """Chain each event after the newest one of its school (no school: a chain of its own) and insert them in
     the session's transaction. On PostgreSQL the writers of one school take turns (an advisory lock keyed by
-    the school, held to the commit); other schools' writers do not wait."""
+    the school, held to the commit; `locked`: the schools whose lock this transaction took before the flush);
+    other schools' writers do not wait."""
     if not rows:
         return
     connection, key = session.connection(), audit_key()
@@ -165,9 +196,8 @@ def _append(session: Session, rows: list[dict]) -> None:
     for row in rows:
         by_school[row["school_id"]].append(row)
     for school_id in sorted(by_school, key=lambda s: s or 0):  # one order of locks: no deadlock within a flush
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(CAST(:chain AS integer), CAST(:school AS integer))"),
-                               {"chain": CHAIN_LOCK, "school": school_id or 0})
+        if connection.dialect.name == "postgresql" and (school_id or 0) not in locked:
+            _lock_chain(connection, school_id or 0)
         previous = connection.execute(select(AuditEvent.hash).where(same_chain(school_id))
                                       .order_by(AuditEvent.id.desc()).limit(1)).scalar() or ""
         for row in by_school[school_id]:
