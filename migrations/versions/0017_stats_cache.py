@@ -5,7 +5,9 @@ migrations renew it too. A random token, not a counter: a rolled-back n+1 would 
 Per school: a writer locks its own school's row until commit, never another school's (issue 19 removed the
 one global audit lock; a global token row would have brought one back).
 
-Row-level triggers renew the school of the row (NEW's and OLD's when a row moves); the memberships without a
+PostgreSQL renews on INSERT and DELETE once per statement and school (statement-level triggers reading the
+statement's rows: a COPY of a school's finals renews it once), on UPDATE per row. Row-level triggers renew the
+school of the row (NEW's and OLD's when a row moves); the memberships without a
 school (study_group_student, stream_student) find it through their group / stream, or the student when the
 group is being deleted; a row whose school cannot be found renews every school (never stale). An UPDATE that
 changes no column read fires nothing (WHEN … IS DISTINCT FROM). TRUNCATE (PostgreSQL) renews every school.
@@ -85,6 +87,23 @@ BEGIN
 END $$"""
 
 
+def _pg_rows_function(table: str) -> str:
+    """plpgsql of the statement-level INSERT and DELETE triggers: renew the schools of the statement's rows
+    (its transition table `changed`) once each — a bulk load (COPY) renews a school once, not once a row."""
+    school = _school(table, "changed")
+    return f"""CREATE FUNCTION stats_version_renew_{table}_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM changed WHERE ({school}) IS NULL) THEN
+    UPDATE stats_version SET token = {PG_TOKEN};
+  ELSE
+    INSERT INTO stats_version (school_id, token)
+      SELECT s, {PG_TOKEN} FROM (SELECT DISTINCT {school} AS s FROM changed) schools ORDER BY s
+      ON CONFLICT (school_id) DO UPDATE SET token = EXCLUDED.token;
+  END IF;
+  RETURN NULL;
+END $$"""
+
+
 def _upgrade_postgresql() -> None:
     op.execute(f"INSERT INTO stats_version (school_id, token) SELECT id, {PG_TOKEN} FROM school")
     op.execute(f"""CREATE FUNCTION stats_version_renew_all() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -96,11 +115,13 @@ BEGIN INSERT INTO stats_version (school_id, token) VALUES (NEW.id, {PG_TOKEN})
                " EXECUTE FUNCTION stats_version_new_school()")
     for table in READ:
         op.execute(_pg_function(table))
-        renew = f"EXECUTE FUNCTION stats_version_renew_{table}()"
-        op.execute(f"CREATE TRIGGER stats_version_{table}_write AFTER INSERT OR DELETE ON {table}"
-                   f" FOR EACH ROW {renew}")
+        op.execute(_pg_rows_function(table))
+        for event, rows in (("insert", "NEW"), ("delete", "OLD")):
+            op.execute(f"CREATE TRIGGER stats_version_{table}_{event} AFTER {event.upper()} ON {table}"
+                       f" REFERENCING {rows} TABLE AS changed FOR EACH STATEMENT"
+                       f" EXECUTE FUNCTION stats_version_renew_{table}_rows()")
         op.execute(f"CREATE TRIGGER stats_version_{table}_update AFTER UPDATE OF {_columns(table)} ON {table}"
-                   f" FOR EACH ROW WHEN ({_changed(table)}) {renew}")
+                   f" FOR EACH ROW WHEN ({_changed(table)}) EXECUTE FUNCTION stats_version_renew_{table}()")
         op.execute(f"CREATE TRIGGER stats_version_{table}_truncate AFTER TRUNCATE ON {table}"
                    f" FOR EACH STATEMENT EXECUTE FUNCTION stats_version_renew_all()")
 
@@ -143,10 +164,11 @@ def upgrade():
 def downgrade():
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table in READ:
-        for event in ("write", "update", "truncate") if postgresql else ("insert", "delete", "update"):
+        for event in ("insert", "delete", "update") + (("truncate",) if postgresql else ()):
             op.execute(f"DROP TRIGGER stats_version_{table}_{event}" + (f" ON {table}" if postgresql else ""))
         if postgresql:
             op.execute(f"DROP FUNCTION stats_version_renew_{table}()")
+            op.execute(f"DROP FUNCTION stats_version_renew_{table}_rows()")
     op.execute("DROP TRIGGER stats_version_school" + (" ON school" if postgresql else ""))
     if postgresql:
         op.execute("DROP FUNCTION stats_version_renew_all()")
