@@ -106,15 +106,17 @@ def demo_command(size: str, seed: int, today: dt.date | None, schools: str) -> N
             fail(str(err))
         click.echo(result.summary())
         db.session.expunge_all()  # a district: the next school starts from an empty session
-    analyse()
+        analyse()  # each school: see analyse()
     click.echo(f"Загружено за {time.perf_counter() - started:.1f} с")
 
 
 def analyse() -> None:
     """Give PostgreSQL's planner the loaded tables' statistics (about 1 s for the school-size demo): autovacuum
     gathers them only some time after a bulk load, and until then the demo's pages and `make bench` were planned
-    for empty tables (the statistics' raw GROUP BY took 21 ms instead of 5). SQLite plans by its own rules
-    without statistics; an ANALYZE there would change every page's plans."""
+    for empty tables (the statistics' raw GROUP BY took 21 ms instead of 5). After each school of a district:
+    statistics of fewer schools made the foreign-key checks of the next schools' COPY of marks scan whole
+    tables planned as tiny (a small school's marks 0.25 s → 1 s, the district's load 24 → 44 s). SQLite plans
+    by its own rules without statistics; an ANALYZE there would change every page's plans."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("ANALYZE"))
         db.session.commit()
