@@ -240,3 +240,105 @@ def test_a_finals_save_waits_for_the_audit_lock_before_it_locks_the_statistics_t
     db.session.expire_all()
     assert {g.id: g.value for g in db.session.scalars(select(FinalGrade).where(FinalGrade.school_id == a))} == {
         kept.id: FinalValue.three, other.id: FinalValue.five}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="advisory and row locks of concurrent transactions: PostgreSQL only")
+@pytest.mark.commits
+@pytest.mark.parametrize("way", ["flush", "core"])
+def test_a_write_the_statistics_read_but_the_trail_does_not_takes_the_school_lock_first(app, world, way):
+    """A class renamed (not audited, but read by the statistics: its write renews the school's token) by a flush
+    or by a Core statement, then an enrolment changed in the same transaction, while a finals save of the same
+    school runs: the save waits for the school lock and both go through (they deadlocked: the first writer held
+    the token without the school lock, the save the school lock while waiting for the token)."""
+    import threading
+
+    from app.models import ClassUnit, Enrolment, FinalGrade, FinalValue
+    from tests.journal_helpers import period_of
+    from tests.stats_helpers import final
+
+    saved = final(world.students["Борисов"], world.subjects["math"], period_of(world.year_a, 2), "4")
+    db.session.commit()
+    class_id, outcome = world.classes["5А"].id, {}
+
+    def save_a_final() -> None:
+        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
+            saving = Session(bind=connection)
+            try:
+                saving.get(FinalGrade, saved.id).value = FinalValue.five
+                saving.commit()
+                outcome["save"] = "ok"
+            except OperationalError as error:
+                outcome["save"] = str(error.orig).splitlines()[0]
+            finally:
+                saving.close()
+
+    with db.engine.connect() as first, acting_as("system"):
+        writer = Session(bind=first)
+        saver = threading.Thread(target=save_a_final)
+        try:
+            writer.execute(text("SET LOCAL lock_timeout = '3s'"))
+            if way == "flush":
+                writer.get(ClassUnit, class_id).letter = "Я"
+                writer.flush()
+            else:
+                writer.execute(update(ClassUnit).where(ClassUnit.id == class_id).values(letter="Я"))
+            saver.start()
+            assert _waiting_for_a_lock(), "the finals save should wait for school A's lock"
+            enrolment = writer.scalars(select(Enrolment).where(Enrolment.class_unit_id == class_id)).first()
+            enrolment.end = enrolment.start
+            writer.commit()
+            outcome["writer"] = "ok"
+        except OperationalError as error:
+            outcome["writer"] = str(error.orig).splitlines()[0]
+            writer.rollback()
+        finally:
+            writer.close()
+            saver.join(15)
+    assert outcome == {"writer": "ok", "save": "ok"}
+
+
+@pytest.mark.skipif(not POSTGRES, reason="advisory and row locks of concurrent transactions: PostgreSQL only")
+@pytest.mark.commits
+def test_a_flush_takes_the_school_lock_before_it_locks_the_rows_it_writes(app, world):
+    """Two subjects of school A renamed in turns by two transactions (subjects are read by the statistics, not
+    audited): the second waits for the school lock before it touches its row, so the first can go on to that
+    row (the second held it while waiting for the lock the first held: a deadlock)."""
+    import threading
+
+    from app.models import Subject
+    from tests import factories
+
+    second = factories.subject(world.school_a, "Русский язык")
+    db.session.commit()
+    first_id, second_id, outcome = world.subjects["math"].id, second.id, {}
+
+    def rename_the_second() -> None:
+        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
+            renaming = Session(bind=connection)
+            try:
+                renaming.get(Subject, second_id).name = "Русский язык и литература"
+                renaming.commit()
+                outcome["other"] = "ok"
+            except OperationalError as error:
+                outcome["other"] = str(error.orig).splitlines()[0]
+            finally:
+                renaming.close()
+
+    with db.engine.connect() as connection, acting_as("system"):
+        writer = Session(bind=connection)
+        other = threading.Thread(target=rename_the_second)
+        try:
+            writer.get(Subject, first_id).name = "Математика и алгебра"
+            writer.flush()
+            other.start()
+            assert _waiting_for_a_lock(), "the other rename should wait for school A's lock"
+            writer.get(Subject, second_id).name = "Русский язык (углублённый)"
+            writer.commit()
+            outcome["writer"] = "ok"
+        except OperationalError as error:
+            outcome["writer"] = str(error.orig).splitlines()[0]
+            writer.rollback()
+        finally:
+            writer.close()
+            other.join(15)
+    assert outcome == {"writer": "ok", "other": "ok"}

@@ -134,13 +134,21 @@ def _school_of(obj) -> int:
     return school or 0
 
 
+def _schools_row(obj) -> bool:
+    """An audited row, or any row of a school (the statistics read some that are not audited: classes, subjects,
+    staff, assignments, and group members through their group)."""
+    return _is_audited(obj) or hasattr(obj, "school_id")
+
+
 @event.listens_for(Session, "before_flush")
 def _lock_chains_before_writing(session: Session, _flush_context, _instances) -> None:
-    """On PostgreSQL, take the audit lock of each school whose audited rows the flush writes before it writes
-    them: the statistics token's triggers lock the school's token row during the writes (migration 0017), and
-    one writer taking the audit lock first while another took the token first could deadlock."""
-    changed = [o for o in session.new if _is_audited(o)] + [o for o in session.deleted if _is_audited(o)] + [
-        o for o in session.dirty if _is_audited(o) and session.is_modified(o, include_collections=False)]
+    """On PostgreSQL, take the school lock (the audit chain's) of each school whose rows the flush writes, before
+    it writes them. A school's writers then take their locks in one order: this one, then the rows written and
+    the statistics token's row (its triggers take this lock too, for writes that pass no flush; migration 0017).
+    Taken after the writes, a writer holding a row or the token while waiting for it could deadlock with one
+    holding it while waiting for that row or the token."""
+    changed = [o for o in session.new if _schools_row(o)] + [o for o in session.deleted if _schools_row(o)] + [
+        o for o in session.dirty if _schools_row(o) and session.is_modified(o)]
     locked = session.info["audit_locked"] = set()
     if changed and session.get_bind().dialect.name == "postgresql":
         connection = session.connection()

@@ -65,11 +65,16 @@ def _changed(table: str) -> str:
     return " OR ".join(f'OLD."{c}" IS DISTINCT FROM NEW."{c}"' for c in READ[table])
 
 
+# The school's lock of the audit chain (app.services.audit.CHAIN_LOCK), taken before its token's row: a school's
+# writers take the two in one order, whether they write through a flush (which takes it first) or not.
+SCHOOL_LOCK = "PERFORM pg_advisory_xact_lock(7152009, s);"
+
+
 def _pg_renew(school: str) -> str:
     """plpgsql: renew the token of the school `school` (an expression), or of every school if it is NULL."""
     assign = "" if school == "s" else f"s := {school}; "
     return (f"{assign}IF s IS NULL THEN UPDATE stats_version SET token = {PG_TOKEN};"
-            f" ELSE INSERT INTO stats_version (school_id, token) VALUES (s, {PG_TOKEN})"
+            f" ELSE {SCHOOL_LOCK} INSERT INTO stats_version (school_id, token) VALUES (s, {PG_TOKEN})"
             f" ON CONFLICT (school_id) DO UPDATE SET token = EXCLUDED.token; END IF;")
 
 
@@ -92,12 +97,14 @@ def _pg_rows_function(table: str) -> str:
     (its transition table `changed`) once each — a bulk load (COPY) renews a school once, not once a row."""
     school = _school(table, "changed")
     return f"""CREATE FUNCTION stats_version_renew_{table}_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE s integer;
 BEGIN
   IF EXISTS (SELECT 1 FROM changed WHERE ({school}) IS NULL) THEN
     UPDATE stats_version SET token = {PG_TOKEN};
   ELSE
+    FOR s IN SELECT DISTINCT {school} AS school FROM changed ORDER BY 1 LOOP {SCHOOL_LOCK} END LOOP;
     INSERT INTO stats_version (school_id, token)
-      SELECT s, {PG_TOKEN} FROM (SELECT DISTINCT {school} AS s FROM changed) schools ORDER BY s
+      SELECT school, {PG_TOKEN} FROM (SELECT DISTINCT {school} AS school FROM changed) schools ORDER BY school
       ON CONFLICT (school_id) DO UPDATE SET token = EXCLUDED.token;
   END IF;
   RETURN NULL;
