@@ -294,7 +294,7 @@ def test_a_school_without_a_token_is_computed_every_time(world):
 
 
 def test_the_migration_gives_every_existing_school_its_token(tmp_path):
-    """0016 on a database with schools (and their data, written before any trigger): each has a row, so the
+    """0017 on a database with schools (and their data, written before any trigger): each has a row, so the
     cache keys their results by a token no earlier figures were cached under."""
     from tests.test_migrations import _app
 

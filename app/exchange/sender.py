@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Text, and_, cast, exists, or_, select, text, update
+from sqlalchemy import Text, and_, cast, exists, func, or_, select, text, update
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.exchange import payloads
@@ -185,15 +185,25 @@ def _cleared(request: list[dict], rows: dict, worker: str, refused: set[str]) ->
     claimed messages) and the family's consent still current (a withdrawal message always may). Asked before
     every POST attempt, retries included; the refused keys are added to `refused`."""
     asked = {key: rows[key].id for key in (m["idempotency_key"] for m in request) if key not in refused}
-    gone = set(db.session.scalars(select(Q.id).where(  # no longer ours: normally none, so only they are read
-        _among(asked.values()), or_(Q.worker != worker, Q.status != OutboxStatus.sending)))) if asked else set()
-    held = {key for key, row_id in asked.items() if row_id not in gone}
+    held = _held(asked, worker)
     electronic = electronic_recipients(sorted({rows[k].student_id for k in held}), clock.today())
     db.session.commit()  # no transaction stays open while the portal is called
     cleared = [m for m in request if m["idempotency_key"] in held
                and (m["kind"] == "withdrawal" or rows[m["idempotency_key"]].student_id in electronic)]
     refused.update(set(m["idempotency_key"] for m in request) - {m["idempotency_key"] for m in cleared})
     return cleared
+
+
+def _held(asked: dict[str, int], worker: str) -> set[str]:
+    """The keys of `asked` (key → outbox id) whose messages this worker still holds: counted first, as all of them
+    normally are; their ids are read only when some are not."""
+    if not asked:
+        return set()
+    ours = (Q.worker == worker, Q.status == OutboxStatus.sending)
+    if db.session.scalar(select(func.count()).where(_among(asked.values()), *ours)) == len(asked):
+        return set(asked)
+    still = set(db.session.scalars(select(Q.id).where(_among(asked.values()), *ours)))
+    return {key for key, row_id in asked.items() if row_id in still}
 
 
 def _requests(messages: list[dict]) -> list[list[dict]]:
