@@ -191,6 +191,50 @@ def _waiting_for_a_lock(seconds: float = 5.0) -> bool:
     return False
 
 
+def _attempt(outcome: dict, name: str, session: Session, work) -> None:
+    """`work(session)` and the commit; outcome[name]: "ok", or the first line of the database's error."""
+    try:
+        work(session)
+        session.commit()
+        outcome[name] = "ok"
+    except OperationalError as error:
+        outcome[name] = str(error.orig).splitlines()[0]
+        session.rollback()
+    finally:
+        session.close()
+
+
+def in_turns(app, begin, other, finish) -> dict[str, str]:
+    """Two writers of school A on connections of their own: `begin(writer)`; then `other(session)` on a thread,
+    which must wait for a lock; then `finish(writer)` and the writer's commit. What became of each."""
+    import threading
+
+    outcome: dict[str, str] = {}
+
+    def second() -> None:
+        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
+            _attempt(outcome, "other", Session(bind=connection), other)
+
+    thread = threading.Thread(target=second)
+
+    def first(writer: Session) -> None:
+        begin(writer)
+        thread.start()
+        assert _waiting_for_a_lock(), "the other writer should wait for school A's lock"
+        finish(writer)
+
+    with db.engine.connect() as connection, acting_as("system"):
+        try:
+            _attempt(outcome, "writer", Session(bind=connection), first)
+        finally:
+            if thread.ident is not None:
+                thread.join(15)
+    return outcome
+
+
+BOTH_WENT_THROUGH = {"writer": "ok", "other": "ok"}
+
+
 @pytest.mark.skipif(not POSTGRES, reason="advisory and row locks of concurrent transactions: PostgreSQL only")
 @pytest.mark.commits
 def test_a_finals_save_waits_for_the_audit_lock_before_it_locks_the_statistics_token(app, world):
@@ -198,8 +242,6 @@ def test_a_finals_save_waits_for_the_audit_lock_before_it_locks_the_statistics_t
     statistics token's row (its triggers, during the writes). A writer holding school A's audit lock, then
     writing a final of school A, must not find the token held by a finals save waiting behind it — the two
     would deadlock (the token was taken during the writes, the audit lock only after the flush)."""
-    import threading
-
     from app.models import FinalGrade, FinalValue
     from tests.journal_helpers import period_of
     from tests.stats_helpers import final
@@ -208,35 +250,17 @@ def test_a_finals_save_waits_for_the_audit_lock_before_it_locks_the_statistics_t
     kept, other = (final(world.students[kid], world.subjects["math"], period_of(world.year_a, 2), "4")
                    for kid in ("Алексеев", "Борисов"))
     db.session.commit()
-    outcome = {}
 
-    def save_a_final() -> None:  # a finals save of school A on its own connection, as a request would
-        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
-            saving = Session(bind=connection)
-            try:
-                saving.execute(text("SET LOCAL lock_timeout = '5s'"))
-                saving.get(FinalGrade, other.id).value = FinalValue.five
-                saving.commit()
-                outcome["saved"] = True
-            except OperationalError as error:
-                outcome["saved"] = str(error.orig)
-            finally:
-                saving.close()
+    def save_a_final(saving: Session) -> None:  # a finals save of school A, as a request would
+        saving.execute(text("SET LOCAL lock_timeout = '5s'"))
+        saving.get(FinalGrade, other.id).value = FinalValue.five
 
-    with db.engine.connect() as first:
-        holder = Session(bind=first)
-        saver = threading.Thread(target=save_a_final)
-        try:
-            record_created(holder, AuditChainStart, [{"id": 1, "school_id": a, "per_school_from": 1}])
-            saver.start()
-            assert _waiting_for_a_lock(), "the finals save should wait for school A's audit lock"
-            holder.execute(text("SET LOCAL lock_timeout = '500ms'"))  # before the deadlock detector's 1 s
-            holder.execute(update(FinalGrade).where(FinalGrade.id == kept.id).values(value="3"))
-            holder.commit()
-        finally:
-            holder.close()
-            saver.join(10)
-    assert outcome == {"saved": True}
+    def write_a_final(holder: Session) -> None:
+        holder.execute(text("SET LOCAL lock_timeout = '500ms'"))  # before the deadlock detector's 1 s
+        holder.execute(update(FinalGrade).where(FinalGrade.id == kept.id).values(value="3"))
+
+    assert in_turns(app, lambda holder: record_created(holder, AuditChainStart, [
+        {"id": 1, "school_id": a, "per_school_from": 1}]), save_a_final, write_a_final) == BOTH_WENT_THROUGH
     db.session.expire_all()
     assert {g.id: g.value for g in db.session.scalars(select(FinalGrade).where(FinalGrade.school_id == a))} == {
         kept.id: FinalValue.three, other.id: FinalValue.five}
@@ -250,51 +274,30 @@ def test_a_write_the_statistics_read_but_the_trail_does_not_takes_the_school_loc
     or by a Core statement, then an enrolment changed in the same transaction, while a finals save of the same
     school runs: the save waits for the school lock and both go through (they deadlocked: the first writer held
     the token without the school lock, the save the school lock while waiting for the token)."""
-    import threading
-
     from app.models import ClassUnit, Enrolment, FinalGrade, FinalValue
     from tests.journal_helpers import period_of
     from tests.stats_helpers import final
 
     saved = final(world.students["Борисов"], world.subjects["math"], period_of(world.year_a, 2), "4")
     db.session.commit()
-    class_id, outcome = world.classes["5А"].id, {}
+    class_id = world.classes["5А"].id
 
-    def save_a_final() -> None:
-        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
-            saving = Session(bind=connection)
-            try:
-                saving.get(FinalGrade, saved.id).value = FinalValue.five
-                saving.commit()
-                outcome["save"] = "ok"
-            except OperationalError as error:
-                outcome["save"] = str(error.orig).splitlines()[0]
-            finally:
-                saving.close()
+    def rename_the_class(writer: Session) -> None:
+        writer.execute(text("SET LOCAL lock_timeout = '3s'"))
+        if way == "flush":
+            writer.get(ClassUnit, class_id).letter = "Я"
+            writer.flush()
+        else:
+            writer.execute(update(ClassUnit).where(ClassUnit.id == class_id).values(letter="Я"))
 
-    with db.engine.connect() as first, acting_as("system"):
-        writer = Session(bind=first)
-        saver = threading.Thread(target=save_a_final)
-        try:
-            writer.execute(text("SET LOCAL lock_timeout = '3s'"))
-            if way == "flush":
-                writer.get(ClassUnit, class_id).letter = "Я"
-                writer.flush()
-            else:
-                writer.execute(update(ClassUnit).where(ClassUnit.id == class_id).values(letter="Я"))
-            saver.start()
-            assert _waiting_for_a_lock(), "the finals save should wait for school A's lock"
-            enrolment = writer.scalars(select(Enrolment).where(Enrolment.class_unit_id == class_id)).first()
-            enrolment.end = enrolment.start
-            writer.commit()
-            outcome["writer"] = "ok"
-        except OperationalError as error:
-            outcome["writer"] = str(error.orig).splitlines()[0]
-            writer.rollback()
-        finally:
-            writer.close()
-            saver.join(15)
-    assert outcome == {"writer": "ok", "save": "ok"}
+    def save_a_final(saving: Session) -> None:
+        saving.get(FinalGrade, saved.id).value = FinalValue.five
+
+    def change_an_enrolment(writer: Session) -> None:
+        enrolment = writer.scalars(select(Enrolment).where(Enrolment.class_unit_id == class_id)).first()
+        enrolment.end = enrolment.start
+
+    assert in_turns(app, rename_the_class, save_a_final, change_an_enrolment) == BOTH_WENT_THROUGH
 
 
 @pytest.mark.skipif(not POSTGRES, reason="advisory and row locks of concurrent transactions: PostgreSQL only")
@@ -303,42 +306,18 @@ def test_a_flush_takes_the_school_lock_before_it_locks_the_rows_it_writes(app, w
     """Two subjects of school A renamed in turns by two transactions (subjects are read by the statistics, not
     audited): the second waits for the school lock before it touches its row, so the first can go on to that
     row (the second held it while waiting for the lock the first held: a deadlock)."""
-    import threading
-
     from app.models import Subject
     from tests import factories
 
     second = factories.subject(world.school_a, "Русский язык")
     db.session.commit()
-    first_id, second_id, outcome = world.subjects["math"].id, second.id, {}
+    first_id, second_id = world.subjects["math"].id, second.id
 
-    def rename_the_second() -> None:
-        with app.app_context(), db.engine.connect() as connection, acting_as("system"):
-            renaming = Session(bind=connection)
-            try:
-                renaming.get(Subject, second_id).name = "Русский язык и литература"
-                renaming.commit()
-                outcome["other"] = "ok"
-            except OperationalError as error:
-                outcome["other"] = str(error.orig).splitlines()[0]
-            finally:
-                renaming.close()
+    def rename(subject_id: int, name: str):
+        def write(session: Session) -> None:
+            session.get(Subject, subject_id).name = name
+            session.flush()
+        return write
 
-    with db.engine.connect() as connection, acting_as("system"):
-        writer = Session(bind=connection)
-        other = threading.Thread(target=rename_the_second)
-        try:
-            writer.get(Subject, first_id).name = "Математика и алгебра"
-            writer.flush()
-            other.start()
-            assert _waiting_for_a_lock(), "the other rename should wait for school A's lock"
-            writer.get(Subject, second_id).name = "Русский язык (углублённый)"
-            writer.commit()
-            outcome["writer"] = "ok"
-        except OperationalError as error:
-            outcome["writer"] = str(error.orig).splitlines()[0]
-            writer.rollback()
-        finally:
-            writer.close()
-            other.join(15)
-    assert outcome == {"writer": "ok", "other": "ok"}
+    assert in_turns(app, rename(first_id, "Математика и алгебра"), rename(second_id, "Русский язык и литература"),
+                    rename(second_id, "Русский язык (углублённый)")) == BOTH_WENT_THROUGH
