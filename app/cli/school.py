@@ -114,8 +114,8 @@ def analyse() -> None:
     """Give PostgreSQL's planner the loaded tables' statistics (about 1 s for the school-size demo): autovacuum
     gathers them only some time after a bulk load, and until then the demo's pages and `make bench` were planned
     for empty tables (the statistics' raw GROUP BY took 21 ms instead of 5). After each school of a district:
-    statistics of fewer schools made the foreign-key checks of the next schools' COPY of marks scan whole
-    tables planned as tiny (a small school's marks 0.25 s → 1 s, the district's load 24 → 44 s). SQLite plans
+    with the statistics of the first school only, each later school's COPY of marks took ~1 s instead of
+    0.25 (the district's load 24 → 38–51 s; which plan went wrong was not pinned down). SQLite plans
     by its own rules without statistics; an ANALYZE there would change every page's plans."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("ANALYZE"))

@@ -77,11 +77,6 @@ def _due(now: dt.datetime):
                 or_(Q.kind != "withdrawal", ~busy))  # the withdrawal goes after everything before it
 
 
-def _among(ids, column=Q.id) -> object:
-    """`column (the outbox id) among ids`, the ids as one bound value (`id_lists.among`)."""
-    return among(column, ids)
-
-
 def _no_jit() -> None:
     """PostgreSQL's JIT compiled the claim on a large outbox (182 of its 230 ms in a profile) for a query that
     reads a few hundred index entries: off for the claim's transaction (SET LOCAL: nothing else is touched). The
@@ -116,7 +111,7 @@ def claim(worker: str, now: dt.datetime, limit: int, after: int = 0) -> list:
 def _let_go(ids: list[int], worker: str) -> None:
     """Messages cancelled (a withdrawal) while this worker held them: the withdrawal behind them may go now."""
     db.session.execute(update(OUTBOX).where(
-        _among(ids), Q.worker == worker, Q.status == OutboxStatus.cancelled,
+        among(Q.id, ids), Q.worker == worker, Q.status == OutboxStatus.cancelled,
         Q.claimed_until.is_not(None)).values(claimed_until=None))
 
 
@@ -124,9 +119,9 @@ def release(rows, worker: str) -> None:
     """Give back claimed messages that were never tried (the portal went down before their turn): queued
     again, the attempt not counted; a message cancelled meanwhile stays cancelled (committed)."""
     ids = [r.id for r in rows]
-    db.session.execute(update(OUTBOX).where(_among(ids), Q.worker == worker, Q.status == OutboxStatus.sending).values(
-        status=OutboxStatus.queued, claimed_until=None, attempts=Q.attempts - 1,
-    ))
+    db.session.execute(update(OUTBOX).where(
+        among(Q.id, ids), Q.worker == worker, Q.status == OutboxStatus.sending,
+    ).values(status=OutboxStatus.queued, claimed_until=None, attempts=Q.attempts - 1))
     _let_go(ids, worker)
     db.session.commit()
 
@@ -169,7 +164,7 @@ def _blocks(rows) -> tuple[dict, dict]:
         Student.id, Student.file_number, Student.surname, Student.name, Student.patronymic,
         ClassUnit.grade, ClassUnit.letter, School.id.label("school"), School.full_name.label("school_name"),
     ).join(School, School.id == Student.school_id).outerjoin(ClassUnit, ClassUnit.id == Student.class_unit_id)
-        .where(_among({r.student_id for r in rows}, Student.id))).all()
+        .where(among(Student.id, {r.student_id for r in rows}))).all()
     # the models' own rules for a full name and a class's name, read off the row's columns
     students = {s.id: payloads.student_fields(s.id, s.file_number, PersonName.full_name.fget(s),
                                               ClassUnit.name.fget(s) if s.grade is not None else None) for s in found}
@@ -199,10 +194,10 @@ def _held(asked: dict[str, int], worker: str) -> set[str]:
     normally are; their ids are read only when some are not."""
     if not asked:
         return set()
-    ours = (Q.worker == worker, Q.status == OutboxStatus.sending)
-    if db.session.scalar(select(func.count()).where(_among(asked.values()), *ours)) == len(asked):
+    ours = (among(Q.id, asked.values()), Q.worker == worker, Q.status == OutboxStatus.sending)
+    if db.session.scalar(select(func.count()).where(*ours)) == len(asked):
         return set(asked)
-    still = set(db.session.scalars(select(Q.id).where(_among(asked.values()), *ours)))
+    still = set(db.session.scalars(select(Q.id).where(*ours)))
     return {key for key, row_id in asked.items() if row_id in still}
 
 
@@ -258,7 +253,7 @@ def _record(run: Run, rows, receipts: dict, refused: set[str], now: dt.datetime,
     for (counted, change), members in groups.items():
         by_id = {r.id: r for r in members}
         ours = db.session.scalars(update(OUTBOX).where(
-            _among(by_id), Q.worker == worker, Q.status == OutboxStatus.sending,
+            among(Q.id, by_id), Q.worker == worker, Q.status == OutboxStatus.sending,
         ).values(dict(change)).returning(Q.id)).all()
         if counted == "accepted":
             for row_id in sorted(ours):
