@@ -3,7 +3,6 @@ baseline (the same cells by two raw queries and a minimal Jinja table), its size
 permission checks counted apart), and the statements of a JSON save; on SQLite, and on PostgreSQL too
 when BENCH_POSTGRES_URL is set."""
 import datetime as dt
-import os
 import re
 import sys
 from pathlib import Path
@@ -24,7 +23,7 @@ from app.models import (  # noqa: E402
     TeachingAssignment,
     WorkType,
 )
-from bench.common import median_time, row, school_app, statements  # noqa: E402
+from bench.common import databases, median_time, row, school_app, statements  # noqa: E402
 
 TODAY = "2027-05-20"
 
@@ -148,9 +147,8 @@ def measure(label: str, url: str | None) -> None:
 
 
 def main() -> None:
-    measure("SQLite", None)
-    if os.environ.get("BENCH_POSTGRES_URL"):
-        measure("PostgreSQL", os.environ["BENCH_POSTGRES_URL"])
+    for name, url in databases():
+        measure(name, url)
 
 
 if __name__ == "__main__":

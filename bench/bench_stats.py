@@ -4,7 +4,6 @@ before each call: the first call after a change), against a baseline — one raw
 (N and the distribution of the period's finals per class × subject) — and the SQL statements of the service
 and of the call. SQLite in a temp dir; PostgreSQL too when BENCH_POSTGRES_URL is set (its public schema is
 dropped first)."""
-import os
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from app.extensions import db  # noqa: E402
 from app.models import FinalGrade, FinalStatus, PeriodKind, ReportingPeriod  # noqa: E402
-from bench.common import median_time, row, school_app, statements  # noqa: E402
+from bench.common import databases, median_time, row, school_app, statements  # noqa: E402
 
 TODAY = "2026-11-20"  # the first quarter has ended: the demo closes it with finals
 RUNS = 11
@@ -95,10 +94,7 @@ def measure(name: str, url: str | None) -> None:
 
 
 def main() -> None:
-    databases = [("SQLite", None)]
-    if os.environ.get("BENCH_POSTGRES_URL"):
-        databases.append(("PostgreSQL", os.environ["BENCH_POSTGRES_URL"]))
-    for name, url in databases:
+    for name, url in databases():
         measure(name, url)
 
 

@@ -4,7 +4,6 @@ flushes them (one UPDATE per row, executemany) with the per-school row-level tri
 SQLite a row-level one) and with no trigger, each timed in the same transaction, which is rolled back. The
 app's statements are the same in every case: the triggers run inside the database. SQLite in a temp dir;
 PostgreSQL too when BENCH_POSTGRES_URL is set (its public schema is dropped first)."""
-import os
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from app.extensions import db  # noqa: E402
 from app.models import Enrolment, FinalGrade  # noqa: E402
-from bench.common import school_app  # noqa: E402
+from bench.common import databases, school_app  # noqa: E402
 
 TODAY = "2026-11-20"  # the demo has closed the first quarter with finals
 SAVES = 200
@@ -80,10 +79,7 @@ def measure(name: str, url: str | None) -> None:
 
 
 def main() -> None:
-    databases = [("SQLite", None)]
-    if os.environ.get("BENCH_POSTGRES_URL"):
-        databases.append(("PostgreSQL", os.environ["BENCH_POSTGRES_URL"]))
-    for name, url in databases:
+    for name, url in databases():
         measure(name, url)
 
 

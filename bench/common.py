@@ -11,6 +11,15 @@ from app import create_app
 from app.extensions import db
 
 
+def databases() -> list[tuple[str, str | None]]:
+    """(name, url) of the databases a bench measures: SQLite (url None: a new file), and PostgreSQL when
+    BENCH_POSTGRES_URL is set."""
+    found = [("SQLite", None)]
+    if os.environ.get("BENCH_POSTGRES_URL"):
+        found.append(("PostgreSQL", os.environ["BENCH_POSTGRES_URL"]))
+    return found
+
+
 def school_app(today: str, size: str = "school", url: str | None = None):
     """An app with `school init` and the demo loaded; prints the load time. `url`: a PostgreSQL database
     whose public schema is dropped first (e.g. BENCH_POSTGRES_URL); default a new SQLite file."""
