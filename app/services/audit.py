@@ -126,8 +126,8 @@ def _is_audited(obj) -> bool:
 
 
 def _school_of(obj) -> int:
-    """The school whose chain an audited row joins (0: none), read before the flush: its school_id, or the
-    school it was given as an object."""
+    """The school of a row about to be flushed (0: none): its school_id, or the school it was given as an
+    object (its school lock and, for an audited row, its chain)."""
     school = obj.school_id if hasattr(obj, "school_id") else None
     if school is None:
         school = getattr(obj.__dict__.get("school"), "id", None)
