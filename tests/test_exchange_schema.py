@@ -13,7 +13,17 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import event, select
 
 from app.exchange import payloads
-from app.exchange.schema import ENTITY_KINDS, KINDS, SCHEMA_VERSION, RawJSON, batch_json, envelope, errors, schema
+from app.exchange.schema import (
+    ENTITY_KINDS,
+    ENVELOPE,
+    KINDS,
+    SCHEMA_VERSION,
+    RawJSON,
+    batch_json,
+    envelope,
+    errors,
+    schema,
+)
 from app.extensions import db
 from app.models import (
     Attendance,
@@ -133,6 +143,25 @@ def test_payloads_read_as_stored_text_go_out_as_the_same_json(ascii_only):
     assert all(f'"payload":{text}}}' in body for text in stored)  # written in as stored
     mixed = [raw[0], EXAMPLES[1]]  # a decoded payload among them: the batch is encoded whole
     assert json.loads(batch_json("b2", mixed))["messages"] == EXAMPLES[:2]
+
+
+def test_a_batch_body_is_what_json_dumps_of_its_messages_would_write():
+    """batch_json writes the job's envelopes field by field, a student's or school's block shared by several
+    messages encoded once: byte for byte what json.dumps of the same messages writes, and a message of another
+    shape is encoded whole."""
+    made = [wrap(m["kind"], m["payload"]) for m in EXAMPLES]  # one student and school block shared by all
+    assert all(tuple(m) == ENVELOPE for m in made) and made[0]["student"] is made[1]["student"]
+    unshared = [{**m, "student": dict(m["student"]), "school": dict(m["school"])} for m in made]
+    other = {"note": "не конверт", **made[1]}  # its RawJSON payload decoded, as the whole is encoded
+
+    def dumps(messages):
+        return json.dumps({"batch": "b", "messages": messages}, ensure_ascii=False, separators=(",", ":")).encode()
+
+    assert batch_json("b", made) == dumps(made) and batch_json("b", unshared) == dumps(unshared)
+    assert batch_json("b", [*made, {**other, "payload": RawJSON(json.dumps(other["payload"]))}]) == \
+        dumps([*made, other])
+    with pytest.raises(ValueError):  # an id that is not a number is not written as one
+        batch_json("b", [{**made[0], "id": "7"}])
 
 
 def test_a_deleted_entry_needs_only_its_id():

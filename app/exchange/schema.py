@@ -43,8 +43,9 @@ def errors(message: dict) -> list[str]:
 
 def utc_iso(moment: dt.datetime) -> str:
     """A moment as ISO 8601 UTC with «Z»; a naive moment is taken as UTC (as the database stores it)."""
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    if moment.tzinfo is None:  # one call, not three: 500 a batch in the exchange job
+        return moment.isoformat(timespec="seconds") + "Z"
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class RawJSON(str):
@@ -60,25 +61,35 @@ def envelope(row, student: dict, school: dict) -> dict:
             "created_at": utc_iso(row.created_at), "school": school, "student": student, "payload": payload}
 
 
-_HOLE = '"payload":null}'  # no JSON string holds it unescaped, and only the envelope has a "payload" key
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+ENVELOPE = ("id", "idempotency_key", "kind", "version", "created_at", "school", "student", "payload")
 
 
-def _shell(message: dict, whole: bool) -> dict:
-    """The message to encode: a RawJSON payload decoded (`whole`) or left as a null to fill in."""
-    payload = message.get("payload")
-    if not isinstance(payload, RawJSON):
-        return message
-    return {**message, "payload": json.loads(payload) if whole else None}
+def _value(value, blocks: dict) -> str:
+    """A RawJSON payload as it is; a dict (a student's or school's block, shared by that student's or school's
+    messages of a batch) encoded once a batch."""
+    if isinstance(value, RawJSON):
+        return value
+    if isinstance(value, dict):
+        if id(value) not in blocks:  # the messages hold every block while the batch is encoded: ids stay unique
+            blocks[id(value)] = _encode(value)
+        return blocks[id(value)]
+    return _encode(value)
+
+
+def _message(m: dict, blocks: dict) -> str:
+    if tuple(m) != ENVELOPE:  # not an envelope() as the job makes it: encoded whole, a RawJSON payload decoded
+        return _encode({k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in m.items()})
+    return (f'{{"id":{m["id"]:d},"idempotency_key":{_encode(m["idempotency_key"])},"kind":{_encode(m["kind"])},'
+            f'"version":{_encode(m["version"])},"created_at":{_encode(m["created_at"])},'
+            f'"school":{_value(m["school"], blocks)},"student":{_value(m["student"], blocks)},'
+            f'"payload":{_value(m["payload"], blocks)}}}')
 
 
 def batch_json(batch: str, messages: list[dict]) -> bytes:
-    """The request body {"batch", "messages"} as compact UTF-8 JSON. When every payload is RawJSON, the
-    envelopes are encoded once with empty payloads and each payload's text is written into its place."""
-    raw = [m["payload"] for m in messages if isinstance(m.get("payload"), RawJSON)]
-    whole = len(raw) < len(messages) or not messages  # then a RawJSON payload among them is decoded
-    shells = [_shell(m, whole) for m in messages] if raw else messages
-    body = json.dumps({"batch": batch, "messages": shells}, ensure_ascii=False, separators=(",", ":"))
-    if not whole:
-        parts = body.split(_HOLE)
-        body = parts[0] + "".join(f'"payload":{text}}}{rest}' for text, rest in zip(raw, parts[1:], strict=True))
-    return body.encode()
+    """The request body {"batch", "messages"} as compact UTF-8 JSON, written message by message: a RawJSON
+    payload goes in as stored, and a block shared by several messages is encoded once (issue 19: the encoder
+    took a tenth of the job's time)."""
+    blocks: dict[int, str] = {}
+    return (f'{{"batch":{_encode(batch)},"messages":[' + ",".join(_message(m, blocks) for m in messages)
+            + "]}").encode()
