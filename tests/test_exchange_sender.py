@@ -233,3 +233,26 @@ def test_a_portal_notification_travels_through_the_outbox_in_utc(consented, port
     (forecast,) = [m for m in outbox() if m.kind == "forecast"]
     assert abs(forecast.created_at - before) < dt.timedelta(minutes=1)
     assert [m["payload"]["text"] for m in portal.messages(kid.id) if m["kind"] == "forecast"] == ["Математика: 4"]
+
+
+def test_outcomes_are_grouped_as_each_row_alone_would_be(app):
+    """The outcome is worked out once per verdict (a receipt's, or without one: refused or not, and the attempts
+    made): each row lands in the group of what _outcome gives it alone."""
+    from types import SimpleNamespace
+
+    from app.exchange.sender import _grouped, _outcome
+    from app.exchange.transport import Receipt
+
+    app.config["EXCHANGE_MAX_ATTEMPTS"] = 3
+    now, noon = clock.utcnow(), dt.datetime(2026, 11, 20, 12)
+    rows = [SimpleNamespace(id=i, key=f"k{i}", attempts=1 + i % 3) for i in range(12)]
+    receipts = {"k0": Receipt("k0", True, "", noon), "k1": Receipt("k1", True, "", None),
+                "k2": Receipt("k2", True, "", noon), "k3": Receipt("k3", False, "нет класса", None),
+                "k4": Receipt("k4", False, "нет ученика", None), "k5": Receipt("k5", True, "", noon)}
+    refused = {"k6", "k7", "k0"}  # a refused key with a receipt follows its receipt
+    groups = _grouped(rows, receipts, refused, "", now)
+    assert sorted(r.id for members in groups.values() for r in members) == list(range(12))
+    for (counted, change), members in groups.items():
+        assert all(_outcome(r, receipts.get(r.key), refused, "", now) == (counted, dict(change)) for r in members)
+    assert {counted for counted, _ in groups} == {"accepted", "rejected", "cancelled", "later", "parked"}
+    assert len(groups) == 8  # accepted at noon / now, two reasons, cancelled, later after 1 or 2 attempts, parked

@@ -14,10 +14,11 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import cache
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Text, and_, cast, exists, func, or_, select, text, update
+from sqlalchemy import DateTime, Integer, String, Text, and_, bindparam, cast, exists, func, or_, select, text, update
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from app.exchange import payloads
@@ -28,7 +29,7 @@ from app.models import ClassUnit, ExamResult, FinalGrade, OutboxMessage, OutboxS
 from app.models.people import PersonName
 from app.services import clock
 from app.services.consent import electronic_recipients
-from app.services.id_lists import among
+from app.services.id_lists import among, listed
 
 # The job's statements are Core on the outbox table: its rows come back as plain rows, with no ORM bulk-update
 # machinery per statement and no identity map to keep in step (a profile's second largest cost after the binds).
@@ -85,18 +86,28 @@ def _no_jit() -> None:
         db.session.execute(text("SET LOCAL jit = off"))
 
 
-def _claim(worker: str, now: dt.datetime, limit: int, after: int) -> list:
-    _no_jit()
-    chosen = select(Q.id).where(Q.id > after, _due(now)).order_by(Q.id).limit(limit)
-    if db.session.get_bind().dialect.name == "postgresql":
+@cache
+def _claim_statement(dialect: str):
+    """The claim, built once with its values bound at each run (`now`, `after`, `size`, `claimer`, `lease`):
+    building it (an alias, a CTE and their columns) cost the job more than PostgreSQL's running it (issue 19)."""
+    now = bindparam("now", type_=DateTime)
+    chosen = select(Q.id).where(Q.id > bindparam("after", type_=Integer), _due(now)).order_by(Q.id) \
+        .limit(bindparam("size", type_=Integer))
+    if dialect == "postgresql":
         # Materialised: PostgreSQL may run an IN-subquery again per row, and with SKIP LOCKED each run can
         # pick other rows, so one claim took more than `limit` messages.
         chosen = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
         chosen = select(chosen.c.id)
+    return update(OUTBOX).where(Q.id.in_(chosen.scalar_subquery())).values(
+        status=OutboxStatus.sending, worker=bindparam("claimer", type_=String), attempts=Q.attempts + 1,
+        claimed_until=bindparam("lease", type_=DateTime)).returning(*COLUMNS)
+
+
+def _claim(worker: str, now: dt.datetime, limit: int, after: int) -> list:
+    _no_jit()
     lease = now + dt.timedelta(seconds=current_app.config["EXCHANGE_LEASE"])
-    rows = db.session.execute(update(OUTBOX).where(Q.id.in_(chosen.scalar_subquery())).values(
-        status=OutboxStatus.sending, worker=worker, claimed_until=lease, attempts=Q.attempts + 1,
-    ).returning(*COLUMNS)).all()
+    rows = db.session.execute(_claim_statement(db.session.get_bind().dialect.name), {
+        "now": now, "after": after, "size": limit, "claimer": worker, "lease": lease}).all()
     return sorted(rows, key=lambda r: r.id)  # RETURNING keeps no order
 
 
@@ -133,7 +144,7 @@ class Batch:
 
     rows: list
     messages: list[dict]
-    by_key: dict
+    by_key: dict[str, tuple[int, int]]  # key → (outbox id, student id)
     refused: set[str]
 
 
@@ -141,7 +152,7 @@ def prepare(rows) -> Batch:
     """The envelopes of claimed rows (the caller's transaction)."""
     students, schools = _blocks(rows)
     return Batch(rows, [envelope(r, students[r.student_id], schools[r.school_id]) for r in rows],
-                 {r.key: r for r in rows}, set())
+                 {r.key: (r.id, r.student_id) for r in rows}, set())
 
 
 def _claimed(worker: str, size: int, after: int) -> Batch | None:
@@ -160,11 +171,8 @@ def _blocks(rows) -> tuple[dict, dict]:
     """The envelope blocks of the batch's students and schools: one Core statement (a student's columns with
     their class's name and their school's; ORM entities cost a fifth of a SQLite batch in a profile); a message
     written by another school than the student's now (they moved) has its school read apart."""
-    found = db.session.execute(select(
-        Student.id, Student.file_number, Student.surname, Student.name, Student.patronymic,
-        ClassUnit.grade, ClassUnit.letter, School.id.label("school"), School.full_name.label("school_name"),
-    ).join(School, School.id == Student.school_id).outerjoin(ClassUnit, ClassUnit.id == Student.class_unit_id)
-        .where(among(Student.id, {r.student_id for r in rows}))).all()
+    found = db.session.execute(_blocks_statement(db.session.get_bind().dialect.name),
+                               {"ids": listed({r.student_id for r in rows})}).all()
     # the models' own rules for a full name and a class's name, read off the row's columns
     students = {s.id: payloads.student_fields(s.id, s.file_number, PersonName.full_name.fget(s),
                                               ClassUnit.name.fget(s) if s.grade is not None else None) for s in found}
@@ -175,30 +183,50 @@ def _blocks(rows) -> tuple[dict, dict]:
     return students, schools
 
 
-def _cleared(request: list[dict], rows: dict, worker: str, refused: set[str]) -> list[dict]:
+@cache
+def _blocks_statement(dialect: str):
+    """The students' columns for their blocks (built once; `ids` at each run)."""
+    return select(
+        Student.id, Student.file_number, Student.surname, Student.name, Student.patronymic,
+        ClassUnit.grade, ClassUnit.letter, School.id.label("school"), School.full_name.label("school_name"),
+    ).join(School, School.id == Student.school_id).outerjoin(ClassUnit, ClassUnit.id == Student.class_unit_id) \
+        .where(among(Student.id))
+
+
+def _cleared(request: list[dict], by_key: dict, worker: str, refused: set[str]) -> list[dict]:
     """The messages of a request that may leave right now: still held by this worker (a withdrawal cancels
     claimed messages) and the family's consent still current (a withdrawal message always may). Asked before
     every POST attempt, retries included; the refused keys are added to `refused`."""
-    asked = {key: rows[key].id for key in (m["idempotency_key"] for m in request) if key not in refused}
+    asked = {m["idempotency_key"]: by_key[m["idempotency_key"]] for m in request
+             if m["idempotency_key"] not in refused}
     held = _held(asked, worker)
-    electronic = electronic_recipients(sorted({rows[k].student_id for k in held}), clock.today())
+    electronic = electronic_recipients(sorted({asked[key][1] for key in held}), clock.today())
     db.session.commit()  # no transaction stays open while the portal is called
     cleared = [m for m in request if m["idempotency_key"] in held
-               and (m["kind"] == "withdrawal" or rows[m["idempotency_key"]].student_id in electronic)]
-    refused.update(set(m["idempotency_key"] for m in request) - {m["idempotency_key"] for m in cleared})
+               and (m["kind"] == "withdrawal" or asked[m["idempotency_key"]][1] in electronic)]
+    if len(cleared) < len(request):
+        refused.update({m["idempotency_key"] for m in request} - {m["idempotency_key"] for m in cleared})
     return cleared
 
 
-def _held(asked: dict[str, int], worker: str) -> set[str]:
-    """The keys of `asked` (key → outbox id) whose messages this worker still holds: counted first, as all of them
-    normally are; their ids are read only when some are not."""
+def _held(asked: dict[str, tuple[int, int]], worker: str) -> set[str]:
+    """The keys of `asked` (key → (outbox id, student id)) whose messages this worker still holds: counted first,
+    as all of them normally are; their ids are read only when some are not."""
     if not asked:
         return set()
-    ours = (among(Q.id, asked.values()), Q.worker == worker, Q.status == OutboxStatus.sending)
-    if db.session.scalar(select(func.count()).where(*ours)) == len(asked):
+    count, which = _held_statements(db.session.get_bind().dialect.name)
+    values = {"ids": listed(row_id for row_id, _ in asked.values()), "claimer": worker}
+    if db.session.scalar(count, values) == len(asked):
         return set(asked)
-    still = set(db.session.scalars(select(Q.id).where(*ours)))
-    return {key for key, row_id in asked.items() if row_id in still}
+    still = set(db.session.scalars(which, values))
+    return {key for key, (row_id, _) in asked.items() if row_id in still}
+
+
+@cache
+def _held_statements(dialect: str) -> tuple:
+    """How many of the messages `ids` the worker `claimer` holds, and which (built once)."""
+    ours = (among(Q.id), Q.worker == bindparam("claimer", type_=String), Q.status == OutboxStatus.sending)
+    return select(func.count()).where(*ours), select(Q.id).where(*ours)
 
 
 def _requests(messages: list[dict]) -> list[list[dict]]:
@@ -245,12 +273,8 @@ def _record(run: Run, rows, receipts: dict, refused: set[str], now: dt.datetime,
     """Write the outcomes set-based: one UPDATE per distinct outcome (a batch the portal took whole is one),
     each guarded by worker and status — a message cancelled by a withdrawal, or re-claimed by another worker
     after this one's lease ran out, is not ours to overwrite. Counts only what was written; the ids written."""
-    groups: dict[tuple, list] = defaultdict(list)
     written = set()
-    for row in rows:
-        counted, change = _outcome(row, receipts.get(row.key), refused, run.portal_down, now)
-        groups[counted, tuple(change.items())].append(row)  # one function builds each change, keys in order
-    for (counted, change), members in groups.items():
+    for (counted, change), members in _grouped(rows, receipts, refused, run.portal_down, now).items():
         by_id = {r.id: r for r in members}
         ours = db.session.scalars(update(OUTBOX).where(
             among(Q.id, by_id), Q.worker == worker, Q.status == OutboxStatus.sending,
@@ -261,6 +285,22 @@ def _record(run: Run, rows, receipts: dict, refused: set[str], now: dt.datetime,
         _count(run, counted, len(ours))
         written.update(ours)
     return written
+
+
+def _grouped(rows, receipts: dict, refused: set[str], portal_down: str, now: dt.datetime) -> dict[tuple, list]:
+    """The rows by outcome: (what it counts as, the change's items) → rows. A row's outcome depends only on its
+    receipt's verdict, or without one on whether it was refused and its attempts: worked out once a verdict."""
+    verdicts: dict[tuple, list] = defaultdict(list)
+    for row in rows:
+        receipt = receipts.get(row.key)
+        verdicts[(receipt.accepted, receipt.reason, receipt.accepted_at) if receipt
+                 else (row.key in refused, row.attempts)].append(row)
+    groups: dict[tuple, list] = defaultdict(list)
+    for members in verdicts.values():
+        first = members[0]
+        counted, change = _outcome(first, receipts.get(first.key), refused, portal_down, now)
+        groups[counted, tuple(change.items())] += members  # one function builds each change, keys in order
+    return groups
 
 
 def _count(run: Run, counted: str, n: int) -> None:

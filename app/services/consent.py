@@ -4,9 +4,10 @@ the school electronically."""
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import Date, bindparam, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -26,7 +27,7 @@ from app.models import (
 )
 from app.services import clock
 from app.services.errors import RuleViolation
-from app.services.id_lists import among
+from app.services.id_lists import among, listed
 from app.services.membership import enrolled_between
 
 # The defaults of the guided form: the 152-ФЗ ст.9 ч.4 content of the school's standard statement.
@@ -125,20 +126,44 @@ def record_decision(consent: Consent, recorded_by: str) -> Consent:
     return consent
 
 
-def _latest(at: dt.date | None, student_ids):
-    """Subquery: the id of each of these students' latest decision made on or before `at`. Only their
-    decisions are ranked: ranking every school's first made each save grow with the district (issue 19)."""
-    at = at or clock.today()
+def _latest():
+    """Subquery: the id of each listed student's latest decision made on or before `at`. Only their decisions
+    are ranked (`ranked`): ranking every school's first made each save grow with the district (issue 19)."""
     ranked = select(Consent.id, Consent.student_id, func.row_number().over(
         partition_by=Consent.student_id, order_by=(Consent.decided_on.desc(), Consent.id.desc())).label("n")
-    ).where(Consent.decided_on <= at, among(Consent.student_id, student_ids, "ranked")).subquery()
+    ).where(Consent.decided_on <= bindparam("at", type_=Date), among(Consent.student_id, name="ranked")).subquery()
     return select(ranked.c.id).where(ranked.c.n == 1)
+
+
+def _at(at: dt.date | None, student_ids) -> dict:
+    """The values of the statements below: the date and the students."""
+    ids = listed(student_ids)
+    return {"at": at or clock.today(), "ranked": ids, "ids": ids}
+
+
+# Built once for the session's database (every save and every exchange batch asks; building them cost more than
+# running them), their values given by _at().
+@cache
+def _statuses(dialect: str):
+    return select(Consent.student_id, Consent.decision, Consent.decided_on).where(
+        Consent.id.in_(_latest()), among(Consent.student_id))
+
+
+@cache
+def _standing(dialect: str):
+    """A student's one delivery preference joined to their latest decision."""
+    return select(Consent.student_id, Consent.decision, Consent.decided_on, DeliveryPreference.channel).outerjoin(
+        DeliveryPreference, DeliveryPreference.student_id == Consent.student_id).where(
+        Consent.id.in_(_latest()), among(Consent.student_id))
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
 
 
 def statuses(student_ids: list[int], at: dt.date | None = None) -> dict[int, ConsentStatus]:
     """The standing of many students at a date, in one query."""
-    rows = db.session.execute(select(Consent.student_id, Consent.decision, Consent.decided_on).where(
-        Consent.id.in_(_latest(at, student_ids)), among(Consent.student_id, student_ids))).all() if student_ids else []
+    rows = db.session.execute(_statuses(_dialect()), _at(at, student_ids)).all() if student_ids else []
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day in rows}
     return {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
 
@@ -168,12 +193,8 @@ def channels(student_ids: list[int], at: dt.date | None = None, standing: dict[i
 
 
 def _standing_and_choice(student_ids: list[int], at: dt.date | None) -> tuple[dict, dict]:
-    """statuses() and the delivery preferences, read together (a student's one preference joined to their
-    latest decision)."""
-    rows = db.session.execute(
-        select(Consent.student_id, Consent.decision, Consent.decided_on, DeliveryPreference.channel)
-        .outerjoin(DeliveryPreference, DeliveryPreference.student_id == Consent.student_id)
-        .where(Consent.id.in_(_latest(at, student_ids)), among(Consent.student_id, student_ids))).all()
+    """statuses() and the delivery preferences, read together."""
+    rows = db.session.execute(_standing(_dialect()), _at(at, student_ids)).all()
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day, _ in rows}
     standing = {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
     return standing, {sid: channel for sid, _, _, channel in rows if channel is not None}

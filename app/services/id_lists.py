@@ -9,11 +9,20 @@ from sqlalchemy import ARRAY, Integer, String, any_, bindparam, cast, func, sele
 from app.extensions import db
 
 
-def among(column, ids, name: str = "ids"):
-    """`column` is one of `ids` (any iterable of ints; sorted, so equal sets bind equal values)."""
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def listed(ids) -> str:
+    """The one value that stands for `ids` (any iterable of ints; sorted, so equal sets bind equal values)."""
     ids = sorted(ids)
-    if db.session.get_bind().dialect.name == "postgresql":
-        text = "{" + ",".join(map(str, ids)) + "}"
-        return column == any_(cast(bindparam(name, text, type_=String), ARRAY(Integer)))
-    listed = func.json_each(bindparam(name, json.dumps(ids))).table_valued("value")
-    return column.in_(select(listed.c.value))
+    return "{" + ",".join(map(str, ids)) + "}" if _postgresql() else json.dumps(ids)
+
+
+def among(column, ids=None, name: str = "ids"):
+    """`column` is one of `ids`; without `ids`, a placeholder for a statement built once (for the session's
+    database), the value `listed(ids)` given as `name` when it runs."""
+    value = bindparam(name, type_=String) if ids is None else bindparam(name, listed(ids), type_=String)
+    if _postgresql():
+        return column == any_(cast(value, ARRAY(Integer)))
+    return column.in_(select(func.json_each(value).table_valued("value").c.value))
