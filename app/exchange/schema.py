@@ -62,28 +62,26 @@ def envelope(row, student: dict, school: dict) -> dict:
 
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = json.encoder.encode_basestring  # a str as _encode writes it, without its checks
 ENVELOPE = ("id", "idempotency_key", "kind", "version", "created_at", "school", "student", "payload")
 
 
-def _value(value, blocks: dict) -> str:
-    """A RawJSON payload as it is; a dict (a student's or school's block, shared by that student's or school's
-    messages of a batch) encoded once a batch."""
-    if isinstance(value, RawJSON):
-        return value
-    if isinstance(value, dict):
-        if id(value) not in blocks:  # the messages hold every block while the batch is encoded: ids stay unique
-            blocks[id(value)] = _encode(value)
-        return blocks[id(value)]
-    return _encode(value)
+def _block(value, blocks: dict) -> str:
+    """A student's or school's block, shared by that student's or school's messages of a batch: encoded once."""
+    text = blocks.get(id(value))  # the messages hold every block while the batch is encoded: ids stay unique
+    if text is None:
+        text = blocks[id(value)] = _encode(value)
+    return text
 
 
 def _message(m: dict, blocks: dict) -> str:
     if tuple(m) != ENVELOPE:  # not an envelope() as the job makes it: encoded whole, a RawJSON payload decoded
         return _encode({k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in m.items()})
-    return (f'{{"id":{m["id"]:d},"idempotency_key":{_encode(m["idempotency_key"])},"kind":{_encode(m["kind"])},'
-            f'"version":{_encode(m["version"])},"created_at":{_encode(m["created_at"])},'
-            f'"school":{_value(m["school"], blocks)},"student":{_value(m["student"], blocks)},'
-            f'"payload":{_value(m["payload"], blocks)}}}')
+    payload = m["payload"]
+    return (f'{{"id":{m["id"]:d},"idempotency_key":{_string(m["idempotency_key"])},"kind":{_string(m["kind"])},'
+            f'"version":{_string(m["version"])},"created_at":{_string(m["created_at"])},'
+            f'"school":{_block(m["school"], blocks)},"student":{_block(m["student"], blocks)},'
+            f'"payload":{payload if isinstance(payload, RawJSON) else _encode(payload)}}}')
 
 
 def batch_json(batch: str, messages: list[dict]) -> bytes:

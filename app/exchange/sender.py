@@ -15,6 +15,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import cache
+from operator import attrgetter
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -108,7 +109,7 @@ def _claim(worker: str, now: dt.datetime, limit: int, after: int) -> list:
     lease = now + dt.timedelta(seconds=current_app.config["EXCHANGE_LEASE"])
     rows = db.session.execute(_claim_statement(db.session.get_bind().dialect.name), {
         "now": now, "after": after, "size": limit, "claimer": worker, "lease": lease}).all()
-    return sorted(rows, key=lambda r: r.id)  # RETURNING keeps no order
+    return sorted(rows, key=attrgetter("id"))  # RETURNING keeps no order
 
 
 def claim(worker: str, now: dt.datetime, limit: int, after: int = 0) -> list:
@@ -280,7 +281,7 @@ def _record(run: Run, rows, receipts: dict, refused: set[str], now: dt.datetime,
             among(Q.id, by_id), Q.worker == worker, Q.status == OutboxStatus.sending,
         ).values(dict(change)).returning(Q.id)).all()
         if counted == "accepted":
-            for row_id in sorted(ours):
+            for row_id in sorted(i for i in ours if by_id[i].kind in PUBLISHED):
                 _publish(by_id[row_id], dict(change)["accepted_at"])
         _count(run, counted, len(ours))
         written.update(ours)
@@ -356,9 +357,7 @@ def _later(row, reason: str, now: dt.datetime) -> dict:
 
 
 def _publish(row, accepted_at: dt.datetime) -> None:
-    """Final grades and exam results the family now has: `published_at` from the portal's receipt."""
-    if row.kind not in PUBLISHED:
-        return
+    """Final grades and exam results the family now has (a PUBLISHED kind): `published_at` from the receipt."""
     payload = json.loads(row.payload)
     items = payload.get("items", []) if row.kind == "snapshot" else [{"kind": row.kind, "payload": payload}]
     for item in items:
