@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, literal, select, union, update
+from sqlalchemy.orm import joinedload
 
 from app.exchange import payloads
 from app.exchange.capture import message_row
@@ -72,6 +73,15 @@ def waiting_and_failed(school_id: int | None = None) -> dict[str, int]:
         query = query.where(OutboxMessage.school_id == school_id)
     counts = dict(db.session.execute(query).all())
     return {"waiting": sum(counts.get(s, 0) for s in WAITING), "failed": counts.get(OutboxStatus.failed, 0)}
+
+
+def latest_failed(school_id: int | None, limit: int) -> list[OutboxMessage]:
+    """The school's (or every school's) most recent failed messages with their students."""
+    query = select(OutboxMessage).options(joinedload(OutboxMessage.student)).where(
+        OutboxMessage.unsettled, OutboxMessage.status == OutboxStatus.failed).order_by(OutboxMessage.id.desc())
+    if school_id:
+        query = query.where(OutboxMessage.school_id == school_id)
+    return db.session.scalars(query.limit(limit)).all()
 
 
 def retry_failed(school_id: int | None = None) -> int:

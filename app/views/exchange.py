@@ -9,8 +9,6 @@ from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.exchange import outbox, sla
 from app.extensions import db
@@ -53,18 +51,6 @@ def school_of(scope: Scope) -> int | None:
     return scope.school_id
 
 
-def _scoped(query, school_id: int | None):
-    return query if school_id is None else query.where(OutboxMessage.school_id == school_id)
-
-
-def latest_failed(school_id: int | None) -> list[OutboxMessage]:
-    """The most recent failed messages with their students."""
-    query = select(OutboxMessage).options(joinedload(OutboxMessage.student)).where(
-        OutboxMessage.unsettled, OutboxMessage.status == OutboxStatus.failed).order_by(
-        OutboxMessage.id.desc()).limit(FAILED_SHOWN)
-    return db.session.scalars(_scoped(query, school_id)).all()
-
-
 def dashboard(scope: Scope) -> dict | None:
     """The home page's line for readers of the exchange: 24-hour rule breaches, waiting and failed
     messages."""
@@ -94,7 +80,7 @@ class ExchangeView(BaseView):
         return self.render_template(
             "exchange/index.html", state=state, age=outbox.age_text(state.oldest_age(now)), statuses=STATUS_LABELS,
             items=items, breaches=sum(i.is_breach for i in items), sla_labels=sla.STATE_LABELS, days=sla.WINDOW_DAYS,
-            failed=latest_failed(school_id), moment=moment, failed_status=OutboxStatus.failed,
+            failed=outbox.latest_failed(school_id, FAILED_SHOWN), moment=moment, failed_status=OutboxStatus.failed,
             may_retry=self.appbuilder.sm.has_access(p.CAN_WRITE, p.RESOURCE_EXCHANGE))
 
     @expose("/retry", methods=["POST"])
