@@ -160,8 +160,22 @@ def test_a_batch_body_is_what_json_dumps_of_its_messages_would_write():
     assert batch_json("b", made) == dumps(made) and batch_json("b", unshared) == dumps(unshared)
     assert batch_json("b", [*made, {**other, "payload": RawJSON(json.dumps(other["payload"]))}]) == \
         dumps([*made, other])
-    with pytest.raises(ValueError):  # an id that is not a number is not written as one
-        batch_json("b", [{**made[0], "id": "7"}])
+    odd = [{**made[0], "id": "7"}, {**made[0], "id": True}, {**made[0], "id": 7.0},  # not an int id or str text:
+           {**made[0], "idempotency_key": None}, {**made[0], "kind": 3},  # written as json.dumps writes them,
+           {"note": RawJSON('"x"'), **made[0]}]  # a RawJSON other than the payload a string like any other
+    assert [batch_json("b", [m]) for m in odd] == [dumps([m]) for m in odd]
+
+
+def test_messages_made_one_by_one_keep_each_childs_own_blocks():
+    """Messages given as they are made (a generator) are dropped once written, and a new block can take a freed
+    one's id: each message still carries its own student's block, never the one written before it."""
+    mark = BY_KIND["mark"]
+
+    def made():
+        for n in range(6):
+            yield {**mark, "id": n + 1, "student": {**mark["student"], "id": 100 + n}, "school": dict(mark["school"])}
+
+    assert [m["student"]["id"] for m in json.loads(batch_json("b", made()))["messages"]] == list(range(100, 106))
 
 
 def test_a_deleted_entry_needs_only_its_id():

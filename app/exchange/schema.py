@@ -67,16 +67,26 @@ ENVELOPE = ("id", "idempotency_key", "kind", "version", "created_at", "school", 
 
 
 def _block(value, blocks: dict) -> str:
-    """A student's or school's block, shared by that student's or school's messages of a batch: encoded once."""
-    text = blocks.get(id(value))  # the messages hold every block while the batch is encoded: ids stay unique
-    if text is None:
-        text = blocks[id(value)] = _encode(value)
-    return text
+    """A student's or school's block, shared by that student's or school's messages of a batch: encoded once.
+    The cache holds the block itself: no other block can take its id while the batch is encoded (messages
+    made one by one and dropped, e.g. by a generator, would otherwise get another child's block)."""
+    held = blocks.get(id(value))
+    if held is None:
+        held = blocks[id(value)] = (value, _encode(value))
+    return held[1]
+
+
+def _plain(m: dict) -> bool:
+    """An envelope() as the job makes it: its fields in order, an int id and str texts. Anything else (a bool
+    or float id, a None key) is encoded whole, as json.dumps writes it, rather than miswritten or refused."""
+    return tuple(m) == ENVELOPE and type(m["id"]) is int and isinstance(m["idempotency_key"], str) \
+        and isinstance(m["kind"], str) and isinstance(m["version"], str) and isinstance(m["created_at"], str)
 
 
 def _message(m: dict, blocks: dict) -> str:
-    if tuple(m) != ENVELOPE:  # not an envelope() as the job makes it: encoded whole, a RawJSON payload decoded
-        return _encode({k: json.loads(v) if isinstance(v, RawJSON) else v for k, v in m.items()})
+    if not _plain(m):  # encoded whole, a RawJSON payload decoded (and nothing else: json.dumps's reading)
+        payload = m.get("payload")
+        return _encode({**m, "payload": json.loads(payload)} if isinstance(payload, RawJSON) else m)
     payload = m["payload"]
     return (f'{{"id":{m["id"]:d},"idempotency_key":{_string(m["idempotency_key"])},"kind":{_string(m["kind"])},'
             f'"version":{_string(m["version"])},"created_at":{_string(m["created_at"])},'
@@ -88,6 +98,6 @@ def batch_json(batch: str, messages: list[dict]) -> bytes:
     """The request body {"batch", "messages"} as compact UTF-8 JSON, written message by message: a RawJSON
     payload goes in as stored, and a block shared by several messages is encoded once (issue 19: the encoder
     took a tenth of the job's time)."""
-    blocks: dict[int, str] = {}
+    blocks: dict[int, tuple] = {}
     return (f'{{"batch":{_encode(batch)},"messages":[' + ",".join(_message(m, blocks) for m in messages)
             + "]}").encode()
