@@ -135,3 +135,17 @@ def test_batches_overlap_yet_reach_the_portal_in_outbox_order(world, portal):
     assert [m["id"] for m in sent] == sorted(m.id for m in outbox())
     assert {m.status for m in outbox()} == {OutboxStatus.accepted}
     assert all(m.accepted_at and m.accepted_at > clock.utcnow() - dt.timedelta(hours=1) for m in outbox())
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_the_claims_values_are_never_taken_for_columns(dialect):
+    """The claim is built once and given its values by name at each run: a name that is also an outbox column
+    would be written into every claimed row too (SQLAlchemy adds it to the UPDATE's SET)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from app.exchange.sender import OUTBOX, _claim_statement
+
+    statement = _claim_statement(dialect)
+    given = {name for name, value in statement.compile(dialect={
+        "sqlite": sqlite, "postgresql": postgresql}[dialect].dialect()).params.items() if value is None}
+    assert given == {"now", "after", "size", "claimer", "lease"} and given.isdisjoint(OUTBOX.c.keys())
