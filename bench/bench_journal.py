@@ -23,7 +23,7 @@ from app.models import (  # noqa: E402
     TeachingAssignment,
     WorkType,
 )
-from bench.common import databases, median_time, row, school_app, statements  # noqa: E402
+from bench.common import databases, median_times, row, school_app, statements  # noqa: E402
 
 TODAY = "2027-05-20"
 
@@ -67,9 +67,9 @@ ABSENCES = text("SELECT student_id, lesson_id, code FROM attendance WHERE lesson
                                                           bindparam("students", expanding=True))
 
 
-def baseline_page(lessons: list[int], students: list[int]) -> str:
+def baseline_page(connection, lessons: list[int], students: list[int]) -> str:
     """The floor of the grid page: its cells by two raw queries, drawn as a bare Jinja table."""
-    connection, ids = db.session.connection(), {"lessons": lessons, "students": students}
+    ids = {"lessons": lessons, "students": students}
     marks: dict = {}
     for student, lesson, value in connection.execute(MARKS, ids):
         marks.setdefault((student, lesson), []).append(value)
@@ -77,7 +77,7 @@ def baseline_page(lessons: list[int], students: list[int]) -> str:
     return BASELINE_TABLE.render(students=students, lessons=lessons, marks=marks, absent=absent)
 
 
-WARM_UP = 5  # runs before timing, of the page and of the baseline
+WARM_UP = 12  # runs before timing, of the page and of the baseline (see below)
 
 
 def measure(label: str, url: str | None) -> None:
@@ -110,17 +110,21 @@ def measure(label: str, url: str | None) -> None:
     url = f"/journal/grid?target=class_id&id={class_id}&subject={subject_id}&period={period_id}"
     # Requests run outside any app context, each in its own as when served: an outer one would keep the
     # user in its g and the loaded rows in its session between requests, and time less than a school waits.
-    # Both sides warm up alike: PostgreSQL's connection prepares a statement at its fifth run (app.extensions).
-    for _ in range(WARM_UP):
-        client.get(url)
-    with statements(app) as page_statements:
-        response = client.get(url)
-    assert response.status_code == 200, response.status_code
-    seconds = median_time(lambda: client.get(url), runs=9)
+    # The baseline has a connection of its own, taken first: the page's requests warm up the one they use.
+    # Both sides warm up alike, to PostgreSQL's steady state: the connection prepares a statement after its
+    # fifth run (app.extensions) and PostgreSQL plans it anew for five runs more before it keeps one plan. The
+    # page's first eleven requests took 40-190 ms, the next seventy 28-33 ms (a warm-up of 5 timed some of them).
     with app.app_context():
+        engine = db.engine
+    with engine.connect() as connection:
         for _ in range(WARM_UP):
-            baseline_page(grid_lessons, grid_students)
-        baseline = median_time(lambda: baseline_page(grid_lessons, grid_students), runs=9)
+            client.get(url)
+            baseline_page(connection, grid_lessons, grid_students)
+        with statements(app) as page_statements:
+            response = client.get(url)
+        assert response.status_code == 200, response.status_code
+        seconds, baseline = median_times(lambda: client.get(url),
+                                         lambda: baseline_page(connection, grid_lessons, grid_students), runs=9)
     body = {"lesson_id": lesson.id, "student_id": student, "kind": "mark", "work_type_id": work_type,
             "value": 4, "version": None, "period_id": period_id}
     cleared = client.post("/journal/cell", json={**body, "value": None})  # start from an empty cell:

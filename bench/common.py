@@ -70,6 +70,19 @@ def median_time(call, runs: int = 5) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def median_times(*calls, runs: int = 9) -> list[float]:
+    """Median wall time of each call in seconds, the calls run in turn `runs` times: a figure and its
+    baseline measured one after the other drifted apart with the shared machine (a page's ratio 2.3× and
+    3.7× in two runs of one code, its baseline within a tenth)."""
+    times = [[] for _ in calls]
+    for _ in range(runs):
+        for call, taken in zip(calls, times):
+            started = time.perf_counter()
+            call()
+            taken.append(time.perf_counter() - started)
+    return [sorted(t)[len(t) // 2] for t in times]
+
+
 def row(what: str, value: float, baseline: float | None = None, target: str = "", unit: str = "") -> None:
     """One row of the bench table: the figure, its baseline and their ratio when there is one, the target."""
     figure = f"{value:g}{unit}"
