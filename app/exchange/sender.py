@@ -14,7 +14,6 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from functools import cache
 from operator import attrgetter
 
 from flask import current_app
@@ -30,7 +29,7 @@ from app.models import ClassUnit, ExamResult, FinalGrade, OutboxMessage, OutboxS
 from app.models.people import PersonName
 from app.services import clock
 from app.services.consent import electronic_recipients
-from app.services.id_lists import among, listed
+from app.services.id_lists import among, dialect, listed, per_database
 
 # The job's statements are Core on the outbox table: its rows come back as plain rows, with no ORM bulk-update
 # machinery per statement and no identity map to keep in step (a profile's second largest cost after the binds).
@@ -83,18 +82,18 @@ def _no_jit() -> None:
     """PostgreSQL's JIT compiled the claim on a large outbox (182 of its 230 ms in a profile) for a query that
     reads a few hundred index entries: off for the claim's transaction (SET LOCAL: nothing else is touched). The
     outcome UPDATE finds its rows by primary key, far below JIT's cost threshold: it is not asked (a round trip)."""
-    if db.session.get_bind().dialect.name == "postgresql":
+    if dialect() == "postgresql":
         db.session.execute(text("SET LOCAL jit = off"))
 
 
-@cache
-def _claim_statement(dialect: str):
+@per_database
+def _claim_statement(database: str):
     """The claim, built once with its values bound at each run (`now`, `after`, `size`, `claimer`, `lease`):
     building it (an alias, a CTE and their columns) cost the job more than PostgreSQL's running it (issue 19)."""
     now = bindparam("now", type_=DateTime)
     chosen = select(Q.id).where(Q.id > bindparam("after", type_=Integer), _due(now)).order_by(Q.id) \
         .limit(bindparam("size", type_=Integer))
-    if dialect == "postgresql":
+    if database == "postgresql":
         # Materialised: PostgreSQL may run an IN-subquery again per row, and with SKIP LOCKED each run can
         # pick other rows, so one claim took more than `limit` messages.
         chosen = chosen.with_for_update(skip_locked=True).cte("chosen").prefix_with("MATERIALIZED")
@@ -107,7 +106,7 @@ def _claim_statement(dialect: str):
 def _claim(worker: str, now: dt.datetime, limit: int, after: int) -> list:
     _no_jit()
     lease = now + dt.timedelta(seconds=current_app.config["EXCHANGE_LEASE"])
-    rows = db.session.execute(_claim_statement(db.session.get_bind().dialect.name), {
+    rows = db.session.execute(_claim_statement(), {
         "now": now, "after": after, "size": limit, "claimer": worker, "lease": lease}).all()
     return sorted(rows, key=attrgetter("id"))  # RETURNING keeps no order
 
@@ -172,7 +171,7 @@ def _blocks(rows) -> tuple[dict, dict]:
     """The envelope blocks of the batch's students and schools: one Core statement (a student's columns with
     their class's name and their school's; ORM entities cost a fifth of a SQLite batch in a profile); a message
     written by another school than the student's now (they moved) has its school read apart."""
-    found = db.session.execute(_blocks_statement(db.session.get_bind().dialect.name),
+    found = db.session.execute(_blocks_statement(),
                                {"ids": listed({r.student_id for r in rows})}).all()
     # the models' own rules for a full name and a class's name, read off the row's columns
     students = {s.id: payloads.student_fields(s.id, s.file_number, PersonName.full_name.fget(s),
@@ -184,8 +183,8 @@ def _blocks(rows) -> tuple[dict, dict]:
     return students, schools
 
 
-@cache
-def _blocks_statement(dialect: str):
+@per_database
+def _blocks_statement(_database: str):
     """The students' columns for their blocks (built once; `ids` at each run)."""
     return select(
         Student.id, Student.file_number, Student.surname, Student.name, Student.patronymic,
@@ -215,7 +214,7 @@ def _held(asked: dict[str, tuple[int, int]], worker: str) -> set[str]:
     as all of them normally are; their ids are read only when some are not."""
     if not asked:
         return set()
-    count, which = _held_statements(db.session.get_bind().dialect.name)
+    count, which = _held_statements()
     values = {"ids": listed(row_id for row_id, _ in asked.values()), "claimer": worker}
     if db.session.scalar(count, values) == len(asked):
         return set(asked)
@@ -223,8 +222,8 @@ def _held(asked: dict[str, tuple[int, int]], worker: str) -> set[str]:
     return {key for key, (row_id, _) in asked.items() if row_id in still}
 
 
-@cache
-def _held_statements(dialect: str) -> tuple:
+@per_database
+def _held_statements(_database: str) -> tuple:
     """How many of the messages `ids` the worker `claimer` holds, and which (built once)."""
     ours = (among(Q.id), Q.worker == bindparam("claimer", type_=String), Q.status == OutboxStatus.sending)
     return select(func.count()).where(*ours), select(Q.id).where(*ours)

@@ -4,7 +4,6 @@ the school electronically."""
 import datetime as dt
 import re
 from dataclasses import dataclass
-from functools import cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, bindparam, event, func, or_, select
@@ -27,7 +26,7 @@ from app.models import (
 )
 from app.services import clock
 from app.services.errors import RuleViolation
-from app.services.id_lists import among, listed
+from app.services.id_lists import among, listed, per_database
 from app.services.membership import enrolled_between
 
 # The defaults of the guided form: the 152-ФЗ ст.9 ч.4 content of the school's standard statement.
@@ -141,31 +140,17 @@ def _at(at: dt.date | None, student_ids) -> dict:
     return {"at": at or clock.today(), "ranked": ids, "ids": ids}
 
 
-# Built once for the session's database (every save and every exchange batch asks; building them cost more than
-# running them), their values given by _at().
-@cache
-def _statuses(dialect: str):
-    return select(Consent.student_id, Consent.decision, Consent.decided_on).where(
-        Consent.id.in_(_latest()), among(Consent.student_id))
-
-
-@cache
-def _standing(dialect: str):
-    """A student's one delivery preference joined to their latest decision."""
+@per_database
+def _standing(_database: str):
+    """Each listed student's latest decision with their one delivery preference (values from _at())."""
     return select(Consent.student_id, Consent.decision, Consent.decided_on, DeliveryPreference.channel).outerjoin(
         DeliveryPreference, DeliveryPreference.student_id == Consent.student_id).where(
         Consent.id.in_(_latest()), among(Consent.student_id))
 
 
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
 def statuses(student_ids: list[int], at: dt.date | None = None) -> dict[int, ConsentStatus]:
     """The standing of many students at a date, in one query."""
-    rows = db.session.execute(_statuses(_dialect()), _at(at, student_ids)).all() if student_ids else []
-    found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day in rows}
-    return {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
+    return _standing_and_choice(student_ids, at)[0] if student_ids else {}
 
 
 def status_of(student_id: int, at: dt.date | None = None) -> ConsentStatus:
@@ -194,7 +179,7 @@ def channels(student_ids: list[int], at: dt.date | None = None, standing: dict[i
 
 def _standing_and_choice(student_ids: list[int], at: dt.date | None) -> tuple[dict, dict]:
     """statuses() and the delivery preferences, read together."""
-    rows = db.session.execute(_standing(_dialect()), _at(at, student_ids)).all()
+    rows = db.session.execute(_standing(), _at(at, student_ids)).all()
     found = {sid: ConsentStatus(sid, decision, day) for sid, decision, day, _ in rows}
     standing = {sid: found.get(sid, ConsentStatus(sid, None, None)) for sid in student_ids}
     return standing, {sid: channel for sid, _, _, channel in rows if channel is not None}
