@@ -60,16 +60,6 @@ def statements(app=None):
         event.remove(engine, "before_cursor_execute", before)
 
 
-def median_time(call, runs: int = 5) -> float:
-    """Median wall time of `call()` in seconds."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return sorted(times)[len(times) // 2]
-
-
 def median_times(*calls, runs: int = 9) -> list[float]:
     """Median wall time of each call in seconds, the calls run in turn `runs` times: a figure and its
     baseline measured one after the other drifted apart with the shared machine (a page's ratio 2.3× and
@@ -81,6 +71,11 @@ def median_times(*calls, runs: int = 9) -> list[float]:
             call()
             taken.append(time.perf_counter() - started)
     return [sorted(t)[len(t) // 2] for t in times]
+
+
+def median_time(call, runs: int = 5) -> float:
+    """Median wall time of `call()` in seconds."""
+    return median_times(call, runs=runs)[0]
 
 
 def row(what: str, value: float, baseline: float | None = None, target: str = "", unit: str = "") -> None:
