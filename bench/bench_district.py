@@ -27,6 +27,7 @@ from bench.bench_journal import biggest_grid  # noqa: E402
 from bench.bench_load import Cluster  # noqa: E402
 from bench.bench_stats import period_with_finals  # noqa: E402
 from bench.common import row, school_app, statements  # noqa: E402
+from tests.pg_databases import recreate_database  # noqa: E402
 
 TODAY = "2026-11-20"  # the first quarter is closed with finals (statistics), the second runs (grid, save)
 PASSWORD = "demo"
@@ -36,10 +37,8 @@ def beside(url: str, suffix: str) -> str:
     """A database next to `url` (same server and role), created empty."""
     base = make_url(url)
     other = base.set(database=f"{base.database}{suffix}")
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{other.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{other.database}"'))
+    admin = create_engine(base.set(database="postgres"))
+    recreate_database(admin, other.database)
     admin.dispose()
     return other.render_as_string(hide_password=False)
 

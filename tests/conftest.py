@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.extensions import db
 from tests import factories, isolation
+from tests.pg_databases import recreate_database
 
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 
@@ -108,10 +109,8 @@ def _own_database(url: str, worker: str) -> str:
     """A fresh database `<name>_<worker>` beside the given one (the test role may create databases)."""
     base = make_url(url)
     own = base.set(database=f"{base.database}_{worker}")
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")  # CREATE DATABASE runs outside a transaction
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    admin = create_engine(base)
+    recreate_database(admin, own.database)
     admin.dispose()
     return own.render_as_string(hide_password=False)
 

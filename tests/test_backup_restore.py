@@ -21,7 +21,7 @@ import pytest
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from app import create_app
 from app.extensions import db, migrate
@@ -31,6 +31,7 @@ from app.services.journal import set_attendance, set_mark
 from tests.conftest import PASSWORD
 from tests.consent_helpers import SEPT_10, record
 from tests.journal_helpers import actor, add_lessons, work_type
+from tests.pg_databases import drop_database, recreate_database
 
 LESSON_DAY, WRITE_DAY = dt.date(2026, 9, 7), dt.date(2026, 9, 8)
 COUNTED = {"mark": Mark, "attendance": Attendance, "audit_event": AuditEvent, "consent": Consent,
@@ -75,10 +76,9 @@ def fresh_database(postgres):
     """A new, empty database on the same server, owned by the test role; dropped afterwards."""
     url = postgres[0]
     name = f"{url.database}_restore_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")  # CREATE/DROP DATABASE run outside a transaction
+    admin = create_engine(url)
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        recreate_database(admin, name)
     except ProgrammingError as err:
         admin.dispose()
         if "permission denied" in str(err):
@@ -88,8 +88,7 @@ def fresh_database(postgres):
     try:
         yield url.set(database=name)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 
@@ -197,3 +196,24 @@ def test_a_dump_restored_into_a_fresh_database_serves_the_app_with_an_intact_aud
     # The original is untouched by what was done on the copy.
     db.session.expire_all()
     assert counts() == before
+
+
+def test_a_database_with_sessions_still_open_on_it_is_dropped(postgres, fresh_database):
+    """The fixtures' own teardown: a session of the test role left open on the database (an app not
+    disposed) is ended, and the database goes (the CI run once failed on WITH (FORCE), which a role that
+    is not a superuser may not use while autovacuum works in the database)."""
+    left_open = create_engine(fresh_database)
+    session = left_open.connect()
+    session.execute(text("SELECT 1"))
+    admin = create_engine(postgres[0])
+    try:
+        drop_database(admin, fresh_database.database)
+        with admin.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM pg_database WHERE datname = :name"),
+                               {"name": fresh_database.database}) == 0
+        with pytest.raises(OperationalError):
+            session.execute(text("SELECT 1"))
+    finally:
+        session.invalidate()
+        left_open.dispose()
+        admin.dispose()
