@@ -129,7 +129,7 @@ class TestConfig(Config):
 
     TESTING = True
     WTF_CSRF_ENABLED = False
-    SECRET_KEY = "test-secret-key"
+    SECRET_KEY = "test-secret-key-at-least-32-bytes-long"
     AUDIT_KEY = "test-audit-key"
     SQLALCHEMY_ENGINE_OPTIONS = {}
     EXCHANGE_BACKOFF = EXCHANGE_RETRY_WAIT = 0.01

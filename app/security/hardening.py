@@ -6,7 +6,7 @@ from flask_login import current_user
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-DEMO_SECRET_KEY = "demo-secret-key-change-me"
+DEMO_SECRET_KEY = "demo-secret-key-change-me-for-a-real-school"  # 32 bytes at least, as HS256 wants
 DEMO_AUDIT_KEY = "demo-audit-key-change-me"
 MIN_SECRET_KEY_LENGTH = 32
 
